@@ -1,0 +1,523 @@
+/**
+ * One pipelined connection to one memcached server. Plain JavaScript inside: a FIFO of pending
+ * slots, an output buffer flushed once per tick (or when it passes 64 KiB) that respects the socket's
+ * backpressure, a cap on requests in flight, and deadlines checked by a single timer per connection.
+ * The Effect edge is {@link Connection.request}: one `Effect.async` per request.
+ *
+ * Failure model: a request whose deadline passes while in flight fails with `Timeout` and the
+ * connection is closed, so a late reply can never reach another request. A socket error, a close or a
+ * protocol violation fails every pending request with a typed error. An interrupted request keeps its
+ * slot: its reply is read and dropped.
+ *
+ * @since 0.1.0
+ */
+import type { Duplex } from "node:stream"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import { MemcachedConnectionError, type MemcachedError, MemcachedProtocolError } from "./MemcachedError.js"
+import { makeReplyParser, type ParserLimits, type Reply, type ReplyParser } from "./Protocol.js"
+
+/**
+ * How a slot consumes replies.
+ *
+ * - `Single`: exactly one status line (STORED, DELETED, a number, OK, VERSION, an error, or a meta
+ *   reply other than `VA`-with-batch semantics).
+ * - `Values`: `VALUE` blocks until `END` (get, gets, gat, gats).
+ * - `Stats`: `STAT` lines until `END`.
+ * - `Barrier`: any replies until the meta no-op `MN` (quiet meta batches).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const SlotKind = { Single: 0, Values: 1, Stats: 2, Barrier: 3 } as const
+
+/**
+ * One of the {@link SlotKind} values.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SlotKind = typeof SlotKind[keyof typeof SlotKind]
+
+/**
+ * Maps the replies of a completed slot to the request's result.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Finish = (slot: Slot, reply: Reply) => Exit.Exit<any, MemcachedError>
+
+/**
+ * One request: what to write, how to read its reply, and who to resume.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Slot {
+  next: Slot | undefined = undefined
+  resume: ((effect: Effect.Effect<any, MemcachedError>) => void) | undefined = undefined
+  deadline = 0
+  /** The server's label, set when the slot is enqueued. */
+  server = ""
+  /** Replies collected so far (Values, Stats and Barrier slots). */
+  acc: Array<Reply> | undefined = undefined
+  /** Index of the next requested key a VALUE may match (multi-key gets). */
+  cursor = 0
+  constructor(
+    readonly kind: SlotKind,
+    readonly head: string,
+    readonly data: Uint8Array | undefined,
+    readonly finish: Finish,
+    readonly key: string,
+    readonly keys: ReadonlyArray<string> | undefined,
+    readonly timeout: number
+  ) {}
+}
+
+/**
+ * Timer and clock used for deadlines (Effect's `Clock`, so `TestClock` drives them in tests).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Timers {
+  readonly now: () => number
+  /** Calls `f` after `ms`; returns a cancel function. */
+  readonly schedule: (ms: number, f: () => void) => () => void
+}
+
+/**
+ * Options of one connection.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConnectionOptions {
+  /** The server's label, used in errors and logs. */
+  readonly server: string
+  readonly connectTimeout: number
+  readonly maxInFlight: number
+  readonly maxInFlightBytes: number
+  readonly maxQueued: number
+  readonly limits?: ParserLimits | undefined
+  readonly timers: Timers
+  readonly onClose?: ((connection: Connection, error: MemcachedError) => void) | undefined
+  readonly onOpen?: ((connection: Connection) => void) | undefined
+}
+
+const FLUSH_AT = 64 * 1024
+const HAND_OFF_AT = 16 * 1024
+const CRLF = "\r\n"
+
+/**
+ * A pipelined connection over any `Duplex` (a TCP, TLS or unix socket, or the in-memory server).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Connection {
+  /** "connecting" until the socket connects, "open", then "closed" for good. */
+  state: "connecting" | "open" | "closed" = "connecting"
+  /** Why the connection closed. */
+  closeError: MemcachedError | undefined = undefined
+  private head: Slot | undefined = undefined
+  private tail: Slot | undefined = undefined
+  private backlogHead: Slot | undefined = undefined
+  private backlogTail: Slot | undefined = undefined
+  /** Requests written and not yet answered. */
+  inFlight = 0
+  private inFlightBytes = 0
+  /** Requests waiting for room in the pipeline. */
+  queued = 0
+  private readonly parser: ReplyParser
+  private out = Buffer.allocUnsafe(FLUSH_AT + 1024)
+  private outLen = 0
+  private outParts: Array<Uint8Array> = []
+  private flushScheduled = false
+  private writable = true
+  private cancelTimer: (() => void) | undefined = undefined
+  private timerAt = Infinity
+  private readonly flushBound = () => this.flush()
+
+  constructor(readonly socket: Duplex, readonly options: ConnectionOptions) {
+    this.parser = makeReplyParser(options.limits)
+    socket.on("data", (chunk: Buffer) => this.onData(chunk))
+    socket.on("drain", () => {
+      this.writable = true
+      this.flush()
+    })
+    socket.on("error", (cause: Error & { code?: string }) => {
+      const reason = this.state === "connecting"
+        ? "Connect"
+        : cause.code === "ECONNRESET" || cause.code === "EPIPE"
+        ? "Reset"
+        : "Closed"
+      this.close(
+        new MemcachedConnectionError({ reason, server: options.server, message: `${options.server}: ${cause.message}`, cause })
+      )
+    })
+    socket.on("close", () => {
+      this.close(
+        new MemcachedConnectionError({ reason: "Closed", server: options.server, message: `${options.server}: connection closed` })
+      )
+    })
+    if ((socket as { connecting?: boolean }).connecting === true) {
+      // A TLS socket is ready after its handshake, a plain one when connected.
+      socket.once("encrypted" in socket ? "secureConnect" : "connect", () => this.opened())
+      this.arm(options.timers.now() + options.connectTimeout)
+    } else {
+      queueMicrotask(() => this.opened())
+    }
+  }
+
+  private opened(): void {
+    if (this.state !== "connecting") return
+    this.state = "open"
+    this.options.onOpen?.(this)
+    this.flush()
+  }
+
+  /**
+   * Sends a request and waits for its reply. The register function takes exactly one parameter and
+   * returns no canceler (see the module doc): interruption leaves the slot to be answered and dropped.
+   */
+  request<A>(slot: Slot): Effect.Effect<A, MemcachedError> {
+    return Effect.async<A, MemcachedError>((resume) => {
+      slot.resume = resume
+      this.enqueue(slot)
+    })
+  }
+
+  /** Sends a request whose reply is read and dropped (fire and forget, yet never desynchronizing). */
+  send(slot: Slot): void {
+    this.enqueue(slot)
+  }
+
+  /** Pushes a slot onto the pipeline, or the backlog when the pipeline is full. */
+  enqueue(slot: Slot): void {
+    if (this.state === "closed") {
+      slot.resume?.(Exit.fail(this.closeError!))
+      return
+    }
+    slot.server = this.options.server
+    slot.deadline = this.options.timers.now() + slot.timeout
+    if (slot.deadline < this.timerAt) this.arm(slot.deadline)
+    const size = slot.head.length + (slot.data?.length ?? 0)
+    if (
+      this.backlogHead === undefined &&
+      (this.inFlight === 0 || (this.inFlight < this.options.maxInFlight && this.inFlightBytes + size <= this.options.maxInFlightBytes))
+    ) {
+      this.write(slot, size)
+      return
+    }
+    if (this.queued >= this.options.maxQueued) {
+      slot.resume?.(Exit.fail(
+        new MemcachedConnectionError({
+          reason: "Overloaded",
+          server: this.options.server,
+          message: `${this.options.server}: ${this.queued} requests already queued`
+        })
+      ))
+      return
+    }
+    this.queued++
+    if (this.backlogTail === undefined) this.backlogHead = slot
+    else this.backlogTail.next = slot
+    this.backlogTail = slot
+  }
+
+  private write(slot: Slot, size: number): void {
+    this.inFlight++
+    this.inFlightBytes += size
+    if (this.tail === undefined) this.head = slot
+    else this.tail.next = slot
+    this.tail = slot
+    this.writeString(slot.head)
+    if (slot.data !== undefined) {
+      this.writeBytes(slot.data)
+      this.writeString(CRLF)
+    }
+    if (this.outLen >= FLUSH_AT) this.flush()
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true
+      process.nextTick(this.flushBound)
+    }
+  }
+
+  private writeString(s: string): void {
+    const need = this.outLen + s.length * 3
+    if (need > this.out.length) this.grow(need)
+    this.outLen += this.out.write(s, this.outLen)
+  }
+
+  private writeBytes(b: Uint8Array): void {
+    if (b.length >= HAND_OFF_AT) {
+      this.seal()
+      this.outParts.push(b)
+      return
+    }
+    const need = this.outLen + b.length
+    if (need > this.out.length) this.grow(need)
+    this.out.set(b, this.outLen)
+    this.outLen += b.length
+  }
+
+  private grow(need: number): void {
+    this.seal()
+    if (need - this.outLen > this.out.length) this.out = Buffer.allocUnsafe(need + FLUSH_AT)
+  }
+
+  /** Moves the filled part of the output buffer into `outParts`. */
+  private seal(): void {
+    if (this.outLen === 0) return
+    this.outParts.push(this.takeOut())
+  }
+
+  private takeOut(): Buffer {
+    const len = this.outLen
+    this.outLen = 0
+    if (len < HAND_OFF_AT) {
+      const copy = Buffer.allocUnsafe(len)
+      this.out.copy(copy, 0, 0, len)
+      return copy
+    }
+    const filled = this.out.subarray(0, len)
+    this.out = Buffer.allocUnsafe(FLUSH_AT + 1024)
+    return filled
+  }
+
+  /** Writes everything buffered, unless connecting, closed, or the socket asked us to wait. */
+  flush(): void {
+    this.flushScheduled = false
+    if (this.state !== "open" || !this.writable) return
+    if (this.outParts.length === 0) {
+      if (this.outLen === 0) return
+      this.writable = this.socket.write(this.takeOut())
+      return
+    }
+    this.seal()
+    const parts = this.outParts
+    this.outParts = []
+    this.socket.cork()
+    let ok = true
+    for (let i = 0; i < parts.length; i++) ok = this.socket.write(parts[i]!)
+    this.socket.uncork()
+    this.writable = ok
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.state === "closed") return
+    const replies = this.parser.push(chunk)
+    for (let i = 0; i < replies.length; i++) {
+      if (!this.dispatch(replies[i]!)) return
+    }
+    const error = this.parser.error
+    if (error !== undefined) {
+      this.close(new MemcachedProtocolError({ reason: error.reason, message: error.message, server: this.options.server }))
+    }
+  }
+
+  /** Routes one reply to the slot at the head of the FIFO. Returns false when the connection closed. */
+  private dispatch(reply: Reply): boolean {
+    const slot = this.head
+    if (slot === undefined) return this.unexpected(reply, "no request is waiting for a reply")
+    switch (slot.kind) {
+      case SlotKind.Single:
+        switch (reply._tag) {
+          case "Value":
+          case "End":
+          case "Stat":
+            return this.unexpected(reply, "a single status line was expected")
+        }
+        break
+      case SlotKind.Values:
+        switch (reply._tag) {
+          case "Value": {
+            if (!this.matchValue(slot, reply)) return this.unexpected(reply, "VALUE for a key that was not requested")
+            if (slot.acc === undefined) slot.acc = [reply]
+            else slot.acc.push(reply)
+            return true
+          }
+          case "End":
+          case "Error":
+          case "ClientError":
+          case "ServerError":
+            break
+          default:
+            return this.unexpected(reply, "VALUE or END was expected")
+        }
+        break
+      case SlotKind.Stats:
+        switch (reply._tag) {
+          case "Stat": {
+            if (slot.acc === undefined) slot.acc = [reply]
+            else slot.acc.push(reply)
+            return true
+          }
+          case "End":
+          case "Error":
+          case "ClientError":
+          case "ServerError":
+            break
+          default:
+            return this.unexpected(reply, "STAT or END was expected")
+        }
+        break
+      case SlotKind.Barrier:
+        if (reply._tag !== "Meta" || reply.code !== "MN") {
+          if (reply._tag === "Value" || reply._tag === "End" || reply._tag === "Stat") {
+            return this.unexpected(reply, "a meta reply was expected")
+          }
+          if (slot.acc === undefined) slot.acc = [reply]
+          else slot.acc.push(reply)
+          return true
+        }
+        break
+    }
+    this.complete(slot, reply)
+    return true
+  }
+
+  private matchValue(slot: Slot, reply: Reply & { _tag: "Value" }): boolean {
+    const keys = slot.keys
+    if (keys === undefined) return slot.acc === undefined && reply.keyEquals(slot.key)
+    // memcached answers hits in request order and omits misses.
+    for (let i = slot.cursor; i < keys.length; i++) {
+      if (reply.keyEquals(keys[i]!)) {
+        slot.cursor = i + 1
+        return true
+      }
+    }
+    return false
+  }
+
+  private complete(slot: Slot, reply: Reply): void {
+    this.head = slot.next
+    if (this.head === undefined) this.tail = undefined
+    slot.next = undefined
+    this.inFlight--
+    this.inFlightBytes -= slot.head.length + (slot.data?.length ?? 0)
+    const resume = slot.resume
+    if (resume !== undefined) {
+      slot.resume = undefined
+      resume(slot.finish(slot, reply))
+    }
+    if (this.backlogHead !== undefined) this.drainBacklog()
+  }
+
+  private drainBacklog(): void {
+    while (this.backlogHead !== undefined && this.inFlight < this.options.maxInFlight) {
+      const slot = this.backlogHead
+      const size = slot.head.length + (slot.data?.length ?? 0)
+      if (this.inFlight > 0 && this.inFlightBytes + size > this.options.maxInFlightBytes) break
+      this.backlogHead = slot.next
+      if (this.backlogHead === undefined) this.backlogTail = undefined
+      slot.next = undefined
+      this.queued--
+      this.write(slot, size)
+    }
+  }
+
+  private unexpected(reply: Reply, why: string): false {
+    this.close(
+      new MemcachedProtocolError({
+        reason: "Unexpected",
+        message: `${this.options.server}: unexpected ${reply._tag} reply (${why})`,
+        server: this.options.server
+      })
+    )
+    return false
+  }
+
+  private arm(at: number): void {
+    this.cancelTimer?.()
+    this.timerAt = at
+    const delay = Math.max(0, at - this.options.timers.now())
+    this.cancelTimer = this.options.timers.schedule(delay, () => this.onTimer())
+  }
+
+  private onTimer(): void {
+    this.cancelTimer = undefined
+    this.timerAt = Infinity
+    if (this.state === "closed") return
+    const now = this.options.timers.now()
+    const server = this.options.server
+    if (this.state === "connecting") {
+      this.close(
+        new MemcachedConnectionError({ reason: "ConnectTimeout", server, message: `${server}: connect timed out` })
+      )
+      return
+    }
+    let next = Infinity
+    for (let s = this.head; s !== undefined; s = s.next) {
+      if (s.deadline <= now) {
+        this.close(
+          new MemcachedConnectionError({ reason: "Timeout", server, message: `${server}: request timed out` })
+        )
+        return
+      }
+      if (s.deadline < next) next = s.deadline
+    }
+    for (let s = this.backlogHead; s !== undefined; s = s.next) {
+      if (s.deadline <= now) {
+        this.close(
+          new MemcachedConnectionError({ reason: "Timeout", server, message: `${server}: request timed out in the queue` })
+        )
+        return
+      }
+      if (s.deadline < next) next = s.deadline
+    }
+    if (next !== Infinity) this.arm(next)
+  }
+
+  /**
+   * Closes the connection for good and fails every pending request: requests whose deadline has passed
+   * fail with `Timeout`, the others with `error`.
+   */
+  close(error: MemcachedError): void {
+    if (this.state === "closed") return
+    this.state = "closed"
+    this.closeError = error
+    this.cancelTimer?.()
+    this.cancelTimer = undefined
+    this.outParts = []
+    this.outLen = 0
+    const server = this.options.server
+    const now = this.options.timers.now()
+    const timeout = error._tag === "MemcachedConnectionError" && error.reason === "Timeout"
+    const others = timeout
+      ? new MemcachedConnectionError({
+        reason: "Closed",
+        server,
+        message: `${server}: connection closed because another request timed out`
+      })
+      : error
+    const fail = (s: Slot | undefined) => {
+      while (s !== undefined) {
+        const next = s.next
+        s.next = undefined
+        const resume = s.resume
+        s.resume = undefined
+        if (resume !== undefined) {
+          resume(Exit.fail(timeout && s.deadline <= now ? error : others))
+        }
+        s = next
+      }
+    }
+    const inflight = this.head
+    const backlog = this.backlogHead
+    this.head = this.tail = this.backlogHead = this.backlogTail = undefined
+    this.inFlight = this.queued = this.inFlightBytes = 0
+    this.socket.destroy()
+    fail(inflight)
+    fail(backlog)
+    this.options.onClose?.(this, error)
+  }
+
+  /** Closes gracefully: pending requests fail with `Closed`. */
+  shutdown(): void {
+    this.close(
+      new MemcachedConnectionError({ reason: "Closed", server: this.options.server, message: `${this.options.server}: client closed` })
+    )
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Key and expiration rules of the memcached protocol, checked before any byte is sent.
+ *
+ * @since 0.1.0
+ */
+import * as Duration from "effect/Duration"
+import { MemcachedInputError } from "./MemcachedError.js"
+
+/**
+ * The longest key memcached accepts, in bytes.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const MAX_KEY_LENGTH = 250
+
+/**
+ * Expiration times above this many seconds (30 days) are read by memcached as absolute Unix times.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const RELATIVE_TTL_LIMIT = 60 * 60 * 24 * 30
+
+const nonAsciiForbidden = /[\s\u0080-\u009f]/u
+
+/**
+ * Returns the reason a key is invalid, or `undefined` when it is valid: 1 to 250 bytes of UTF-8 with no
+ * whitespace and no control characters. Fast for ASCII keys; allocates nothing.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const keyProblem = (key: string): string | undefined => {
+  const n = key.length
+  if (n === 0) return "key is empty"
+  let ascii = true
+  for (let i = 0; i < n; i++) {
+    const c = key.charCodeAt(i)
+    if (c <= 0x20 || c === 0x7f) return c === 0x20 ? "key contains a space" : "key contains a control character"
+    if (c >= 0x80) ascii = false
+  }
+  if (ascii) return n > MAX_KEY_LENGTH ? `key is ${n} bytes, more than ${MAX_KEY_LENGTH}` : undefined
+  if (nonAsciiForbidden.test(key)) return "key contains whitespace or a control character"
+  const bytes = Buffer.byteLength(key, "utf8")
+  return bytes > MAX_KEY_LENGTH ? `key is ${bytes} bytes, more than ${MAX_KEY_LENGTH}` : undefined
+}
+
+/**
+ * Builds the typed error for an invalid key, or `undefined` when the key is valid.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validateKey = (key: string): MemcachedInputError | undefined => {
+  const problem = keyProblem(key)
+  return problem === undefined ? undefined : new MemcachedInputError({
+    reason: "InvalidKey",
+    message: `invalid key ${JSON.stringify(key.length > 40 ? key.slice(0, 40) + "…" : key)}: ${problem}`,
+    key
+  })
+}
+
+/**
+ * A time to live: a number of seconds, or any `Duration` input. `0` means "never expires".
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Ttl = number | Duration.DurationInput
+
+/**
+ * Converts a TTL into the exptime field memcached expects: whole seconds (fractions round up, so a
+ * sub-second TTL never turns into "forever"), and more than 30 days as an absolute Unix time computed
+ * from `nowMillis`. Returns a typed error for negative, non-finite or unparseable TTLs.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const toExptime = (ttl: Ttl | undefined, nowMillis: number): number | MemcachedInputError => {
+  if (ttl === undefined) return 0
+  let seconds: number
+  if (typeof ttl === "number") {
+    seconds = ttl
+  } else {
+    const decoded = Duration.decodeUnknown(ttl)
+    if (decoded._tag === "None") {
+      return new MemcachedInputError({ reason: "InvalidTtl", message: `invalid TTL ${String(ttl)}` })
+    }
+    const d = decoded.value
+    if (!Duration.isFinite(d)) {
+      return new MemcachedInputError({ reason: "InvalidTtl", message: "TTL must be finite (use 0 for no expiry)" })
+    }
+    seconds = Duration.toMillis(d) / 1000
+  }
+  if (!Number.isFinite(seconds) || seconds < 0) {
+    return new MemcachedInputError({
+      reason: "InvalidTtl",
+      message: `TTL must be a finite number of seconds >= 0, got ${seconds}`
+    })
+  }
+  const whole = Math.ceil(seconds)
+  if (whole <= RELATIVE_TTL_LIMIT) return whole
+  const absolute = Math.ceil(nowMillis / 1000) + whole
+  if (absolute > 0xffffffff) {
+    return new MemcachedInputError({ reason: "InvalidTtl", message: `TTL of ${whole}s is beyond the year 2106` })
+  }
+  return absolute
+}

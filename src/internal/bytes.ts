@@ -1,0 +1,97 @@
+/**
+ * Byte-level helpers shared by both directions of the codec. Hand-parsed integers over Buffer ranges;
+ * nothing here decodes a whole line to a string.
+ */
+
+/** CR */
+export const CR = 13
+/** LF */
+export const LF = 10
+/** space */
+export const SP = 32
+
+/** An empty Buffer, shared. */
+export const EMPTY = Buffer.alloc(0)
+
+/**
+ * Parses ASCII decimal digits in `buf[start, end)` as a non-negative safe integer.
+ * Returns -1 when the range is empty, holds a non-digit, or exceeds `max`.
+ */
+export const parseUint = (buf: Uint8Array, start: number, end: number, max: number): number => {
+  if (start >= end || end - start > 16) return -1
+  let n = 0
+  for (let i = start; i < end; i++) {
+    const d = buf[i]! - 48
+    if (d < 0 || d > 9) return -1
+    n = n * 10 + d
+  }
+  return n > max ? -1 : n
+}
+
+/** The largest unsigned 64-bit integer. */
+export const U64_MAX = 0xffffffffffffffffn
+
+/**
+ * Parses ASCII decimal digits in `buf[start, end)` as an unsigned 64-bit integer.
+ * Returns -1n when the range is empty, holds a non-digit or overflows 64 bits.
+ */
+export const parseU64 = (buf: Buffer, start: number, end: number): bigint => {
+  const len = end - start
+  if (len <= 0 || len > 20) return -1n
+  if (len <= 15) {
+    const n = parseUint(buf, start, end, Number.MAX_SAFE_INTEGER)
+    return n < 0 ? -1n : BigInt(n)
+  }
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!
+    if (c < 48 || c > 57) return -1n
+  }
+  const v = BigInt(latin1(buf, start, end))
+  return v > U64_MAX ? -1n : v
+}
+
+/** Decodes `buf[start, end)` as latin1 (one char per byte). */
+export const latin1 = (buf: Buffer, start: number, end: number): string => buf.latin1Slice(start, end)
+
+/** Decodes `buf[start, end)` as UTF-8. */
+export const utf8 = (buf: Buffer, start: number, end: number): string => buf.utf8Slice(start, end)
+
+declare global {
+  interface Buffer {
+    latin1Slice(start: number, end: number): string
+    utf8Slice(start: number, end: number): string
+  }
+}
+
+/** True when `buf[start, end)` equals the ASCII string `s`. */
+export const equalsAscii = (buf: Uint8Array, start: number, end: number, s: string): boolean => {
+  if (end - start !== s.length) return false
+  for (let i = 0; i < s.length; i++) {
+    if (buf[start + i] !== s.charCodeAt(i)) return false
+  }
+  return true
+}
+
+/** Index of the next space in `buf[start, end)`, or `end`. */
+export const nextSpace = (buf: Uint8Array, start: number, end: number): number => {
+  let i = start
+  while (i < end && buf[i] !== SP) i++
+  return i
+}
+
+/**
+ * Splits `buf[start, end)` on single spaces into `[start, end)` pairs appended to `out`
+ * (cleared first). Runs of spaces are tolerated. Returns the number of tokens.
+ */
+export const tokenize = (buf: Uint8Array, start: number, end: number, out: Array<number>): number => {
+  out.length = 0
+  let i = start
+  while (i < end) {
+    while (i < end && buf[i] === SP) i++
+    if (i >= end) break
+    const s = i
+    while (i < end && buf[i] !== SP) i++
+    out.push(s, i)
+  }
+  return out.length >> 1
+}
