@@ -4,7 +4,6 @@
  *
  * @since 0.1.0
  */
-import { PassThrough } from "node:stream"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -17,17 +16,18 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
-import { Connection, type Finish, Slot, SlotKind, type Timers } from "./Connection.js"
+import { type Finish, Slot, SlotKind, type Timers } from "./Connection.js"
+import { ServerPool, type Settings } from "./ServerPool.js"
 import * as Distribution from "./Distribution.js"
 import { type Ttl, toExptime, validateKey } from "./Key.js"
 import {
-  MemcachedConnectionError,
   type MemcachedError,
   MemcachedInputError,
   MemcachedServerError,
   MemcachedStoreError
 } from "./MemcachedError.js"
-import { MemcachedTransport, net as netTransport, type Transport } from "./MemcachedTransport.js"
+import { MemcachedRing } from "./MemcachedRing.js"
+import { MemcachedTransport, net as netTransport } from "./MemcachedTransport.js"
 import {
   encodeDelete,
   encodeFlushAll,
@@ -182,7 +182,10 @@ export const MemcachedClient: Context.Tag<MemcachedClient, MemcachedClient> = Co
 export interface MemcachedClientOptions {
   /** Server specs (`host:port`, `[v6]:port`, `host:port:weight`, unix paths…). Default `127.0.0.1:11211`. */
   readonly servers?: ReadonlyArray<string | ServerSpec.ServerSpec> | string | undefined
-  /** Key → server placement. Default libmemcached ketama (weighted when any weight > 1). */
+  /**
+   * Key → server placement. Default: the `MemcachedRing` service when provided, else libmemcached's
+   * ketama (weighted when any weight > 1).
+   */
   readonly distribution?: Distribution.Distribution | undefined
   /** Time allowed to open a connection. Default 2 seconds. */
   readonly connectTimeout?: Duration.DurationInput | undefined
@@ -318,87 +321,6 @@ const utf8Decoder = new TextDecoder()
 const toBytes = (value: Value): Uint8Array => (typeof value === "string" ? Buffer.from(value, "utf8") : value)
 
 // ---------------------------------------------------------------------------------------------
-// Servers and connections
-// ---------------------------------------------------------------------------------------------
-
-interface Settings {
-  readonly connectTimeout: number
-  readonly timeout: number
-  readonly poolSize: number
-  readonly maxInFlight: number
-  readonly maxQueued: number
-  readonly maxValueSize: number
-  readonly maxKeysPerGet: number
-}
-
-/** The connections of one server; replaces a closed connection on the next request. */
-class ServerPool {
-  private readonly connections: Array<Connection | undefined>
-  private next = 0
-  closed = false
-  constructor(
-    readonly spec: ServerSpec.ServerSpec,
-    private readonly transport: Transport,
-    private readonly settings: Settings,
-    private readonly timers: Timers,
-    private readonly log: (message: string, server: string) => void
-  ) {
-    this.connections = new Array(settings.poolSize).fill(undefined)
-  }
-
-  /** A live (or connecting) connection; opens one if needed. */
-  connection(): Connection {
-    let i = 0
-    if (this.connections.length > 1) {
-      i = this.next
-      this.next = (i + 1) % this.connections.length
-    }
-    const c = this.connections[i]
-    if (c !== undefined && c.state !== "closed") return c
-    return this.open(i)
-  }
-
-  private open(i: number): Connection {
-    const server = this.spec.name
-    if (this.closed) {
-      // The client's scope has closed: hand out a connection that fails at once.
-      const dead = this.connections[i]
-      if (dead !== undefined) return dead
-    }
-    let conn: Connection
-    try {
-      conn = new Connection(this.transport.connect(this.spec), this.connectionOptions())
-    } catch (cause) {
-      conn = new Connection(new PassThrough(), this.connectionOptions())
-      conn.close(new MemcachedConnectionError({ reason: "Connect", server, message: `${server}: ${String(cause)}`, cause }))
-    }
-    this.connections[i] = conn
-    return conn
-  }
-
-  private connectionOptions() {
-    const server = this.spec.name
-    return {
-      server,
-      connectTimeout: this.settings.connectTimeout,
-      maxInFlight: this.settings.maxInFlight,
-      maxInFlightBytes: 16 * 1024 * 1024,
-      maxQueued: this.settings.maxQueued,
-      limits: { maxValueSize: this.settings.maxValueSize },
-      timers: this.timers,
-      onClose: (_: Connection, error: MemcachedError) => {
-        if (!this.closed) this.log(`connection closed: ${error.message}`, server)
-      }
-    }
-  }
-
-  shutdown(): void {
-    this.closed = true
-    for (const c of this.connections) c?.shutdown()
-  }
-}
-
-
 // ---------------------------------------------------------------------------------------------
 // Constructor
 // ---------------------------------------------------------------------------------------------
@@ -429,7 +351,8 @@ export const make = (
     }
     for (const v of Object.values(fields)) if (isConfigError(v)) return yield* Effect.fail(v)
     const settings = fields as Settings
-    const distribution = options.distribution ?? Distribution.ketama()
+    const distribution = options.distribution ??
+      Option.getOrElse(yield* Effect.serviceOption(MemcachedRing), () => Distribution.ketama())
     const placement = servers.length === 1 ? undefined : distribution.build(servers)
 
     const transport = Option.getOrElse(yield* Effect.serviceOption(MemcachedTransport), () => netTransport)
