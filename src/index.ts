@@ -1,0 +1,33 @@
+/**
+ * effect-memcached: a memcached client for Effect.
+ *
+ * @since 0.1.0
+ */
+/** @since 0.1.0 */
+export * as Connection from "./Connection.js"
+/** @since 0.1.0 */
+export * as Distribution from "./Distribution.js"
+/** @since 0.1.0 */
+export * as Hash from "./Hash.js"
+/** @since 0.1.0 */
+export * as Key from "./Key.js"
+/** @since 0.1.0 */
+export * as MemcachedClient from "./MemcachedClient.js"
+/** @since 0.1.0 */
+export * as MemcachedError from "./MemcachedError.js"
+/** @since 0.1.0 */
+export * as MemcachedRing from "./MemcachedRing.js"
+/** @since 0.1.0 */
+export * as MemcachedTest from "./MemcachedTest.js"
+/** @since 0.1.0 */
+export * as MemcachedTransport from "./MemcachedTransport.js"
+/** @since 0.1.0 */
+export * as MemoryServer from "./MemoryServer.js"
+/** @since 0.1.0 */
+export * as Protocol from "./Protocol.js"
+/** @since 0.1.0 */
+export * as ServerPool from "./ServerPool.js"
+/** @since 0.1.0 */
+export * as ServerProtocol from "./ServerProtocol.js"
+/** @since 0.1.0 */
+export * as ServerSpec from "./ServerSpec.js"
