@@ -15,9 +15,11 @@ import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
+import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import { type Finish, Slot, SlotKind, type Timers } from "./Connection.js"
-import { ServerPool, type Settings } from "./ServerPool.js"
+import { MemcachedPolicy, type Policy } from "./MemcachedPolicy.js"
+import { type PoolEvents, ServerPool, type Settings } from "./ServerPool.js"
 import * as Distribution from "./Distribution.js"
 import { type Ttl, toExptime, validateKey } from "./Key.js"
 import {
@@ -179,7 +181,7 @@ export const MemcachedClient: Context.Tag<MemcachedClient, MemcachedClient> = Co
  * @since 0.1.0
  * @category models
  */
-export interface MemcachedClientOptions {
+export interface MemcachedClientOptions extends Policy {
   /** Server specs (`host:port`, `[v6]:port`, `host:port:weight`, unix paths…). Default `127.0.0.1:11211`. */
   readonly servers?: ReadonlyArray<string | ServerSpec.ServerSpec> | string | undefined
   /**
@@ -350,10 +352,22 @@ export const make = (
       maxKeysPerGet: positiveInt("maxKeysPerGet", options.maxKeysPerGet, 100)
     }
     for (const v of Object.values(fields)) if (isConfigError(v)) return yield* Effect.fail(v)
-    const settings = fields as Settings
+    const policy = { ...Option.getOrUndefined(yield* Effect.serviceOption(MemcachedPolicy)), ...definedOnly(options) }
+    const health = {
+      failureLimit: positiveInt("failureLimit", policy.failureLimit, 3),
+      failureWindow: millis("failureWindow", policy.failureWindow, 10_000),
+      retryInterval: millis("retryInterval", policy.retryInterval, 2_000),
+      maxRetryInterval: millis("maxRetryInterval", policy.maxRetryInterval, 60_000),
+      flapWindow: millis("flapWindow", policy.flapWindow, 30_000)
+    }
+    for (const v of Object.values(health)) if (isConfigError(v)) return yield* Effect.fail(v)
+    const failover = policy.failover ?? "none"
+    if (failover !== "none" && failover !== "next") {
+      return yield* Effect.fail(invalid("failover", `failover must be "none" or "next", got ${String(failover)}`))
+    }
+    const settings = { ...fields, ...health } as Settings
     const distribution = options.distribution ??
       Option.getOrElse(yield* Effect.serviceOption(MemcachedRing), () => Distribution.ketama())
-    const placement = servers.length === 1 ? undefined : distribution.build(servers)
 
     const transport = Option.getOrElse(yield* Effect.serviceOption(MemcachedTransport), () => netTransport)
     const clock = yield* Effect.clock
@@ -366,23 +380,79 @@ export const make = (
         return () => fiber.unsafeInterruptAsFork(FiberId.none)
       }
     }
-    const log = (message: string, server: string) =>
-      runFork(Effect.logDebug(message).pipe(Effect.annotateLogs({ module: "MemcachedClient", server })))
-    const pools = servers.map((spec) => new ServerPool(spec, transport, settings, timers, log))
+    const logAt = { debug: Effect.logDebug, info: Effect.logInfo, warning: Effect.logWarning } as const
+    const router = new Router(servers, distribution, failover)
+    const events: PoolEvents = {
+      log: (level, message, server) =>
+        runFork(logAt[level](message).pipe(Effect.annotateLogs({ module: "MemcachedClient", server }))),
+      healthChanged: () => router.invalidate()
+    }
+    const pools = servers.map((spec, i) => new ServerPool(i, spec, transport, settings, timers, events))
+    router.pools = pools
     yield* Effect.addFinalizer(() => Effect.sync(() => pools.forEach((p) => p.shutdown())))
 
-    return makeClient(servers, pools, placement, settings, timers)
+    return makeClient(servers, pools, router, settings, timers, policy.retry, policy.retryNonIdempotent === true)
   })
+
+/** Maps keys to pools; with failover `next`, over the ring rebuilt without ejected servers. */
+class Router {
+  pools: ReadonlyArray<ServerPool> = []
+  private readonly placement: Distribution.Placement | undefined
+  private live: Distribution.Placement | undefined = undefined
+  private liveIndex: Array<number> = []
+  private degraded = false
+  private dirty = false
+  constructor(
+    readonly servers: ReadonlyArray<ServerSpec.ServerSpec>,
+    private readonly distribution: Distribution.Distribution,
+    private readonly failover: "none" | "next"
+  ) {
+    this.placement = servers.length === 1 ? undefined : distribution.build(servers)
+  }
+  /** The server a key belongs to when every server is up. */
+  readonly home = (key: string): number => (this.placement === undefined ? 0 : this.placement.serverFor(key))
+  invalidate(): void {
+    this.dirty = true
+  }
+  /** The pool that serves `key` now. */
+  readonly route = (key: string): number => {
+    if (this.dirty) this.rebuild()
+    if (!this.degraded) return this.home(key)
+    const home = this.home(key)
+    if (this.pools[home]!.available || this.live === undefined) return home
+    return this.liveIndex[this.live.serverFor(key)]!
+  }
+  private rebuild(): void {
+    this.dirty = false
+    if (this.failover === "none") return
+    const alive: Array<number> = []
+    for (let i = 0; i < this.pools.length; i++) if (this.pools[i]!.available) alive.push(i)
+    this.degraded = alive.length < this.pools.length
+    if (!this.degraded || alive.length === 0) {
+      this.live = undefined
+      return
+    }
+    this.liveIndex = alive
+    this.live = this.distribution.build(alive.map((i) => this.servers[i]!))
+  }
+}
+
+const definedOnly = <A extends object>(a: A): Partial<A> =>
+  Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as Partial<A>
+
+const isTransient = (e: MemcachedError): boolean => e._tag === "MemcachedConnectionError" && e.reason !== "Overloaded"
 
 const makeClient = (
   servers: ReadonlyArray<ServerSpec.ServerSpec>,
   pools: ReadonlyArray<ServerPool>,
-  placement: Distribution.Placement | undefined,
+  router: Router,
   settings: Settings,
-  timers: Timers
+  timers: Timers,
+  retry: Schedule.Schedule<unknown, MemcachedError> | undefined,
+  retryNonIdempotent: boolean
 ): MemcachedClient => {
-  const serverFor = placement === undefined ? () => 0 : placement.serverFor
-  const route = pools.length === 1 ? () => pools[0]!.connection() : (key: string) => pools[serverFor(key)]!.connection()
+  const serverFor = router.route
+  const route = pools.length === 1 ? () => pools[0]!.connection() : (key: string) => pools[router.route(key)]!.connection()
   const timeoutOf = (options: CallOptions | undefined): number | MemcachedInputError => {
     const t = options?.timeout
     if (t === undefined) return settings.timeout
@@ -600,7 +670,7 @@ const makeClient = (
     }))
   }
 
-  return MemcachedClient.of({
+  const client: MemcachedClient = {
     servers,
     serverFor,
     get,
@@ -640,7 +710,29 @@ const makeClient = (
       Number.isInteger(level) && level >= 0 && level <= U32_MAX
         ? Effect.asVoid(everyServer<void>(SlotKind.Single, encodeVerbosity(level), finishOk, "verbosity"))
         : Effect.fail(new MemcachedInputError({ reason: "InvalidArgument", message: `invalid verbosity level ${level}` }))
-  })
+  }
+  return MemcachedClient.of(retry === undefined ? client : withRetry(client, retry, retryNonIdempotent))
+}
+
+const idempotent = ["get", "gets", "getString", "getMany", "gat", "gats", "set", "delete", "touch", "flushAll", "version", "stats", "verbosity"] as const
+const nonIdempotent = ["add", "replace", "append", "prepend", "cas", "incr", "decr"] as const
+
+/**
+ * Wraps the idempotent methods (and the others when asked) in `Effect.retry` on transient connection
+ * errors. Only built when a retry schedule is configured, so the default hot path has no wrapper.
+ */
+const withRetry = (
+  client: MemcachedClient,
+  schedule: Schedule.Schedule<unknown, MemcachedError>,
+  all: boolean
+): MemcachedClient => {
+  const wrapped: Record<string, unknown> = { ...client }
+  const names: ReadonlyArray<string> = all ? [...idempotent, ...nonIdempotent] : idempotent
+  for (const name of names) {
+    const method = (client as unknown as Record<string, (...args: Array<unknown>) => Effect.Effect<unknown, MemcachedError>>)[name]!
+    wrapped[name] = (...args: Array<unknown>) => Effect.retry(method(...args), { schedule, while: isTransient })
+  }
+  return wrapped as unknown as MemcachedClient
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,13 +1,21 @@
 /**
- * The connections of one server: a small pool of pipelined connections, opened lazily, replaced when
- * they close.
+ * The connections of one server and its health: a small pool of pipelined connections, opened lazily
+ * and replaced when they close, and the ejection state machine (up → ejected → probing → up).
+ *
+ * Failures are connection-level events (a connect error or timeout, a request timeout, a reset, a
+ * protocol error), counted in a sliding window; successes do not erase them, so a cheap probe that
+ * succeeds cannot mask real requests that keep failing. A server ejected again soon after its
+ * readmission stays out twice as long each time (anti-flap), up to a cap.
  *
  * @since 0.1.0
  */
 import { PassThrough } from "node:stream"
-import { Connection, type Timers } from "./Connection.js"
+import * as Exit from "effect/Exit"
+import type * as Effect from "effect/Effect"
+import { Connection, Slot, SlotKind, type Timers } from "./Connection.js"
 import { MemcachedConnectionError, type MemcachedError } from "./MemcachedError.js"
 import type { Transport } from "./MemcachedTransport.js"
+import type { Reply } from "./Protocol.js"
 import type * as ServerSpec from "./ServerSpec.js"
 
 /**
@@ -24,7 +32,36 @@ export interface Settings {
   readonly maxQueued: number
   readonly maxValueSize: number
   readonly maxKeysPerGet: number
+  readonly failureLimit: number
+  readonly failureWindow: number
+  readonly retryInterval: number
+  readonly maxRetryInterval: number
+  readonly flapWindow: number
 }
+
+/**
+ * Health of a server.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Health = "up" | "ejected" | "probing"
+
+/**
+ * Events a pool reports to its owner (for logs and ring rebuilds).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PoolEvents {
+  readonly log: (level: "debug" | "warning" | "info", message: string, server: string) => void
+  readonly healthChanged: (pool: ServerPool) => void
+}
+
+const finishProbe = (_slot: Slot, reply: Reply): Exit.Exit<unknown, MemcachedError> =>
+  reply._tag === "Version" ? Exit.void : Exit.fail(
+    new MemcachedConnectionError({ reason: "Closed", server: _slot.server, message: `probe answered ${reply._tag}` })
+  )
 
 /**
  * The connections of one server; a closed connection is replaced on the next request.
@@ -36,18 +73,40 @@ export class ServerPool {
   private readonly connections: Array<Connection | undefined>
   private next = 0
   closed = false
+  health: Health = "up"
+  /** Timestamps of recent failures (ms). */
+  private failures: Array<number> = []
+  /** When the ejected server will be probed (ms). */
+  ejectedUntil = 0
+  private flaps = 0
+  private readmittedAt = -Infinity
+  private ejectedConnection: Connection | undefined = undefined
+  private cancelProbe: (() => void) | undefined = undefined
+  /** Times this server was ejected. */
+  ejections = 0
+
   constructor(
+    readonly index: number,
     readonly spec: ServerSpec.ServerSpec,
     private readonly transport: Transport,
     private readonly settings: Settings,
     private readonly timers: Timers,
-    private readonly log: (message: string, server: string) => void
+    private readonly events: PoolEvents
   ) {
     this.connections = new Array(settings.poolSize).fill(undefined)
   }
 
-  /** A live (or connecting) connection; opens one if needed. */
+  /** True unless the server is ejected (a server being probed is available). */
+  get available(): boolean {
+    return this.health !== "ejected"
+  }
+
+  /**
+   * A live (or connecting) connection; opens one if needed. While the server is ejected, a connection
+   * that fails every request at once with `Ejected`.
+   */
   connection(): Connection {
+    if (this.health === "ejected") return this.ejectedConnection ?? this.open(0)
     let i = 0
     if (this.connections.length > 1) {
       i = this.next
@@ -65,6 +124,7 @@ export class ServerPool {
     try {
       conn = new Connection(this.transport.connect(this.spec), this.connectionOptions())
     } catch (cause) {
+      this.recordFailure()
       return this.failed(new MemcachedConnectionError({ reason: "Connect", server, message: `${server}: ${String(cause)}`, cause }))
     }
     this.connections[i] = conn
@@ -73,7 +133,7 @@ export class ServerPool {
 
   /** A connection that is already closed with `error`: every request on it fails at once. */
   private failed(error: MemcachedError): Connection {
-    const conn = new Connection(new PassThrough(), { ...this.connectionOptions(), onClose: undefined })
+    const conn = new Connection(new PassThrough(), { ...this.connectionOptions(), onClose: undefined, onReply: undefined })
     conn.close(error)
     return conn
   }
@@ -89,15 +149,89 @@ export class ServerPool {
       limits: { maxValueSize: this.settings.maxValueSize },
       timers: this.timers,
       onClose: (_: Connection, error: MemcachedError) => {
-        if (!this.closed) this.log(`connection closed: ${error.message}`, server)
+        if (this.closed) return
+        this.events.log("debug", `connection closed: ${error.message}`, server)
+        if (error._tag === "MemcachedProtocolError" || (error._tag === "MemcachedConnectionError" && error.reason !== "Overloaded")) {
+          this.recordFailure()
+        }
+      },
+      onReply: () => {
+        if (this.health === "probing") this.readmit()
       }
     }
   }
 
+  /** Counts a connection-level failure; ejects the server when the limit is reached in the window. */
+  recordFailure(): void {
+    if (this.closed || this.health === "ejected") return
+    const now = this.timers.now()
+    if (this.health === "probing") {
+      this.eject(now, "probe failed")
+      return
+    }
+    const window = this.settings.failureWindow
+    const failures = this.failures
+    failures.push(now)
+    while (failures.length > 0 && failures[0]! <= now - window) failures.shift()
+    if (failures.length >= this.settings.failureLimit) {
+      this.eject(now, `${failures.length} failures within ${window} ms`)
+    }
+  }
+
+  private eject(now: number, why: string): void {
+    this.flaps = now - this.readmittedAt < this.settings.flapWindow ? this.flaps + 1 : 0
+    const delay = Math.min(this.settings.retryInterval * 2 ** this.flaps, this.settings.maxRetryInterval)
+    this.health = "ejected"
+    this.ejections++
+    this.failures = []
+    this.ejectedUntil = now + delay
+    const server = this.spec.name
+    this.ejectedConnection = this.failed(
+      new MemcachedConnectionError({ reason: "Ejected", server, message: `${server} is ejected (${why}); retry in ${delay} ms` })
+    )
+    for (let i = 0; i < this.connections.length; i++) {
+      const c = this.connections[i]
+      this.connections[i] = undefined
+      c?.close(new MemcachedConnectionError({ reason: "Ejected", server, message: `${server} ejected: ${why}` }))
+    }
+    this.events.log("warning", `ejected: ${why}; retry in ${delay} ms`, server)
+    this.events.healthChanged(this)
+    this.cancelProbe?.()
+    this.cancelProbe = this.timers.schedule(delay, () => this.probe())
+  }
+
+  /** After the retry interval: let requests through and send a `version` probe. */
+  private probe(): void {
+    this.cancelProbe = undefined
+    if (this.closed || this.health !== "ejected") return
+    this.health = "probing"
+    this.ejectedConnection = undefined
+    this.events.log("info", "probing", this.spec.name)
+    this.events.healthChanged(this)
+    const slot = new Slot(SlotKind.Single, "version\r\n", undefined, finishProbe, "version", undefined, this.settings.timeout)
+    slot.resume = (exit: Effect.Effect<unknown, MemcachedError>) => {
+      if (Exit.isExit(exit) && Exit.isSuccess(exit)) {
+        if (this.health === "probing") this.readmit()
+      } else {
+        this.recordFailure()
+      }
+    }
+    this.connection().enqueue(slot)
+  }
+
+  private readmit(): void {
+    this.health = "up"
+    this.readmittedAt = this.timers.now()
+    this.failures = []
+    this.events.log("info", "readmitted", this.spec.name)
+    this.events.healthChanged(this)
+  }
+
+  /** Closes every connection; pending requests fail with `Closed`. */
   shutdown(): void {
     this.closed = true
+    this.cancelProbe?.()
+    this.cancelProbe = undefined
     for (const c of this.connections) c?.shutdown()
   }
 }
-
-
