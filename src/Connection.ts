@@ -63,6 +63,8 @@ export class Slot {
   acc: Array<Reply> | undefined = undefined
   /** Index of the next requested key a VALUE may match (multi-key gets). */
   cursor = 0
+  /** The auto-batch this single-key get was merged into, if any. */
+  group: Group | undefined = undefined
   constructor(
     readonly kind: SlotKind,
     readonly head: string,
@@ -72,6 +74,33 @@ export class Slot {
     readonly keys: ReadonlyArray<string> | undefined,
     readonly timeout: number
   ) {}
+}
+
+/**
+ * Single-key `get`/`gets` slots written in the same tick, sent as one multi-key command. memcached
+ * answers hits in request order and omits misses, then one `END` that completes every slot.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Group {
+  readonly slots: Array<Slot> = []
+  line: string
+  cursor = 0
+  constructor(readonly command: string) {
+    this.line = command
+  }
+}
+
+const MAX_GROUP_LINE = 8 * 1024
+
+/** "get" / "gets" when `head` is a single-key retrieval that may join an auto-batch. */
+const batchCommand = (slot: Slot): string | undefined => {
+  if (slot.kind !== SlotKind.Values || slot.keys !== undefined || slot.data !== undefined) return undefined
+  const h = slot.head
+  if (h.charCodeAt(0) !== 103 || h.charCodeAt(1) !== 101 || h.charCodeAt(2) !== 116) return undefined // get
+  const c = h.charCodeAt(3)
+  return c === 32 ? "get" : c === 115 && h.charCodeAt(4) === 32 ? "gets" : undefined
 }
 
 /**
@@ -99,10 +128,14 @@ export interface ConnectionOptions {
   readonly maxInFlight: number
   readonly maxInFlightBytes: number
   readonly maxQueued: number
+  /** Most keys merged into one auto-batched get (0 disables auto-batching). */
+  readonly autoBatch?: number | undefined
   readonly limits?: ParserLimits | undefined
   readonly timers: Timers
   readonly onClose?: ((connection: Connection, error: MemcachedError) => void) | undefined
   readonly onOpen?: ((connection: Connection) => void) | undefined
+  /** Called once per received chunk that completed at least one reply (health tracking). */
+  readonly onReply?: (() => void) | undefined
 }
 
 const FLUSH_AT = 64 * 1024
@@ -130,6 +163,8 @@ export class Connection {
   /** Requests waiting for room in the pipeline. */
   queued = 0
   private readonly parser: ReplyParser
+  /** The auto-batch being collected; written out before any other command and at flush. */
+  private group: Group | undefined = undefined
   private out = Buffer.allocUnsafe(FLUSH_AT + 1024)
   private outLen = 0
   private outParts: Array<Uint8Array> = []
@@ -137,6 +172,7 @@ export class Connection {
   private writable = true
   private cancelTimer: (() => void) | undefined = undefined
   private timerAt = Infinity
+  private connectDeadline = Infinity
   private readonly flushBound = () => this.flush()
 
   constructor(readonly socket: Duplex, readonly options: ConnectionOptions) {
@@ -164,7 +200,8 @@ export class Connection {
     if ((socket as { connecting?: boolean }).connecting === true) {
       // A TLS socket is ready after its handshake, a plain one when connected.
       socket.once("encrypted" in socket ? "secureConnect" : "connect", () => this.opened())
-      this.arm(options.timers.now() + options.connectTimeout)
+      this.connectDeadline = options.timers.now() + options.connectTimeout
+      this.arm(this.connectDeadline)
     } else {
       queueMicrotask(() => this.opened())
     }
@@ -232,6 +269,26 @@ export class Connection {
     if (this.tail === undefined) this.head = slot
     else this.tail.next = slot
     this.tail = slot
+    const max = this.options.autoBatch ?? 0
+    if (max > 0) {
+      const command = batchCommand(slot)
+      if (command !== undefined) {
+        let g = this.group
+        if (g === undefined || g.command !== command || g.slots.length >= max || g.line.length > MAX_GROUP_LINE) {
+          this.closeGroup()
+          g = this.group = new Group(command)
+        }
+        g.slots.push(slot)
+        g.line += " " + slot.key
+        slot.group = g
+        if (!this.flushScheduled) {
+          this.flushScheduled = true
+          process.nextTick(this.flushBound)
+        }
+        return
+      }
+    }
+    if (this.group !== undefined) this.closeGroup()
     this.writeString(slot.head)
     if (slot.data !== undefined) {
       this.writeBytes(slot.data)
@@ -241,6 +298,20 @@ export class Connection {
     else if (!this.flushScheduled) {
       this.flushScheduled = true
       process.nextTick(this.flushBound)
+    }
+  }
+
+  /** Writes the collected auto-batch as one command (a batch of one as its own line). */
+  private closeGroup(): void {
+    const g = this.group
+    if (g === undefined) return
+    this.group = undefined
+    if (g.slots.length === 1) {
+      const only = g.slots[0]!
+      only.group = undefined
+      this.writeString(only.head)
+    } else {
+      this.writeString(g.line + CRLF)
     }
   }
 
@@ -290,6 +361,7 @@ export class Connection {
   flush(): void {
     this.flushScheduled = false
     if (this.state !== "open" || !this.writable) return
+    if (this.group !== undefined) this.closeGroup()
     if (this.outParts.length === 0) {
       if (this.outLen === 0) return
       this.writable = this.socket.write(this.takeOut())
@@ -308,6 +380,7 @@ export class Connection {
   private onData(chunk: Buffer): void {
     if (this.state === "closed") return
     const replies = this.parser.push(chunk)
+    if (replies.length > 0) this.options.onReply?.()
     for (let i = 0; i < replies.length; i++) {
       if (!this.dispatch(replies[i]!)) return
     }
@@ -321,6 +394,7 @@ export class Connection {
   private dispatch(reply: Reply): boolean {
     const slot = this.head
     if (slot === undefined) return this.unexpected(reply, "no request is waiting for a reply")
+    if (slot.group !== undefined) return this.dispatchGroup(slot.group, reply)
     switch (slot.kind) {
       case SlotKind.Single:
         switch (reply._tag) {
@@ -376,6 +450,38 @@ export class Connection {
     }
     this.complete(slot, reply)
     return true
+  }
+
+  private dispatchGroup(g: Group, reply: Reply): boolean {
+    switch (reply._tag) {
+      case "Value": {
+        const slots = g.slots
+        for (let i = g.cursor; i < slots.length; i++) {
+          const s = slots[i]!
+          if (s.acc === undefined && reply.keyEquals(s.key)) {
+            s.acc = [reply]
+            g.cursor = i + 1
+            return true
+          }
+        }
+        return this.unexpected(reply, "VALUE for a key that was not requested")
+      }
+      case "End":
+      case "Error":
+      case "ClientError":
+      case "ServerError": {
+        const slots = g.slots
+        for (let i = 0; i < slots.length; i++) {
+          const s = slots[i]!
+          if (this.head !== s) return this.unexpected(reply, "auto-batch out of order")
+          s.group = undefined
+          this.complete(s, reply)
+        }
+        return true
+      }
+      default:
+        return this.unexpected(reply, "VALUE or END was expected")
+    }
   }
 
   private matchValue(slot: Slot, reply: Reply & { _tag: "Value" }): boolean {
@@ -443,9 +549,29 @@ export class Connection {
     const now = this.options.timers.now()
     const server = this.options.server
     if (this.state === "connecting") {
-      this.close(
-        new MemcachedConnectionError({ reason: "ConnectTimeout", server, message: `${server}: connect timed out` })
-      )
+      if (now >= this.connectDeadline) {
+        this.close(
+          new MemcachedConnectionError({ reason: "ConnectTimeout", server, message: `${server}: connect timed out` })
+        )
+        return
+      }
+      // A request whose own deadline passes while connecting fails alone with `Timeout`; the connection
+      // attempt goes on for the others. Its slot stays (its bytes are already queued) and its reply will
+      // be dropped; its deadline is cleared so it cannot close the connection once open.
+      let nextAt = this.connectDeadline
+      for (const first of [this.head, this.backlogHead]) {
+        for (let s = first; s !== undefined; s = s.next) {
+          if (s.deadline <= now) {
+            s.deadline = Infinity
+            const resume = s.resume
+            s.resume = undefined
+            resume?.(Exit.fail(
+              new MemcachedConnectionError({ reason: "Timeout", server, message: `${server}: request timed out while connecting` })
+            ))
+          } else if (s.deadline < nextAt) nextAt = s.deadline
+        }
+      }
+      this.arm(nextAt)
       return
     }
     let next = Infinity
@@ -482,6 +608,7 @@ export class Connection {
     this.cancelTimer = undefined
     this.outParts = []
     this.outLen = 0
+    this.group = undefined
     const server = this.options.server
     const now = this.options.timers.now()
     const timeout = error._tag === "MemcachedConnectionError" && error.reason === "Timeout"

@@ -32,6 +32,7 @@ export interface Settings {
   readonly maxQueued: number
   readonly maxValueSize: number
   readonly maxKeysPerGet: number
+  readonly autoBatch: boolean
   readonly failureLimit: number
   readonly failureWindow: number
   readonly retryInterval: number
@@ -146,6 +147,7 @@ export class ServerPool {
       maxInFlight: this.settings.maxInFlight,
       maxInFlightBytes: 16 * 1024 * 1024,
       maxQueued: this.settings.maxQueued,
+      autoBatch: this.settings.autoBatch ? this.settings.maxKeysPerGet : 0,
       limits: { maxValueSize: this.settings.maxValueSize },
       timers: this.timers,
       onClose: (_: Connection, error: MemcachedError) => {
