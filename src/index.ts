@@ -4,6 +4,8 @@
  * @since 0.1.0
  */
 /** @since 0.1.0 */
+export * as Bulk from "./Bulk.js"
+/** @since 0.1.0 */
 export * as Connection from "./Connection.js"
 /** @since 0.1.0 */
 export * as Distribution from "./Distribution.js"
@@ -15,6 +17,10 @@ export * as Key from "./Key.js"
 export * as MemcachedClient from "./MemcachedClient.js"
 /** @since 0.1.0 */
 export * as MemcachedError from "./MemcachedError.js"
+/** @since 0.1.0 */
+export * as LargeValue from "./LargeValue.js"
+/** @since 0.1.0 */
+export * as MemcachedPolicy from "./MemcachedPolicy.js"
 /** @since 0.1.0 */
 export * as MemcachedRing from "./MemcachedRing.js"
 /** @since 0.1.0 */
@@ -31,3 +37,7 @@ export * as ServerPool from "./ServerPool.js"
 export * as ServerProtocol from "./ServerProtocol.js"
 /** @since 0.1.0 */
 export * as ServerSpec from "./ServerSpec.js"
+/** @since 0.1.0 */
+export * as TypedClient from "./TypedClient.js"
+/** @since 0.1.0 */
+export * as ValueCodec from "./ValueCodec.js"

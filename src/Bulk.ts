@@ -1,0 +1,187 @@
+/**
+ * Bulk operations over many keys: a `Stream` multiget with bounded memory, and `getMany` / `setMany` /
+ * `deleteMany` / `touchMany` that report every key's own outcome. Keys are grouped by server, each
+ * group goes out pipelined (multi-key `get` lines chunked by `maxKeysPerGet`), servers are asked in
+ * parallel, and one failing server fails only its own keys.
+ *
+ * @since 0.1.0
+ */
+import * as Chunk from "effect/Chunk"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import type { Ttl } from "./Key.js"
+import type { Item, MemcachedClient, StoreOptions, Value } from "./MemcachedClient.js"
+import type { MemcachedError } from "./MemcachedError.js"
+
+/**
+ * The outcome of one key in a bulk read: `Right(Some(item))` for a hit, `Right(None)` for a miss,
+ * `Left(error)` when its server failed.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type GetResult = Either.Either<Option.Option<Item>, MemcachedError>
+
+/**
+ * What a server failure means for its keys in a bulk read: a per-key `Left(error)` (the default), or a
+ * miss (`"miss"`, for caches where a failed read should fall through to the source of truth).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type OnServerError = "error" | "miss"
+
+const groupByServer = (client: MemcachedClient, keys: Iterable<string>): Map<number, Array<string>> => {
+  const groups = new Map<number, Array<string>>()
+  const seen = new Set<string>()
+  for (const key of keys) {
+    if (seen.has(key)) continue
+    seen.add(key)
+    const s = client.serverFor(key)
+    const g = groups.get(s)
+    if (g === undefined) groups.set(s, [key])
+    else g.push(key)
+  }
+  return groups
+}
+
+/**
+ * Reads many keys and returns every key's own result. Invalid keys fail their own entry with
+ * `MemcachedInputError`; a server that fails or times out fails only its keys (or turns them into
+ * misses with `onServerError: "miss"`). Never fails as a whole.
+ *
+ * @since 0.1.0
+ * @category reads
+ */
+export const getMany = (
+  client: MemcachedClient,
+  keys: Iterable<string>,
+  options?: {
+    readonly cas?: boolean | undefined
+    readonly timeout?: Duration.DurationInput | undefined
+    readonly onServerError?: OnServerError | undefined
+  }
+): Effect.Effect<ReadonlyMap<string, GetResult>> => {
+  const miss = options?.onServerError === "miss"
+  const failed = (error: MemcachedError): GetResult =>
+    miss && error._tag !== "MemcachedInputError" ? Either.right(Option.none()) : Either.left(error)
+  const read = { cas: options?.cas, timeout: options?.timeout }
+  return Effect.forEach(
+    groupByServer(client, keys).values(),
+    (group) =>
+      Effect.either(client.getMany(group, read)).pipe(Effect.flatMap((result) => {
+        if (Either.isRight(result)) {
+          const found = result.right
+          return Effect.succeed(group.map((k) => [k, Either.right(Option.fromNullable(found.get(k)))] as const))
+        }
+        if (result.left._tag !== "MemcachedInputError") {
+          const f = failed(result.left)
+          return Effect.succeed(group.map((k) => [k, f] as const))
+        }
+        // An invalid key fails alone: read the group's keys one by one (they still pipeline and auto-batch).
+        const get = options?.cas === true ? client.gets : client.get
+        return Effect.forEach(
+          group,
+          (k) => Effect.map(Effect.either(get(k, read)), (r) => [k, Either.isLeft(r) ? failed(r.left) : r] as const),
+          { concurrency: "unbounded" }
+        )
+      })),
+    { concurrency: "unbounded" }
+  ).pipe(Effect.map((groups) => new Map(groups.flat())))
+}
+
+/**
+ * Options of {@link getStream}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StreamOptions {
+  /** Keys collected before a batch is sent. Default 100. */
+  readonly batchSize?: number | undefined
+  /** Longest a partial batch waits for more keys. Default 2 ms. */
+  readonly window?: Duration.DurationInput | undefined
+  /** Batches in flight at once (memory is bounded by `batchSize × concurrency`). Default 4. */
+  readonly concurrency?: number | undefined
+  readonly cas?: boolean | undefined
+  readonly timeout?: Duration.DurationInput | undefined
+  readonly onServerError?: OnServerError | undefined
+}
+
+/**
+ * A streaming multiget: keys in, `[key, result]` out in input order, batched by size or time window,
+ * with bounded memory and backpressure to the producer. Each batch is one pipelined request per server;
+ * a failing server yields `Left(error)` (or misses) for its keys only.
+ *
+ * @since 0.1.0
+ * @category reads
+ */
+export const getStream = (client: MemcachedClient, options?: StreamOptions) =>
+<E, R>(keys: Stream.Stream<string, E, R>): Stream.Stream<readonly [string, GetResult], E, R> =>
+  keys.pipe(
+    Stream.groupedWithin(options?.batchSize ?? 100, options?.window ?? "2 millis"),
+    Stream.mapEffect(
+      (batch) =>
+        Effect.map(getMany(client, batch, options), (results) =>
+          Chunk.map(batch, (key) => [key, results.get(key)!] as const)),
+      { concurrency: options?.concurrency ?? 4 }
+    ),
+    Stream.flattenChunks
+  )
+
+/**
+ * The outcome of one key in a bulk write: `Right(undefined)` when it took effect, `Left(error)` otherwise
+ * (e.g. `MemcachedStoreError("NotFound")` for a delete of a missing key).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type WriteResult = Either.Either<void, MemcachedError>
+
+const each = <A>(
+  entries: Iterable<A>,
+  keyOf: (a: A) => string,
+  op: (a: A) => Effect.Effect<void, MemcachedError>
+): Effect.Effect<ReadonlyMap<string, WriteResult>> =>
+  Effect.forEach(entries, (a) => Effect.map(Effect.either(op(a)), (r) => [keyOf(a), r] as const), {
+    concurrency: "unbounded"
+  }).pipe(Effect.map((results) => new Map(results)))
+
+/**
+ * Stores many values, pipelined (every command written in one tick goes out in one write per
+ * connection), and reports each key's outcome. Never fails as a whole.
+ *
+ * @since 0.1.0
+ * @category writes
+ */
+export const setMany = (
+  client: MemcachedClient,
+  entries: Iterable<readonly [string, Value]>,
+  options?: StoreOptions
+): Effect.Effect<ReadonlyMap<string, WriteResult>> => each(entries, ([k]) => k, ([k, v]) => client.set(k, v, options))
+
+/**
+ * Deletes many keys, pipelined, and reports each key's outcome (`NotFound` for a missing key).
+ *
+ * @since 0.1.0
+ * @category writes
+ */
+export const deleteMany = (
+  client: MemcachedClient,
+  keys: Iterable<string>
+): Effect.Effect<ReadonlyMap<string, WriteResult>> => each(new Set(keys), (k) => k, (k) => client.delete(k))
+
+/**
+ * Updates the TTL of many keys, pipelined, and reports each key's outcome.
+ *
+ * @since 0.1.0
+ * @category writes
+ */
+export const touchMany = (
+  client: MemcachedClient,
+  keys: Iterable<string>,
+  ttl: Ttl
+): Effect.Effect<ReadonlyMap<string, WriteResult>> => each(new Set(keys), (k) => k, (k) => client.touch(k, ttl))
