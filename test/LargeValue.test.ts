@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import { realStores } from "./support/realStores.js"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import { randomBytes } from "node:crypto"
@@ -330,3 +331,7 @@ describe("LargeValue (pure)", () => {
 })
 
 largeValueSuite("LargeValue over mapStore", () => Effect.sync(() => mapStore().store as AnyStore))
+
+for (const [name, makeStore] of realStores()) {
+  largeValueSuite(`LargeValue over the real client, ${name}`, () => makeStore() as Effect.Effect<AnyStore>)
+}

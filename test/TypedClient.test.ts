@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import { realStores } from "./support/realStores.js"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { randomBytes } from "node:crypto"
@@ -327,3 +328,7 @@ describe("TypedClient counters (races, mapStore only)", () => {
 })
 
 typedClientSuite("TypedClient over mapStore", () => Effect.sync(() => mapStore().store as AnyStore))
+
+for (const [name, makeStore] of realStores()) {
+  typedClientSuite(`TypedClient over the real client, ${name}`, () => makeStore() as Effect.Effect<AnyStore>)
+}
