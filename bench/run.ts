@@ -1,0 +1,789 @@
+/**
+ * Benchmark orchestrator: `npm run bench [-- --quick] [--json FILE] [--md FILE] [--reps N] [--only a,b]`.
+ *
+ * Starts 4 memcached processes on free loopback ports (`-t 1 -m 1024 -I 2m`) and a black-hole
+ * server, runs every contender in its own Node process (one at a time: the box has 2 cores), repeats
+ * with the contender order rotated, verifies what each contender wrote with the raw client, checks
+ * that memcached evicted nothing, stops the servers by PID and prints a Markdown report in which every
+ * figure is also given as a ratio to the raw client of the same repetition (median of the ratios).
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as net from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { RawClient } from "./raw.js"
+import {
+  type ChildInput,
+  type ChildOutput,
+  type Counts,
+  Expected,
+  FULL,
+  GET_POOL,
+  getKey,
+  LARGE_POOL,
+  largeSetKey,
+  MGET_POOL,
+  mgetKey,
+  QUICK,
+  RESULT_PREFIX,
+  sameValue,
+  type ScenarioName,
+  type ScenarioResult,
+  SCENARIOS,
+  SET_POOL,
+  setKey
+} from "./scenarios.js"
+
+const HERE = path.dirname(fileURLToPath(import.meta.url))
+const MEMCACHED = "/usr/bin/memcached"
+
+// ---------------------------------------------------------------------------------------------
+// Contenders: one line per client / variant. A new effect-memcached variant (meta protocol,
+// auto-batching) is one more line here with its client options; `pending` lines are listed in the
+// report but not run until the feature lands.
+// ---------------------------------------------------------------------------------------------
+
+interface ContenderLine {
+  readonly label: string
+  readonly file: string
+  readonly variant: string
+  readonly options: Record<string, unknown>
+  readonly effect?: boolean
+  /** Why the line is not run yet (feature not landed). */
+  readonly pending?: string
+}
+
+const CONTENDERS: ReadonlyArray<ContenderLine> = [
+  { label: "raw", file: "raw.ts", variant: "text", options: {} },
+  // The client's defaults: text protocol, auto-batching on (`autoBatch` defaults to true).
+  {
+    label: "effect-memcached",
+    file: "effect-memcached.ts",
+    variant: "auto-batch",
+    options: { autoBatch: true },
+    effect: true
+  },
+  {
+    label: "effect-memcached/no-batch",
+    file: "effect-memcached.ts",
+    variant: "no-batch",
+    options: { autoBatch: false },
+    effect: true
+  },
+  {
+    label: "effect-memcached/meta",
+    file: "effect-memcached.ts",
+    variant: "meta",
+    options: { protocol: "meta" },
+    effect: true,
+    pending: "meta protocol has not landed in MemcachedClient yet"
+  },
+  { label: "memjs", file: "memjs.ts", variant: "binary", options: {} },
+  { label: "memcached", file: "memcached.ts", variant: "text", options: {} },
+  { label: "memcache-client", file: "memcache-client.ts", variant: "text", options: {} }
+]
+
+// ---------------------------------------------------------------------------------------------
+// Arguments
+// ---------------------------------------------------------------------------------------------
+
+interface Args {
+  quick: boolean
+  reps: number
+  json: string | undefined
+  md: string | undefined
+  only: ReadonlyArray<string> | undefined
+  includePending: boolean
+}
+
+const parseArgs = (argv: ReadonlyArray<string>): Args => {
+  const a: Args = { quick: false, reps: 3, json: undefined, md: undefined, only: undefined, includePending: false }
+  let repsSet = false
+  for (let i = 0; i < argv.length; i++) {
+    const x = argv[i]
+    if (x === "--quick") a.quick = true
+    else if (x === "--json") a.json = argv[++i]
+    else if (x === "--md") a.md = argv[++i]
+    else if (x === "--reps") {
+      a.reps = Math.max(1, Math.min(20, Number(argv[++i]) || 3))
+      repsSet = true
+    } else if (x === "--only") a.only = (argv[++i] ?? "").split(",")
+    else if (x === "--include-pending") a.includePending = true
+    else if (x === "--help" || x === "-h") {
+      process.stdout.write(
+        "npm run bench -- [--quick] [--reps N] [--json FILE] [--md FILE] [--only raw,memjs,...] [--include-pending]\n"
+      )
+      process.exit(0)
+    } else throw new Error(`unknown argument ${x}`)
+  }
+  if (a.quick && !repsSet) a.reps = 1
+  return a
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+// ---------------------------------------------------------------------------------------------
+
+const started: Array<ChildProcess> = []
+
+const stopAll = (): void => {
+  for (const p of started) {
+    if (p.pid !== undefined && p.exitCode === null && p.signalCode === null) {
+      try {
+        process.kill(p.pid, "SIGTERM")
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+process.on("exit", stopAll)
+process.on("SIGINT", () => {
+  stopAll()
+  process.exit(130)
+})
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const s = net.createServer()
+    s.once("error", reject)
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port
+      s.close(() => resolve(port))
+    })
+  })
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+const canConnect = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const s = net.connect({ host: "127.0.0.1", port })
+    s.once("connect", () => {
+      s.destroy()
+      resolve(true)
+    })
+    s.once("error", () => resolve(false))
+  })
+
+interface Server {
+  readonly port: number
+  readonly proc: ChildProcess
+}
+
+const startMemcached = async (): Promise<Server> => {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freePort()
+    const args = ["-p", String(port), "-U", "0", "-l", "127.0.0.1", "-t", "1", "-m", "1024", "-I", "2m", "-c", "4096"]
+    if (process.getuid?.() === 0) args.push("-u", "nobody")
+    const proc = spawn(MEMCACHED, args, { stdio: ["ignore", "ignore", "pipe"] })
+    started.push(proc)
+    for (let i = 0; i < 50; i++) {
+      if (proc.exitCode !== null) break
+      if (await canConnect(port)) {
+        // Make sure it is *our* memcached answering (a port can be taken between freePort and bind).
+        const pid = await serverStats(port).then((st) => st.pid, () => undefined)
+        if (proc.exitCode === null && pid === String(proc.pid)) return { port, proc }
+        break
+      }
+      await sleep(50)
+    }
+    if (proc.pid !== undefined && proc.exitCode === null) process.kill(proc.pid, "SIGTERM")
+  }
+  throw new Error("could not start memcached")
+}
+
+const startBlackhole = async (): Promise<Server> => {
+  const proc = spawn(process.execPath, ["--import", "tsx", path.join(HERE, "blackhole.ts")], {
+    stdio: ["ignore", "pipe", "inherit"]
+  })
+  started.push(proc)
+  const port = await new Promise<number>((resolve, reject) => {
+    let acc = ""
+    const timer = setTimeout(() => reject(new Error("black-hole server did not start")), 20_000)
+    proc.stdout!.on("data", (d: Buffer) => {
+      acc += d.toString()
+      const m = /BLACKHOLE_PORT (\d+)/.exec(acc)
+      if (m !== null) {
+        clearTimeout(timer)
+        resolve(Number(m[1]))
+      }
+    })
+  })
+  return { port, proc }
+}
+
+const stopServer = async (s: Server): Promise<void> => {
+  if (s.proc.pid === undefined || s.proc.exitCode !== null || s.proc.signalCode !== null) return
+  const done = new Promise<void>((r) => s.proc.once("exit", () => r()))
+  process.kill(s.proc.pid, "SIGTERM")
+  await Promise.race([done, sleep(3000)])
+}
+
+/** `stats` of one server, on its own short-lived connection. */
+const serverStats = (port: number): Promise<Record<string, string>> =>
+  new Promise((resolve, reject) => {
+    const s = net.connect({ host: "127.0.0.1", port })
+    let acc = ""
+    const timer = setTimeout(() => {
+      s.destroy()
+      reject(new Error("stats timeout"))
+    }, 5000)
+    s.on("error", reject)
+    s.on("data", (d: Buffer) => {
+      acc += d.toString("latin1")
+      if (acc.endsWith("END\r\n")) {
+        clearTimeout(timer)
+        s.destroy()
+        const out: Record<string, string> = {}
+        for (const line of acc.split("\r\n")) {
+          const p = line.split(" ")
+          if (p[0] === "STAT" && p[1] !== undefined) out[p[1]] = p.slice(2).join(" ")
+        }
+        resolve(out)
+      }
+    })
+    s.write("stats\r\n")
+  })
+
+interface ChildRun {
+  readonly output: ChildOutput | undefined
+  readonly failure: string | undefined
+  readonly wallSeconds: number
+}
+
+const runChild = (line: ContenderLine, input: ChildInput, timeoutMs: number): Promise<ChildRun> =>
+  new Promise((resolve) => {
+    const t0 = Date.now()
+    const proc = spawn(
+      process.execPath,
+      ["--expose-gc", "--import", "tsx", path.join(HERE, "contenders", line.file), JSON.stringify(input)],
+      { stdio: ["ignore", "pipe", "pipe"] }
+    )
+    started.push(proc)
+    let out = ""
+    let err = ""
+    proc.stdout!.on("data", (d: Buffer) => (out += d.toString()))
+    proc.stderr!.on("data", (d: Buffer) => (err += d.toString()))
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      if (proc.pid !== undefined) process.kill(proc.pid, "SIGKILL")
+    }, timeoutMs)
+    proc.on("exit", (code, signal) => {
+      clearTimeout(timer)
+      const wallSeconds = (Date.now() - t0) / 1000
+      const lines = out.split("\n").filter((l) => l.startsWith(RESULT_PREFIX))
+      const last = lines[lines.length - 1]
+      if (last === undefined) {
+        const why = timedOut ? `timed out after ${timeoutMs / 1000}s` : `exited ${code ?? signal} without a result`
+        resolve({ output: undefined, failure: `${why}: ${err.trim().split("\n").slice(-5).join(" | ")}`, wallSeconds })
+        return
+      }
+      const output = JSON.parse(last.slice(RESULT_PREFIX.length)) as ChildOutput
+      resolve({ output, failure: output.error, wallSeconds })
+    })
+  })
+
+// ---------------------------------------------------------------------------------------------
+// Verification of what a contender wrote (with the raw client)
+// ---------------------------------------------------------------------------------------------
+
+interface Verify {
+  /** bad seeded get-pool values (written by the contender's set) */
+  getPool: number
+  /** bad conc_set values */
+  setPool: number
+  /** bad large_set values */
+  largeSet: number
+  /** mget-pool keys not found with the right value on any server */
+  mgetPool: number
+}
+
+const verify = async (
+  single: string,
+  multi: ReadonlyArray<string>,
+  tag: string,
+  ran: ReadonlySet<ScenarioName>
+): Promise<Verify> => {
+  const exp = new Expected(tag)
+  const v: Verify = { getPool: 0, setPool: 0, largeSet: 0, mgetPool: 0 }
+  const one = await RawClient.connect([single])
+  try {
+    const batch = async (keys: Array<string>, expected: (i: number) => Parameters<typeof sameValue>[1]) => {
+      let bad = 0
+      for (let off = 0; off < keys.length; off += 100) {
+        const ks = keys.slice(off, off + 100)
+        const m = await one.getMulti(ks)
+        ks.forEach((k, j) => {
+          const got = m.get(k)
+          if (got === undefined || !sameValue(got, expected(off + j))) bad++
+        })
+      }
+      return bad
+    }
+    v.getPool = await batch(Array.from({ length: GET_POOL }, (_, i) => getKey(i)), (i) => exp.get[i]!)
+    if (ran.has("conc_set")) {
+      v.setPool = await batch(Array.from({ length: SET_POOL }, (_, i) => setKey(i)), (i) => exp.set[i]!)
+    }
+    if (ran.has("large_set")) {
+      for (let i = 0; i < LARGE_POOL; i++) {
+        const got = await one.get(largeSetKey(i))
+        if (got === undefined || Buffer.compare(got, exp.largeSet[i]!.buf) !== 0) v.largeSet++
+      }
+    }
+  } finally {
+    one.close()
+  }
+  if (ran.has("mget")) {
+    const ok = new Set<string>()
+    for (const s of multi) {
+      const c = await RawClient.connect([s])
+      try {
+        for (let off = 0; off < MGET_POOL; off += 100) {
+          const ks = Array.from({ length: Math.min(100, MGET_POOL - off) }, (_, j) => mgetKey(off + j))
+          const m = await c.getMulti(ks)
+          for (const k of ks) {
+            const got = m.get(k)
+            if (got !== undefined && sameValue(got, exp.mget.get(k)!)) ok.add(k)
+          }
+        }
+      } finally {
+        c.close()
+      }
+    }
+    v.mgetPool = MGET_POOL - ok.size
+  }
+  return v
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+// ---------------------------------------------------------------------------------------------
+
+interface Record_ {
+  readonly rep: number
+  readonly label: string
+  readonly load: ReadonlyArray<number>
+  readonly run: ChildRun
+  readonly verify: Verify | undefined
+}
+
+const median = (xs: ReadonlyArray<number>): number => {
+  if (xs.length === 0) return NaN
+  const s = xs.slice().sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+const fmt = (x: number): string => {
+  if (!Number.isFinite(x)) return "—"
+  const a = Math.abs(x)
+  if (a >= 1e6) return `${(x / 1e6).toFixed(a >= 1e7 ? 1 : 2)}M`
+  if (a >= 1e4) return `${Math.round(x / 1e3)}k`
+  if (a >= 1e3) return `${(x / 1e3).toFixed(1)}k`
+  if (a >= 100) return x.toFixed(0)
+  return x.toFixed(1)
+}
+const fmtRatio = (x: number): string => (Number.isFinite(x) ? `${x.toFixed(2)}×` : "—")
+
+/** The result of scenario `s` of a record, with verification failures folded in. */
+const resultOf = (r: Record_, s: ScenarioName): ScenarioResult | undefined => r.run.output?.results[s]
+
+const failureOf = (r: Record_, s: ScenarioName): string | undefined => {
+  if (r.run.output === undefined) return `CRASH`
+  const res = resultOf(r, s)
+  if (res === undefined) return r.run.failure !== undefined ? "ERROR" : undefined
+  const v = r.verify
+  let wrong = res.wrong
+  if (v !== undefined) {
+    if (s === "conc_set") wrong += v.setPool
+    if (s === "large_set") wrong += v.largeSet
+    if (s === "mget") wrong += v.mgetPool
+    if (s === "seq_get" || s === "conc_get" || s === "indep_get") wrong += v.getPool
+  }
+  if (res.misses + res.errors + wrong > 0) return `FAIL (miss ${res.misses}, err ${res.errors}, wrong ${wrong})`
+  return undefined
+}
+
+/** Reference for a scenario's ratio: raw's same scenario, except indep_get → raw's conc_get. */
+const refScenario = (s: ScenarioName): ScenarioName => (s === "indep_get" ? "conc_get" : s)
+
+interface Cell {
+  readonly rate: number
+  readonly ratio: number
+  readonly min: number
+  readonly max: number
+  readonly fail: string | undefined
+  readonly reps: number
+}
+
+const cellOf = (records: ReadonlyArray<Record_>, label: string, s: ScenarioName, metric: "rate" | "cpu"): Cell => {
+  const mine = records.filter((r) => r.label === label)
+  const rates: Array<number> = []
+  const ratios: Array<number> = []
+  let fail: string | undefined
+  for (const r of mine) {
+    const f = failureOf(r, s)
+    if (f !== undefined) fail ??= `${f} (rep ${r.rep})`
+    const res = resultOf(r, s)
+    if (res === undefined) continue
+    const val = metric === "rate" ? res.rate : res.cpuUsPerOp
+    rates.push(val)
+    const raw = records.find((x) => x.rep === r.rep && x.label === "raw")
+    const ref = raw !== undefined ? resultOf(raw, refScenario(s)) : undefined
+    if (ref !== undefined) ratios.push(val / (metric === "rate" ? ref.rate : ref.cpuUsPerOp))
+  }
+  return {
+    rate: median(rates),
+    ratio: median(ratios),
+    min: Math.min(...rates),
+    max: Math.max(...rates),
+    fail,
+    reps: rates.length
+  }
+}
+
+const COLUMNS: ReadonlyArray<{ s: ScenarioName; title: string }> = [
+  { s: "seq_get", title: "seq get, 1 in flight [ops/s]" },
+  { s: "conc_get", title: "get, 100 in flight [ops/s]" },
+  { s: "conc_set", title: "set, 100 in flight [ops/s]" },
+  { s: "mget", title: "multi-get 100 keys / 4 servers [keys/s]" },
+  { s: "large_set", title: "set 512 KiB [MiB/s]" },
+  { s: "large_get", title: "get 512 KiB [MiB/s]" },
+  { s: "indep_get", title: "independent gets, 100 callers [ops/s] (ratio to raw get@100)" }
+]
+
+interface Target {
+  readonly name: string
+  readonly s: ScenarioName
+  readonly metric: "rate" | "cpu" | "mem"
+  readonly op: ">=" | "<="
+  readonly bound: number
+  readonly only?: string
+}
+
+const TARGETS: ReadonlyArray<Target> = [
+  { name: "get, 100 in flight ≥ 0.95× raw", s: "conc_get", metric: "rate", op: ">=", bound: 0.95 },
+  { name: "set, 100 in flight ≥ 0.9× raw", s: "conc_set", metric: "rate", op: ">=", bound: 0.9 },
+  { name: "multi-get ≥ 1.0× raw", s: "mget", metric: "rate", op: ">=", bound: 1.0 },
+  { name: "set 512 KiB ≥ 0.9× raw", s: "large_set", metric: "rate", op: ">=", bound: 0.9 },
+  { name: "get 512 KiB ≥ 0.9× raw", s: "large_get", metric: "rate", op: ">=", bound: 0.9 },
+  { name: "sequential get ≥ 0.9× raw", s: "seq_get", metric: "rate", op: ">=", bound: 0.9 },
+  {
+    name: "independent gets (auto-batched) ≥ 2.0× raw get@100",
+    s: "indep_get",
+    metric: "rate",
+    op: ">=",
+    bound: 2.0,
+    only: "auto-batch"
+  },
+  { name: "client CPU per get (100 in flight) ≤ 1.2× raw", s: "conc_get", metric: "cpu", op: "<=", bound: 1.2 },
+  { name: "client CPU per set (100 in flight) ≤ 1.2× raw", s: "conc_set", metric: "cpu", op: "<=", bound: 1.2 },
+  { name: "memory per in-flight get ≤ 1 KiB beyond the caller's fiber", s: "mem", metric: "mem", op: "<=", bound: 1024 }
+]
+
+const machine = (): Record<string, string> => {
+  const cpus = os.cpus()
+  let mc = "?"
+  try {
+    mc = execFileSync(MEMCACHED, ["-V"]).toString().trim()
+  } catch {
+    // not fatal
+  }
+  const pkg = (name: string): string => {
+    try {
+      return JSON.parse(fs.readFileSync(path.join(HERE, "..", "node_modules", name, "package.json"), "utf8")).version
+    } catch {
+      return "?"
+    }
+  }
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    memcached: mc,
+    cpu: `${cpus[0]?.model ?? "?"} x ${cpus.length}`,
+    os: `${os.type()} ${os.release()}`,
+    effect: pkg("effect"),
+    memjs: pkg("memjs"),
+    "memcached (npm)": pkg("memcached"),
+    "memcache-client": pkg("memcache-client")
+  }
+}
+
+const report = (
+  args: Args,
+  counts: Counts,
+  mach: Record<string, string>,
+  lines: ReadonlyArray<ContenderLine>,
+  skipped: ReadonlyArray<ContenderLine>,
+  records: ReadonlyArray<Record_>,
+  serverLog: ReadonlyArray<string>,
+  evictionsTotal: number
+): string => {
+  const o: Array<string> = []
+  const labels = lines.map((l) => l.label)
+  o.push(`# effect-memcached benchmark${args.quick ? " (--quick)" : ""}`)
+  o.push("")
+  o.push("```")
+  for (const [k, v] of Object.entries(mach)) o.push(`${k}: ${v}`)
+  o.push(`reps: ${args.reps}  counts: ${JSON.stringify(counts)}`)
+  o.push("```")
+  o.push("")
+  o.push(
+    "Each cell: median over repetitions of the absolute rate, and (in parentheses) the median of the per-repetition " +
+      "ratios to `raw` measured in the same repetition. `FAIL` = a miss, an error or a WRONG value in that scenario " +
+      "(a fast wrong client is a failed run)."
+  )
+  o.push("")
+  o.push(
+    evictionsTotal === 0
+      ? "Server check: **0 evictions** on all 4 memcached servers after every repetition."
+      : `Server check: **${evictionsTotal} EVICTIONS** — results are not valid.`
+  )
+  o.push("")
+  o.push(`| client | ${COLUMNS.map((c) => c.title).join(" | ")} |`)
+  o.push(`|---|${COLUMNS.map(() => "---:").join("|")}|`)
+  for (const label of labels) {
+    const cells = COLUMNS.map((c) => {
+      const cell = cellOf(records, label, c.s, "rate")
+      if (cell.fail !== undefined) return `**${cell.fail}**${cell.reps > 0 ? ` ${fmt(cell.rate)}` : ""}`
+      if (cell.reps === 0) return "—"
+      return `${fmt(cell.rate)} (${fmtRatio(cell.ratio)})`
+    })
+    o.push(`| ${label} | ${cells.join(" | ")} |`)
+  }
+  for (const l of skipped) o.push(`| ${l.label} | ${COLUMNS.map(() => "n/a").join(" | ")} |`)
+  o.push("")
+  if (skipped.length > 0) {
+    for (const l of skipped) o.push(`- \`${l.label}\` not run: ${l.pending ?? "excluded by --only"}`)
+    o.push("")
+  }
+
+  o.push("## Sequential get latency and client CPU")
+  o.push("")
+  o.push(
+    "| client | p50 µs | p99 µs | CPU µs/get @100 (ratio) | CPU µs/set @100 (ratio) | CPU µs/key multi-get (ratio) | heap B per in-flight get |"
+  )
+  o.push("|---|---:|---:|---:|---:|---:|---:|")
+  for (const label of labels) {
+    const mine = records.filter((r) => r.label === label)
+    const p50 = median(mine.map((r) => resultOf(r, "seq_get")?.p50Us ?? NaN).filter(Number.isFinite))
+    const p99 = median(mine.map((r) => resultOf(r, "seq_get")?.p99Us ?? NaN).filter(Number.isFinite))
+    const cpu = (s: ScenarioName) => {
+      const c = cellOf(records, label, s, "cpu")
+      return c.reps === 0 ? "—" : `${c.rate.toFixed(2)} (${fmtRatio(c.ratio)})`
+    }
+    const mem = median(mine.map((r) => resultOf(r, "mem")?.bytesPerReq ?? NaN).filter(Number.isFinite))
+    o.push(`| ${label} | ${fmt(p50)} | ${fmt(p99)} | ${cpu("conc_get")} | ${cpu("conc_set")} | ${cpu("mget")} | ${Number.isFinite(mem) ? mem.toFixed(0) : "—"} |`)
+  }
+  o.push("")
+  o.push(
+    "Heap per in-flight get: heapUsed delta after forced GC with N gets pending against a black-hole server. " +
+      "For Promise clients it includes the pending Promise; for effect-memcached it is measured beyond an idle fiber " +
+      "(N fibers doing `get` minus N idle fibers blocked in an `Effect.async` that never resumes)."
+  )
+  o.push("")
+
+  o.push("## Targets (effect-memcached, ratio to raw in the same run)")
+  o.push("")
+  const effectLines = lines.filter((l) => l.effect === true)
+  if (effectLines.length === 0) o.push("No effect-memcached line ran.")
+  else {
+    o.push("| variant | target | measured | met |")
+    o.push("|---|---|---:|:---:|")
+    for (const l of effectLines) {
+      for (const t of TARGETS) {
+        let measured: number
+        let fail: string | undefined
+        if (t.metric === "mem") {
+          const mine = records.filter((r) => r.label === l.label)
+          measured = median(mine.map((r) => resultOf(r, "mem")?.bytesPerReq ?? NaN).filter(Number.isFinite))
+        } else {
+          const c = cellOf(records, l.label, t.s, t.metric)
+          measured = c.ratio
+          fail = c.fail
+        }
+        const applies = t.only === undefined || l.variant === t.only
+        const ok = Number.isFinite(measured) && (t.op === ">=" ? measured >= t.bound : measured <= t.bound)
+        const shown = t.metric === "mem" ? `${fmt(measured)} B` : fmtRatio(measured)
+        const met = fail !== undefined
+          ? `NO (${fail})`
+          : !applies
+          ? `${ok ? "yes" : "no"} (target is for the ${t.only} variant)`
+          : ok
+          ? "**yes**"
+          : "**NO**"
+        o.push(`| ${l.label} | ${t.name} | ${shown} | ${met} |`)
+      }
+    }
+    for (const l of skipped.filter((x) => x.effect === true)) {
+      o.push(`| ${l.label} | (all) | — | not run: ${l.pending ?? "excluded"} |`)
+    }
+  }
+  o.push("")
+
+  o.push("## Spread (min – max over repetitions)")
+  o.push("")
+  o.push(`| client | ${COLUMNS.map((c) => c.s).join(" | ")} |`)
+  o.push(`|---|${COLUMNS.map(() => "---:").join("|")}|`)
+  for (const label of labels) {
+    const cells = COLUMNS.map((c) => {
+      const cell = cellOf(records, label, c.s, "rate")
+      return cell.reps === 0 ? "—" : `${fmt(cell.min)} – ${fmt(cell.max)}`
+    })
+    o.push(`| ${label} | ${cells.join(" | ")} |`)
+  }
+  o.push("")
+
+  o.push("## Settings used per client")
+  o.push("")
+  for (const label of labels) {
+    const r = records.find((x) => x.label === label && x.run.output !== undefined)
+    o.push(`- **${label}**: ${r?.run.output?.settings ?? "(no result)"}`)
+  }
+  o.push("")
+
+  const problems = records.filter((r) => r.run.failure !== undefined)
+  if (problems.length > 0) {
+    o.push("## Failed processes")
+    o.push("")
+    for (const r of problems) o.push(`- rep ${r.rep} ${r.label}: ${r.run.failure!.split("\n").slice(0, 4).join(" / ")}`)
+    o.push("")
+  }
+  const errs: Array<string> = []
+  for (const r of records) {
+    for (const s of SCENARIOS) {
+      const res = resultOf(r, s)
+      if (res?.firstError !== undefined) errs.push(`- rep ${r.rep} ${r.label} ${s}: ${res.firstError}`)
+    }
+  }
+  if (errs.length > 0) {
+    o.push("## First error per scenario")
+    o.push("")
+    o.push(...errs)
+    o.push("")
+  }
+
+  o.push("## Machine load at each process start (1/5/15-min loadavg) and server stats")
+  o.push("")
+  o.push("```")
+  o.push(...serverLog)
+  o.push("```")
+  o.push("")
+  return o.join("\n")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+// ---------------------------------------------------------------------------------------------
+
+const main = async (): Promise<void> => {
+  const args = parseArgs(process.argv.slice(2))
+  const counts = args.quick ? QUICK : FULL
+  const tStart = Date.now()
+  const all = CONTENDERS.filter((l) => args.only === undefined || args.only.includes(l.label) || l.label === "raw")
+  const lines = all.filter((l) => l.pending === undefined || args.includePending)
+  const skipped = CONTENDERS.filter((l) => !lines.includes(l))
+  const mach = machine()
+  process.stderr.write(`bench: ${args.quick ? "quick" : "full"}, ${args.reps} reps, ${lines.map((l) => l.label).join(", ")}\n`)
+
+  const servers: Array<Server> = []
+  let blackhole: Server | undefined
+  const records: Array<Record_> = []
+  const serverLog: Array<string> = []
+  let evictionsTotal = 0
+  try {
+    for (let i = 0; i < 4; i++) servers.push(await startMemcached())
+    blackhole = await startBlackhole()
+    const addr = (p: number) => `127.0.0.1:${p}`
+    const single = addr(servers[0]!.port)
+    const multi = servers.map((s) => addr(s.port))
+    serverLog.push(
+      `memcached ${servers.map((s) => `:${s.port} (pid ${s.proc.pid})`).join(", ")}: -t 1 -m 1024 -I 2m -U 0 -l 127.0.0.1; ` +
+        `black hole :${blackhole.port} (pid ${blackhole.proc.pid})`
+    )
+    const timeoutMs = args.quick ? 60_000 : 600_000
+    for (let rep = 1; rep <= args.reps; rep++) {
+      const k = (rep - 1) % lines.length
+      const order = [...lines.slice(k), ...lines.slice(0, k)]
+      for (const line of order) {
+        const tag = `${line.label}:r${rep}`
+        const input: ChildInput = {
+          contender: line.label,
+          variant: line.variant,
+          options: line.options,
+          single,
+          multi,
+          blackhole: addr(blackhole.port),
+          counts,
+          tag,
+          scenarios: SCENARIOS
+        }
+        const load = os.loadavg()
+        serverLog.push(`rep ${rep} ${line.label} load ${load.map((x) => x.toFixed(2)).join(" ")}`)
+        process.stderr.write(`rep ${rep}/${args.reps} ${line.label} ... `)
+        const run = await runChild(line, input, timeoutMs)
+        let v: Verify | undefined
+        if (run.output !== undefined) {
+          const ran = new Set(Object.keys(run.output.results) as Array<ScenarioName>)
+          try {
+            v = await verify(single, multi, tag, ran)
+          } catch (e) {
+            run.output.results.conc_set && (run.output.results.conc_set.errors += 1)
+            serverLog.push(`rep ${rep} ${line.label} verification failed: ${String(e)}`)
+          }
+        }
+        records.push({ rep, label: line.label, load, run, verify: v })
+        const short = run.output === undefined
+          ? `FAILED: ${run.failure}`
+          : SCENARIOS.map((s) => {
+            const r = run.output!.results[s]
+            return r === undefined ? `${s}=—` : `${s}=${fmt(r.rate)}`
+          }).join(" ")
+        process.stderr.write(`${run.wallSeconds.toFixed(1)}s ${short}${run.failure && run.output ? ` ERROR ${run.failure.split("\n")[0]}` : ""}\n`)
+      }
+      serverLog.push(`rep ${rep} server stats at end (evictions must be 0):`)
+      for (const s of servers) {
+        const st = await serverStats(s.port)
+        const ev = Number(st.evictions ?? "NaN")
+        evictionsTotal += Number.isFinite(ev) ? ev : 1
+        serverLog.push(`  :${s.port} bytes=${st.bytes} curr_items=${st.curr_items} evictions=${st.evictions}`)
+      }
+    }
+  } finally {
+    for (const s of servers) await stopServer(s)
+    if (blackhole !== undefined) await stopServer(blackhole)
+  }
+
+  const md = report(args, counts, mach, lines, skipped, records, serverLog, evictionsTotal)
+  process.stdout.write(md + "\n")
+  process.stderr.write(`bench: done in ${((Date.now() - tStart) / 1000).toFixed(1)}s\n`)
+  if (args.md !== undefined) fs.writeFileSync(args.md, md + "\n")
+  if (args.json !== undefined) {
+    const summary: Record<string, Record<string, unknown>> = {}
+    for (const l of lines) {
+      const row: Record<string, unknown> = {}
+      for (const s of SCENARIOS) {
+        if (s === "mem") continue
+        const c = cellOf(records, l.label, s, "rate")
+        const cpu = cellOf(records, l.label, s, "cpu")
+        row[s] = { rate: c.rate, ratio: c.ratio, min: c.min, max: c.max, cpuUsPerOp: cpu.rate, cpuRatio: cpu.ratio, fail: c.fail ?? null }
+      }
+      row.mem = median(records.filter((r) => r.label === l.label).map((r) => resultOf(r, "mem")?.bytesPerReq ?? NaN).filter(Number.isFinite))
+      summary[l.label] = row
+    }
+    fs.writeFileSync(
+      args.json,
+      JSON.stringify(
+        { machine: mach, quick: args.quick, reps: args.reps, counts, evictions: evictionsTotal, summary, skipped: skipped.map((l) => ({ label: l.label, reason: l.pending ?? "excluded" })), runs: records },
+        null,
+        2
+      ) + "\n"
+    )
+    process.stderr.write(`bench: wrote ${args.json}\n`)
+  }
+}
+
+await main()
