@@ -558,18 +558,16 @@ export class Connection {
       // A request whose own deadline passes while connecting fails alone with `Timeout`; the connection
       // attempt goes on for the others. Its slot stays (its bytes are already queued) and its reply will
       // be dropped; its deadline is cleared so it cannot close the connection once open.
-      let nextAt = this.connectDeadline
-      for (const first of [this.head, this.backlogHead]) {
-        for (let s = first; s !== undefined; s = s.next) {
-          if (s.deadline <= now) {
-            s.deadline = Infinity
-            const resume = s.resume
-            s.resume = undefined
-            resume?.(Exit.fail(
-              new MemcachedConnectionError({ reason: "Timeout", server, message: `${server}: request timed out while connecting` })
-            ))
-          } else if (s.deadline < nextAt) nextAt = s.deadline
-        }
+      let nextAt = Math.min(this.connectDeadline, this.expireBacklog(now))
+      for (let s = this.head; s !== undefined; s = s.next) {
+        if (s.deadline <= now) {
+          s.deadline = Infinity
+          const resume = s.resume
+          s.resume = undefined
+          resume?.(Exit.fail(
+            new MemcachedConnectionError({ reason: "Timeout", server, message: `${server}: request timed out while connecting` })
+          ))
+        } else if (s.deadline < nextAt) nextAt = s.deadline
       }
       this.arm(nextAt)
       return
@@ -584,16 +582,40 @@ export class Connection {
       }
       if (s.deadline < next) next = s.deadline
     }
-    for (let s = this.backlogHead; s !== undefined; s = s.next) {
-      if (s.deadline <= now) {
-        this.close(
-          new MemcachedConnectionError({ reason: "Timeout", server, message: `${server}: request timed out in the queue` })
-        )
-        return
-      }
-      if (s.deadline < next) next = s.deadline
-    }
+    next = Math.min(next, this.expireBacklog(now))
     if (next !== Infinity) this.arm(next)
+  }
+
+  /**
+   * Fails and unlinks the queued (never written) requests whose deadline has passed: nothing of them
+   * is on the wire, so the connection stays in sync and the others go on. Returns the earliest
+   * remaining deadline in the queue.
+   */
+  private expireBacklog(now: number): number {
+    const server = this.options.server
+    let next = Infinity
+    let prev: Slot | undefined = undefined
+    let s = this.backlogHead
+    while (s !== undefined) {
+      const following: Slot | undefined = s.next
+      if (s.deadline <= now) {
+        if (prev === undefined) this.backlogHead = following
+        else prev.next = following
+        if (this.backlogTail === s) this.backlogTail = prev
+        s.next = undefined
+        this.queued--
+        const resume = s.resume
+        s.resume = undefined
+        resume?.(Exit.fail(
+          new MemcachedConnectionError({ reason: "Timeout", server, message: `${server}: request timed out in the queue` })
+        ))
+      } else {
+        if (s.deadline < next) next = s.deadline
+        prev = s
+      }
+      s = following
+    }
+    return next
   }
 
   /**

@@ -22,7 +22,9 @@ export const MAX_KEY_LENGTH = 250
  */
 export const RELATIVE_TTL_LIMIT = 60 * 60 * 24 * 30
 
-const nonAsciiForbidden = /[\s\u0080-\u009f]/u
+// Whitespace, C1 controls, and lone surrogates (\p{Cs} only matches unpaired ones in a `u` regex):
+// a lone surrogate would be sent as U+FFFD, so its VALUE line could never match the requested key.
+const nonAsciiForbidden = /[\s\u0080-\u009f\p{Cs}]/u
 
 /**
  * Returns the reason a key is invalid, or `undefined` when it is valid: 1 to 250 bytes of UTF-8 with no
@@ -83,6 +85,14 @@ export const toExptime = (ttl: Ttl | undefined, nowMillis: number): number | Mem
   if (typeof ttl === "number") {
     seconds = ttl
   } else {
+    // Effect's decoder clamps negative inputs to zero, which memcached reads as "never expires".
+    if (
+      (typeof ttl === "string" && /^\s*-/.test(ttl)) ||
+      (typeof ttl === "bigint" && ttl < 0n) ||
+      (Array.isArray(ttl) && ttl.some((n) => typeof n === "number" && n < 0))
+    ) {
+      return new MemcachedInputError({ reason: "InvalidTtl", message: `TTL must not be negative, got ${String(ttl)}` })
+    }
     const decoded = Duration.decodeUnknown(ttl)
     if (decoded._tag === "None") {
       return new MemcachedInputError({ reason: "InvalidTtl", message: `invalid TTL ${String(ttl)}` })
@@ -102,8 +112,9 @@ export const toExptime = (ttl: Ttl | undefined, nowMillis: number): number | Mem
   const whole = Math.ceil(seconds)
   if (whole <= RELATIVE_TTL_LIMIT) return whole
   const absolute = Math.ceil(nowMillis / 1000) + whole
-  if (absolute > 0xffffffff) {
-    return new MemcachedInputError({ reason: "InvalidTtl", message: `TTL of ${whole}s is beyond the year 2106` })
+  // memcached keeps exptime in a signed 32-bit integer: a larger value is stored as already expired.
+  if (absolute > 0x7fffffff) {
+    return new MemcachedInputError({ reason: "InvalidTtl", message: `TTL of ${whole}s is beyond January 2038` })
   }
   return absolute
 }

@@ -269,7 +269,8 @@ class ReplyParserImpl implements ReplyParser {
       const code = metaCode(c0, c1)
       if (code !== undefined) {
         if (code === "VA") return this.metaValue(buf, te, end, after, out)
-        out.push(new MetaReply(code, buf, te, end, undefined))
+        // The raw flags start after the separating space (`"c123 t-1"`, not `" c123 t-1"`).
+        out.push(new MetaReply(code, buf, Math.min(te + 1, end), end, undefined))
         return after
       }
       if (c0 === 79 && c1 === 75 && te === end) { // OK
@@ -403,7 +404,8 @@ class ReplyParserImpl implements ReplyParser {
     const bytes = parseUint(buf, ss, se, Number.MAX_SAFE_INTEGER)
     if (bytes < 0) return this.fail("Malformed", "VA line has an invalid length")
     if (bytes > this.maxValue) return this.fail("ValueTooLarge", `value of ${bytes} bytes exceeds ${this.maxValue}`)
-    return this.data(buf, bytes, after, out, (value) => new MetaReply("VA", buf, se, end, value))
+    const fs = Math.min(se + 1, end)
+    return this.data(buf, bytes, after, out, (value) => new MetaReply("VA", buf, fs, end, value))
   }
 
   private data(
