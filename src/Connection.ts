@@ -192,6 +192,12 @@ export class Connection {
         new MemcachedConnectionError({ reason, server: options.server, message: `${options.server}: ${cause.message}`, cause })
       )
     })
+    // A stream that ends without closing (a custom Duplex) must not leave requests waiting.
+    socket.on("end", () => {
+      this.close(
+        new MemcachedConnectionError({ reason: "Closed", server: options.server, message: `${options.server}: connection ended by the server` })
+      )
+    })
     socket.on("close", () => {
       this.close(
         new MemcachedConnectionError({ reason: "Closed", server: options.server, message: `${options.server}: connection closed` })
