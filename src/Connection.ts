@@ -183,7 +183,9 @@ export class Connection {
       this.flush()
     })
     socket.on("error", (cause: Error & { code?: string }) => {
-      const reason = this.state === "connecting"
+      // ECONNREFUSED is a failed connect even on a stream that did not report `connecting` (a custom
+      // Duplex such as the in-memory transport).
+      const reason = this.state === "connecting" || cause.code === "ECONNREFUSED"
         ? "Connect"
         : cause.code === "ECONNRESET" || cause.code === "EPIPE"
         ? "Reset"
