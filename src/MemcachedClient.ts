@@ -17,14 +17,28 @@ import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
-import { type Finish, Slot, SlotKind, type Timers } from "./Connection.js"
+import { type Connection, type Finish, Slot, SlotKind, type Timers } from "./Connection.js"
 import { MemcachedPolicy, type Policy } from "./MemcachedPolicy.js"
-import { type PoolEvents, ServerPool, type Settings } from "./ServerPool.js"
+import { type PoolEvents, ServerPool, type ServerProtocolName, type Settings } from "./ServerPool.js"
+import {
+  base64KeyProblem,
+  encodeMetaArithmetic,
+  encodeMetaDebug,
+  encodeMetaDelete,
+  encodeMetaGet,
+  encodeMetaSetHeader,
+  type MetaItem,
+  metaItem,
+  type MetaSetMode,
+  parseMetaDebug,
+  wireKey
+} from "./MetaProtocol.js"
 import * as Distribution from "./Distribution.js"
 import { type Ttl, toExptime, validateKey } from "./Key.js"
 import {
   type MemcachedError,
   MemcachedInputError,
+  MemcachedProtocolError,
   MemcachedServerError,
   MemcachedStoreError
 } from "./MemcachedError.js"
@@ -39,6 +53,7 @@ import {
   encodeTouch,
   encodeVerbosity,
   encodeVersion,
+  type MetaReply,
   type Reply,
   type StorageCommand,
   type ValueReply
@@ -163,7 +178,171 @@ export interface MemcachedClient {
   readonly stats: (argument?: string) => Effect.Effect<ReadonlyMap<string, ReadonlyMap<string, string>>, MemcachedError>
   /** Sets the verbosity of every server. */
   readonly verbosity: (level: number) => Effect.Effect<void, MemcachedError>
+  /**
+   * The protocol every server speaks, keyed by server name (detected with an `mn` probe in `auto`
+   * mode, once per server).
+   */
+  readonly protocols: () => Effect.Effect<ReadonlyMap<string, ServerProtocolName>, MemcachedError>
+  /**
+   * Meta get (`mg`): the value (unless `value: false`), flags, and whatever else is asked: TTL left,
+   * hit-before, last access, size, CAS; touch, vivify on miss, recache threshold; `win` / `stale` /
+   * `alreadyWon` (W/X/Z) are always reported. `None` on a miss (unless vivified). Meta only: fails
+   * with `MemcachedInputError("Unsupported")` on a text-only server.
+   */
+  readonly metaGet: (key: string, options?: MetaGetOptions) => Effect.Effect<Option.Option<MetaItem>, MemcachedError>
+  /**
+   * Meta set (`ms`): mode (set/add/replace/append/prepend), compare-and-swap (`cas`), explicit new CAS
+   * (`casUnique`, memcached ≥ 1.6.21), `invalidate` (with an older `cas`: store as stale), vivify for
+   * append/prepend. Returns the new CAS unique. Fails like {@link MemcachedClient.set}, and with
+   * `MemcachedStoreError` NotStored / Exists / NotFound.
+   */
+  readonly metaSet: (key: string, value: Value, options?: MetaSetOptions) => Effect.Effect<MetaSetResult, MemcachedError>
+  /**
+   * Meta delete (`md`): `invalidate` marks the item stale (the next `metaGet` wins the recache) instead
+   * of deleting it, optionally with a new `ttl`; `cas` deletes only that version. NotFound / Exists
+   * are `MemcachedStoreError`s.
+   */
+  readonly metaDelete: (key: string, options?: MetaDeleteOptions) => Effect.Effect<void, MemcachedError>
+  /**
+   * Meta arithmetic (`ma`): incr or decr by `delta` (default 1); with `vivify` a missing counter is
+   * created with `initial` (and that value is returned). Returns the value, TTL left and CAS.
+   */
+  readonly metaArithmetic: (key: string, options?: MetaArithmeticOptions) => Effect.Effect<MetaCounter, MemcachedError>
+  /** `me`: the server's debug view of an item (`exp`, `la`, `cas`, `fetch`, `cls`, `size`), `None` when absent. */
+  readonly metaDebug: (
+    key: string,
+    options?: MetaKeyOptions
+  ) => Effect.Effect<Option.Option<ReadonlyMap<string, string>>, MemcachedError>
 }
+
+/**
+ * Options every meta-only method takes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MetaKeyOptions extends CallOptions {
+  /**
+   * Send the key base64 encoded (`b`): any string, spaces and control characters included, up to 186
+   * UTF-8 bytes. The item is the one the decoded bytes name.
+   */
+  readonly base64?: boolean | undefined
+}
+
+/**
+ * Options of {@link MemcachedClient.metaGet}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MetaGetOptions extends MetaKeyOptions {
+  /** Return the value (default true). */
+  readonly value?: boolean | undefined
+  /** Return the remaining TTL (`ttl` of the result, -1 = never). */
+  readonly ttl?: boolean | undefined
+  /** Return whether the item was fetched before. */
+  readonly hit?: boolean | undefined
+  /** Return the seconds since the last access. */
+  readonly lastAccess?: boolean | undefined
+  /** Return the value's size. */
+  readonly size?: boolean | undefined
+  /** Return the CAS unique. */
+  readonly cas?: boolean | undefined
+  /** Update the TTL. */
+  readonly touch?: Ttl | undefined
+  /** On a miss, create an empty item with this TTL and win the recache token (`win`). */
+  readonly vivify?: Ttl | undefined
+  /** Win the recache token when the remaining TTL is below this. */
+  readonly recache?: Ttl | undefined
+  /** Do not bump the item in the LRU nor count the access. */
+  readonly noLru?: boolean | undefined
+}
+
+/**
+ * Options of {@link MemcachedClient.metaSet}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MetaSetOptions extends MetaKeyOptions {
+  readonly ttl?: Ttl | undefined
+  readonly flags?: number | undefined
+  /** Default `set`. */
+  readonly mode?: "set" | "add" | "replace" | "append" | "prepend" | undefined
+  /** Compare and swap: store only if the item's CAS unique is this. */
+  readonly cas?: bigint | undefined
+  /** The CAS unique the stored item gets (`E`, memcached ≥ 1.6.21). */
+  readonly casUnique?: bigint | undefined
+  /** With `cas` older than the item's: store anyway, marked stale (`I`). */
+  readonly invalidate?: boolean | undefined
+  /** With append/prepend: create the item when missing, with this TTL (memcached ≥ 1.6.21). */
+  readonly vivify?: Ttl | undefined
+}
+
+/**
+ * What {@link MemcachedClient.metaSet} returns.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MetaSetResult {
+  readonly cas: bigint | undefined
+}
+
+/**
+ * Options of {@link MemcachedClient.metaDelete}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MetaDeleteOptions extends MetaKeyOptions {
+  /** Delete only if the CAS unique matches. */
+  readonly cas?: bigint | undefined
+  /** Mark stale instead of deleting (`I`). */
+  readonly invalidate?: boolean | undefined
+  /** With `invalidate`: the stale item's TTL. */
+  readonly ttl?: Ttl | undefined
+  /** Keep the item but drop its value (`x`, memcached ≥ 1.6.21). */
+  readonly tombstone?: boolean | undefined
+  /** The CAS unique an invalidated item gets (`E`, memcached ≥ 1.6.21). */
+  readonly casUnique?: bigint | undefined
+}
+
+/**
+ * Options of {@link MemcachedClient.metaArithmetic}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MetaArithmeticOptions extends MetaKeyOptions {
+  /** Default 1. */
+  readonly delta?: number | bigint | undefined
+  /** Default `incr`. */
+  readonly mode?: "incr" | "decr" | undefined
+  /** Create a missing counter with `initial` (default 0) and this TTL. */
+  readonly vivify?: Ttl | undefined
+  readonly initial?: number | bigint | undefined
+  /** Update the TTL. */
+  readonly ttl?: Ttl | undefined
+  /** Only if the CAS unique matches. */
+  readonly cas?: bigint | undefined
+  /** The CAS unique the counter gets (`E`, memcached ≥ 1.6.21). */
+  readonly casUnique?: bigint | undefined
+}
+
+/**
+ * What {@link MemcachedClient.metaArithmetic} returns.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MetaCounter {
+  readonly value: bigint
+  readonly ttl: number | undefined
+  readonly cas: bigint | undefined
+}
+
+export type { MetaItem } from "./MetaProtocol.js"
 
 /**
  * The client service tag.
@@ -201,8 +380,21 @@ export interface MemcachedClientOptions extends Policy {
   readonly maxQueued?: number | undefined
   /** Largest value the reply parser accepts. Default 128 MiB. */
   readonly maxValueSize?: number | undefined
-  /** Keys per `get` command in `getMany` (larger lists are chunked). Default 100. */
+  /** Keys per `get` command in `getMany` and in auto-batches (larger lists are chunked). Default 100. */
   readonly maxKeysPerGet?: number | undefined
+  /**
+   * The protocol: `auto` (the default), `text` or `meta`. With `auto` each server is probed once with `mn` on a
+   * connection of its own (`MN` → meta; `ERROR` or a closed connection, as text-only proxies such as
+   * twemproxy answer → text). Until a server's answer is known, requests to it use the text protocol;
+   * afterwards the choice costs one field read per request. The probe uses one extra, short-lived
+   * connection per server.
+   */
+  readonly protocol?: "meta" | "text" | "auto" | undefined
+  /**
+   * Merge single-key `get`/`gets` calls that reach one connection in the same tick into one multi-key
+   * command, and split the replies back by key. Transparent to callers. Default true.
+   */
+  readonly autoBatch?: boolean | undefined
 }
 
 const invalid = (path: string, message: string) => ConfigError.InvalidData([path], message)
@@ -323,6 +515,160 @@ const utf8Decoder = new TextDecoder()
 const toBytes = (value: Value): Uint8Array => (typeof value === "string" ? Buffer.from(value, "utf8") : value)
 
 // ---------------------------------------------------------------------------------------------
+// Meta replies → results
+// ---------------------------------------------------------------------------------------------
+
+const metaFailure = (slot: Slot, reply: Reply, command: string): Exit.Exit<never, MemcachedError> => {
+  if (reply._tag === "Meta") {
+    switch (reply.code) {
+      case "NS":
+        return Exit.fail(new MemcachedStoreError({ reason: "NotStored", key: slot.key, command }))
+      case "EX":
+        return Exit.fail(new MemcachedStoreError({ reason: "Exists", key: slot.key, command }))
+      case "NF":
+      case "EN":
+        return Exit.fail(new MemcachedStoreError({ reason: "NotFound", key: slot.key, command }))
+    }
+  }
+  return failure(slot, reply, command)
+}
+
+/** `f` and `c` of a meta reply, in one scan (the hot path of get in meta mode). */
+const metaToItem = (r: MetaReply): Item => {
+  const buf = r.line
+  const end = r.flagsEnd
+  let i = r.flagsStart
+  let flags = 0
+  let cas: bigint | undefined = undefined
+  while (i < end) {
+    const c = buf[i]
+    let j = i + 1
+    while (j < end && buf[j] !== 32) j++
+    if (c === 102) { // f
+      let n = 0
+      for (let k = i + 1; k < j; k++) n = n * 10 + (buf[k]! - 48)
+      flags = n
+    } else if (c === 99) { // c
+      cas = BigInt(buf.latin1Slice(i + 1, j))
+    }
+    i = j + 1
+  }
+  return { value: r.value!, flags, cas }
+}
+
+/** A slot that knows its connection, so a reply for another key can close it. */
+class KeyedSlot extends Slot {
+  connection: Connection | undefined = undefined
+}
+
+/** True when the reply's `k` token is `key` (compared as bytes, without decoding for ASCII keys). */
+const metaKeyIs = (r: MetaReply, key: string): boolean => {
+  const buf = r.line
+  const end = r.flagsEnd
+  let i = r.flagsStart
+  while (i < end) {
+    let j = i + 1
+    while (j < end && buf[j] !== 32) j++
+    if (buf[i] === 107) { // k
+      const n = j - i - 1
+      if (n === key.length) {
+        let same = true
+        for (let x = 0; x < n; x++) {
+          if (buf[i + 1 + x] !== key.charCodeAt(x)) {
+            same = false
+            break
+          }
+        }
+        if (same) return true
+      }
+      return Buffer.from(buf.latin1Slice(i + 1, j), "latin1").toString("utf8") === key
+    }
+    i = j + 1
+  }
+  return false
+}
+
+const finishMetaGet: Finish = (slot, reply) => {
+  if (reply._tag === "Meta") {
+    if (reply.code === "VA") {
+      // The `k` flag ties the value to its key: a reply meant for another request is never returned.
+      if (!metaKeyIs(reply, slot.key)) {
+        // The replies are out of step with the requests: close the connection (every pending request
+        // fails typed, the server's health counts it) rather than let a later reply reach a later request.
+        const error = new MemcachedProtocolError({
+          reason: "Unexpected",
+          message: `${slot.server}: mg ${slot.key} answered for another key`,
+          server: slot.server
+        })
+        ;(slot as KeyedSlot).connection?.close(error)
+        return Exit.fail(error)
+      }
+      return Exit.succeed(Option.some(metaToItem(reply)))
+    }
+    if (reply.code === "EN") return exitNone
+  }
+  return failure(slot, reply, "mg")
+}
+const finishMetaGetMany: Finish = (slot, reply) =>
+  reply._tag === "Meta" && reply.code === "MN" ? Exit.succeed(slot.acc ?? []) : failure(slot, reply, "mg")
+const finishMetaItem: Finish = (slot, reply) => {
+  if (reply._tag === "Meta") {
+    if (reply.code === "VA" || reply.code === "HD") return Exit.succeed(Option.some(metaItem(reply)))
+    if (reply.code === "EN") return exitNone
+  }
+  return failure(slot, reply, "mg")
+}
+const metaHd = (command: string): Finish => (slot, reply) =>
+  reply._tag === "Meta" && reply.code === "HD" ? exitVoid : metaFailure(slot, reply, command)
+const metaStoreFinishers: Record<StorageCommand, Finish> = {
+  set: metaHd("set"),
+  add: metaHd("add"),
+  replace: metaHd("replace"),
+  append: metaHd("append"),
+  prepend: metaHd("prepend"),
+  cas: metaHd("cas")
+}
+const finishMetaDelete = metaHd("delete")
+const finishMetaTouch = metaHd("touch")
+const finishMetaMd = metaHd("md")
+const finishMetaSet: Finish = (slot, reply) =>
+  reply._tag === "Meta" && reply.code === "HD"
+    ? Exit.succeed({ cas: metaToItemCas(reply) })
+    : metaFailure(slot, reply, "ms")
+const metaToItemCas = (reply: MetaReply): bigint | undefined => {
+  const c = reply.flag("c")
+  return c === undefined || c === "" ? undefined : BigInt(c)
+}
+const metaNumber = (reply: MetaReply): bigint => BigInt(Buffer.from(reply.value!).toString("latin1").trim())
+const metaDelta = (command: string): Finish => (slot, reply) =>
+  reply._tag === "Meta" && reply.code === "VA" ? Exit.succeed(metaNumber(reply)) : metaFailure(slot, reply, command)
+const finishMetaIncr = metaDelta("incr")
+const finishMetaDecr = metaDelta("decr")
+const finishMetaArithmetic: Finish = (slot, reply) => {
+  if (reply._tag === "Meta" && reply.code === "VA") {
+    const f = metaItem(reply)
+    return Exit.succeed({ value: metaNumber(reply), ttl: f.ttl, cas: f.cas })
+  }
+  return metaFailure(slot, reply, "ma")
+}
+const finishMetaDebug: Finish = (slot, reply) => {
+  if (reply._tag === "MetaDebug") return Exit.succeed(Option.some(parseMetaDebug(reply.fields)))
+  if (reply._tag === "Meta" && reply.code === "EN") return exitNone
+  return failure(slot, reply, "me")
+}
+const casProblem = (key: string, cas: bigint | undefined): MemcachedInputError | undefined =>
+  cas !== undefined && (typeof cas !== "bigint" || cas < 0n || cas > U64_MAX)
+    ? new MemcachedInputError({ reason: "InvalidArgument", message: `invalid CAS unique ${String(cas)}`, key })
+    : undefined
+/** An unsigned 64-bit integer, undefined when absent, null when invalid. */
+const u64 = (n: number | bigint | undefined): bigint | undefined | null => {
+  if (n === undefined) return undefined
+  const b = typeof n === "bigint" ? n : Number.isSafeInteger(n) ? BigInt(n) : -1n
+  return b < 0n || b > U64_MAX ? null : b
+}
+const storeModes: Record<StorageCommand, MetaSetMode> = { set: "S", add: "E", replace: "R", append: "A", prepend: "P", cas: "S" }
+
+// ---------------------------------------------------------------------------------------------
 // ---------------------------------------------------------------------------------------------
 // Constructor
 // ---------------------------------------------------------------------------------------------
@@ -349,7 +695,8 @@ export const make = (
       maxInFlight: positiveInt("maxInFlight", options.maxInFlight, 1024),
       maxQueued: positiveInt("maxQueued", options.maxQueued, 100_000),
       maxValueSize: positiveInt("maxValueSize", options.maxValueSize, 128 * 1024 * 1024),
-      maxKeysPerGet: positiveInt("maxKeysPerGet", options.maxKeysPerGet, 100)
+      maxKeysPerGet: positiveInt("maxKeysPerGet", options.maxKeysPerGet, 100),
+      autoBatch: options.autoBatch ?? true
     }
     for (const v of Object.values(fields)) if (isConfigError(v)) return yield* Effect.fail(v)
     const policy = { ...Option.getOrUndefined(yield* Effect.serviceOption(MemcachedPolicy)), ...definedOnly(options) }
@@ -365,7 +712,11 @@ export const make = (
     if (failover !== "none" && failover !== "next") {
       return yield* Effect.fail(invalid("failover", `failover must be "none" or "next", got ${String(failover)}`))
     }
-    const settings = { ...fields, ...health } as Settings
+    const protocol = options.protocol ?? "auto"
+    if (protocol !== "meta" && protocol !== "text" && protocol !== "auto") {
+      return yield* Effect.fail(invalid("protocol", `protocol must be "meta", "text" or "auto", got ${String(protocol)}`))
+    }
+    const settings = { ...fields, ...health, protocol } as Settings
     const distribution = options.distribution ??
       Option.getOrElse(yield* Effect.serviceOption(MemcachedRing), () => Distribution.ketama())
 
@@ -452,7 +803,7 @@ const makeClient = (
   retryNonIdempotent: boolean
 ): MemcachedClient => {
   const serverFor = router.route
-  const route = pools.length === 1 ? () => pools[0]!.connection() : (key: string) => pools[router.route(key)]!.connection()
+  const poolOf = pools.length === 1 ? () => pools[0]! : (key: string) => pools[router.route(key)]!
   const timeoutOf = (options: CallOptions | undefined): number | MemcachedInputError => {
     const t = options?.timeout
     if (t === undefined) return settings.timeout
@@ -463,26 +814,24 @@ const makeClient = (
     return Duration.toMillis(d.value)
   }
 
-  const request = <A>(
-    key: string,
-    kind: SlotKind,
-    head: string,
-    data: Uint8Array | undefined,
-    finish: Finish,
-    timeout: number
-  ): Effect.Effect<A, MemcachedError> =>
-    Effect.async<A, MemcachedError>((resume) => {
-      const slot = new Slot(kind, head, data, finish, key, undefined, timeout)
-      slot.resume = resume
-      route(key).enqueue(slot)
-    })
-
   const retrieve = (command: "get" | "gets") => (key: string, options?: CallOptions) => {
     const invalidKey = validateKey(key)
     if (invalidKey !== undefined) return Effect.fail(invalidKey)
     const timeout = options === undefined ? settings.timeout : timeoutOf(options)
     if (typeof timeout !== "number") return Effect.fail(timeout)
-    return request<Option.Option<Item>>(key, SlotKind.Values, `${command} ${key}\r\n`, undefined, finishGet, timeout)
+    const metaFlags = command === "get" ? " v f k\r\n" : " v f c k\r\n"
+    return Effect.async<Option.Option<Item>, MemcachedError>((resume) => {
+      const pool = poolOf(key)
+      const connection = pool.connection()
+      let slot: Slot
+      if (pool.protocol === "meta") {
+        const keyed = new KeyedSlot(SlotKind.Single, "mg " + key + metaFlags, undefined, finishMetaGet, key, undefined, timeout)
+        keyed.connection = connection
+        slot = keyed
+      } else slot = new Slot(SlotKind.Values, `${command} ${key}\r\n`, undefined, finishGet, key, undefined, timeout)
+      slot.resume = resume
+      connection.enqueue(slot)
+    })
   }
   const get = retrieve("get")
   const gets = retrieve("gets")
@@ -495,7 +844,19 @@ const makeClient = (
     return Effect.suspend(() => {
       const exptime = toExptime(ttl, timers.now())
       if (typeof exptime !== "number") return Effect.fail(exptime)
-      return request<Option.Option<Item>>(key, SlotKind.Values, `${command} ${exptime} ${key}\r\n`, undefined, finishGet, timeout)
+      return Effect.async<Option.Option<Item>, MemcachedError>((resume) => {
+        const pool = poolOf(key)
+        const connection = pool.connection()
+        let slot: Slot
+        if (pool.protocol === "meta") {
+          const head = `mg ${key} T${exptime} v f${command === "gats" ? " c" : ""} k\r\n`
+          const keyed = new KeyedSlot(SlotKind.Single, head, undefined, finishMetaGet, key, undefined, timeout)
+          keyed.connection = connection
+          slot = keyed
+        } else slot = new Slot(SlotKind.Values, `${command} ${exptime} ${key}\r\n`, undefined, finishGet, key, undefined, timeout)
+        slot.resume = resume
+        connection.enqueue(slot)
+      })
     })
   }
 
@@ -534,30 +895,35 @@ const makeClient = (
     }
     const ttl = options?.ttl
     const finish = storeFinishers[command]
+    const metaFinish = metaStoreFinishers[command]
+    const storeSlot = (pool: ServerPool, exptime: number): Slot =>
+      pool.protocol === "meta"
+        ? new Slot(
+          SlotKind.Single,
+          encodeMetaSetHeader(key, data.length, { flags, ttl: exptime, mode: storeModes[command], compareCas: cas }),
+          data,
+          metaFinish,
+          key,
+          undefined,
+          timeout
+        )
+        : new Slot(SlotKind.Single, encodeStorageHeader(command, key, flags, exptime, data.length, cas), data, finish, key, undefined, timeout)
     if (options?.noreply === true) {
       return Effect.suspend(() => {
         const exptime = toExptime(ttl, timers.now())
         if (typeof exptime !== "number") return Effect.fail(exptime)
-        route(key).send(
-          new Slot(SlotKind.Single, encodeStorageHeader(command, key, flags, exptime, data.length, cas), data, finish, key, undefined, timeout)
-        )
+        const pool = poolOf(key)
+        pool.connection().send(storeSlot(pool, exptime))
         return Effect.void
       })
     }
     return Effect.async<void, MemcachedError>((resume) => {
       const exptime = ttl === undefined ? 0 : toExptime(ttl, timers.now())
       if (typeof exptime !== "number") return resume(Exit.fail(exptime))
-      const slot = new Slot(
-        SlotKind.Single,
-        encodeStorageHeader(command, key, flags, exptime, data.length, cas),
-        data,
-        finish,
-        key,
-        undefined,
-        timeout
-      )
+      const pool = poolOf(key)
+      const slot = storeSlot(pool, exptime)
       slot.resume = resume
-      route(key).enqueue(slot)
+      pool.connection().enqueue(slot)
     })
   }
   const set = store("set")
@@ -570,8 +936,9 @@ const makeClient = (
   const simple = <A>(
     key: string,
     options: (CallOptions & { readonly noreply?: boolean | undefined }) | undefined,
-    head: () => string | MemcachedInputError,
-    finish: Finish
+    head: (meta: boolean) => string | MemcachedInputError,
+    finish: Finish,
+    metaFinish: Finish
   ): Effect.Effect<A, MemcachedError> => {
     const invalidKey = validateKey(key)
     if (invalidKey !== undefined) return Effect.fail(invalidKey)
@@ -579,18 +946,22 @@ const makeClient = (
     if (typeof timeout !== "number") return Effect.fail(timeout)
     if (options?.noreply === true) {
       return Effect.suspend(() => {
-        const h = head()
+        const pool = poolOf(key)
+        const meta = pool.protocol === "meta"
+        const h = head(meta)
         if (typeof h !== "string") return Effect.fail(h)
-        route(key).send(new Slot(SlotKind.Single, h, undefined, finish, key, undefined, timeout))
+        pool.connection().send(new Slot(SlotKind.Single, h, undefined, meta ? metaFinish : finish, key, undefined, timeout))
         return Effect.void as Effect.Effect<any>
       })
     }
     return Effect.async<A, MemcachedError>((resume) => {
-      const h = head()
+      const pool = poolOf(key)
+      const meta = pool.protocol === "meta"
+      const h = head(meta)
       if (typeof h !== "string") return resume(Exit.fail(h))
-      const slot = new Slot(SlotKind.Single, h, undefined, finish, key, undefined, timeout)
+      const slot = new Slot(SlotKind.Single, h, undefined, meta ? metaFinish : finish, key, undefined, timeout)
       slot.resume = resume
-      route(key).enqueue(slot)
+      pool.connection().enqueue(slot)
     })
   }
 
@@ -604,7 +975,16 @@ const makeClient = (
         new MemcachedInputError({ reason: "InvalidArgument", message: `${command} delta must be an unsigned 64-bit integer, got ${d}`, key })
       )
     }
-    return simple<bigint>(key, options, () => encodeIncrDecr(command, key, big), command === "incr" ? finishIncr : finishDecr)
+    return simple<bigint>(
+      key,
+      options,
+      (meta) =>
+        meta
+          ? encodeMetaArithmetic(key, { mode: command, delta: big, value: true })
+          : encodeIncrDecr(command, key, big),
+      command === "incr" ? finishIncr : finishDecr,
+      command === "incr" ? finishMetaIncr : finishMetaDecr
+    )
   }
 
   const everyServer = <A>(kind: SlotKind, head: string, finish: Finish, label: string) =>
@@ -647,27 +1027,100 @@ const makeClient = (
     for (const [s, keys] of groups) {
       for (let i = 0; i < keys.length; i += max) batches.push([s, keys.slice(i, i + max)])
     }
+    // Meta: one quiet `mg <key> k v f q` per key and one `mn` (a Barrier slot); hits are matched by
+    // their `k` flag, never by position, so a miss can not shift a neighbour's value.
+    const metaTail = command === "gets" ? " k v f c q\r\n" : " k v f q\r\n"
     return Effect.forEach(
       batches,
       ([s, keys]) =>
-        Effect.async<Array<ValueReply>, MemcachedError>((resume) => {
-          const slot = new Slot(SlotKind.Values, `${command} ${keys.join(" ")}\r\n`, undefined, finishGetMany, keys[0]!, keys, timeout)
+        Effect.async<Array<Reply>, MemcachedError>((resume) => {
+          const pool = pools[s]!
+          let slot: Slot
+          if (pool.protocol === "meta") {
+            let head = ""
+            for (const k of keys) head += "mg " + k + metaTail
+            slot = new Slot(SlotKind.Barrier, head + "mn\r\n", undefined, finishMetaGetMany, keys[0]!, keys, timeout)
+          } else {
+            slot = new Slot(SlotKind.Values, `${command} ${keys.join(" ")}\r\n`, undefined, finishGetMany, keys[0]!, keys, timeout)
+          }
           slot.resume = resume
-          pools[s]!.connection().enqueue(slot)
+          pool.connection().enqueue(slot)
         }).pipe(Effect.map((values) => [keys, values] as const)),
       { concurrency: "unbounded" }
-    ).pipe(Effect.map((results) => {
+    ).pipe(Effect.flatMap((results) => {
       const out = new Map<string, Item>()
       for (const [keys, values] of results) {
         let cursor = 0
         for (const v of values) {
+          if (v._tag === "Meta") {
+            if (v.code !== "VA") continue
+            const token = v.flag("k")
+            const key = token === undefined ? undefined : Buffer.from(token, "latin1").toString("utf8")
+            if (key !== undefined && keys.includes(key)) out.set(key, metaToItem(v))
+            continue
+          }
+          if (v._tag !== "Value") {
+            const failed = failure(new Slot(SlotKind.Single, "", undefined, finishMetaGetMany, keys[0]!, keys, 0), v, "mg")
+            return failed
+          }
           while (cursor < keys.length && !v.keyEquals(keys[cursor]!)) cursor++
           out.set(keys[cursor]!, toItem(v))
           cursor++
         }
       }
-      return out
+      return Exit.succeed(out as ReadonlyMap<string, Item>)
     }))
+  }
+
+  /**
+   * A meta-only request: waits for the server's protocol when not known yet, fails with
+   * `Unsupported` on a text-only server. `build` gets the wire key and a TTL converter.
+   */
+  const metaOnly = <A>(
+    key: string,
+    options: MetaKeyOptions | undefined,
+    label: string,
+    build: (
+      wire: string,
+      ttlOf: (ttl: Ttl | undefined) => number | undefined | MemcachedInputError
+    ) => readonly [string, Uint8Array | undefined, Finish] | MemcachedInputError
+  ): Effect.Effect<A, MemcachedError> => {
+    if (options?.base64 === true) {
+      const problem = typeof key === "string" ? base64KeyProblem(key) : "key must be a string"
+      if (problem !== undefined) {
+        return Effect.fail(new MemcachedInputError({ reason: "InvalidKey", message: `invalid base64 key: ${problem}`, key }))
+      }
+    } else {
+      const invalidKey = validateKey(key)
+      if (invalidKey !== undefined) return Effect.fail(invalidKey)
+    }
+    const timeout = timeoutOf(options)
+    if (typeof timeout !== "number") return Effect.fail(timeout)
+    const wire = wireKey(key, options?.base64)
+    return Effect.async<A, MemcachedError>((resume) => {
+      const pool = poolOf(key)
+      const go = (p: ServerProtocolName | MemcachedError): void => {
+        if (typeof p !== "string") return resume(Exit.fail(p))
+        if (p !== "meta") {
+          return resume(Exit.fail(
+            new MemcachedInputError({
+              reason: "Unsupported",
+              message: `${label} needs the meta protocol; ${pool.spec.name} speaks the text protocol`,
+              key
+            })
+          ))
+        }
+        const now = timers.now()
+        const built = build(wire, (ttl) => (ttl === undefined ? undefined : toExptime(ttl, now)))
+        if (!Array.isArray(built)) return resume(Exit.fail(built as MemcachedInputError))
+        const [head, data, finish] = built as readonly [string, Uint8Array | undefined, Finish]
+        const slot = new Slot(SlotKind.Single, head, data, finish, key, undefined, timeout)
+        slot.resume = resume
+        pool.connection().enqueue(slot)
+      }
+      if (pool.protocol !== undefined) go(pool.protocol)
+      else pool.detect(go)
+    })
   }
 
   const client: MemcachedClient = {
@@ -685,12 +1138,14 @@ const makeClient = (
     append: (key, value, options) => append(key, value, options),
     prepend: (key, value, options) => prepend(key, value, options),
     cas: (key, value, cas, options) => casStore(key, value, options, cas),
-    delete: (key, options) => simple<void>(key, options, () => encodeDelete(key), finishDelete),
+    delete: (key, options) =>
+      simple<void>(key, options, (meta) => (meta ? encodeMetaDelete(key) : encodeDelete(key)), finishDelete, finishMetaDelete),
     touch: (key, ttl, options) =>
-      simple<void>(key, options, () => {
+      simple<void>(key, options, (meta) => {
         const exptime = toExptime(ttl, timers.now())
-        return typeof exptime === "number" ? encodeTouch(key, exptime) : exptime
-      }, finishTouch),
+        if (typeof exptime !== "number") return exptime
+        return meta ? `mg ${key} T${exptime}\r\n` : encodeTouch(key, exptime)
+      }, finishTouch, finishMetaTouch),
     incr: delta("incr"),
     decr: delta("decr"),
     flushAll: (delay) =>
@@ -709,13 +1164,153 @@ const makeClient = (
     verbosity: (level) =>
       Number.isInteger(level) && level >= 0 && level <= U32_MAX
         ? Effect.asVoid(everyServer<void>(SlotKind.Single, encodeVerbosity(level), finishOk, "verbosity"))
-        : Effect.fail(new MemcachedInputError({ reason: "InvalidArgument", message: `invalid verbosity level ${level}` }))
+        : Effect.fail(new MemcachedInputError({ reason: "InvalidArgument", message: `invalid verbosity level ${level}` })),
+    protocols: () =>
+      Effect.forEach(pools, (pool) =>
+        Effect.async<readonly [string, ServerProtocolName], MemcachedError>((resume) =>
+          pool.detect((p) => resume(typeof p === "string" ? Exit.succeed([pool.spec.name, p] as const) : Exit.fail(p)))
+        ), { concurrency: "unbounded" }).pipe(Effect.map((entries) => new Map(entries))),
+    metaGet: (key, options) =>
+      metaOnly(key, options, "metaGet", (wire, ttlOf) => {
+        const touch = ttlOf(options?.touch)
+        const vivify = ttlOf(options?.vivify)
+        const recache = ttlOf(options?.recache)
+        for (const t of [touch, vivify, recache]) if (typeof t === "object") return t
+        return [
+          encodeMetaGet(wire, {
+            base64: options?.base64,
+            value: options?.value !== false,
+            flags: true,
+            cas: options?.cas,
+            ttl: options?.ttl,
+            size: options?.size,
+            hit: options?.hit,
+            lastAccess: options?.lastAccess,
+            noLru: options?.noLru,
+            touch: touch as number | undefined,
+            vivify: vivify as number | undefined,
+            recache: recache as number | undefined
+          }),
+          undefined,
+          finishMetaItem
+        ]
+      }),
+    metaSet: (key, value, options) => {
+      if (typeof value !== "string" && !(value instanceof Uint8Array)) {
+        return Effect.fail(new MemcachedInputError({ reason: "InvalidValue", message: "value must be a Uint8Array or a string", key }))
+      }
+      const flags = options?.flags ?? 0
+      if (!Number.isInteger(flags) || flags < 0 || flags > U32_MAX) {
+        return Effect.fail(
+          new MemcachedInputError({ reason: "InvalidArgument", message: `flags must be a 32-bit unsigned integer, got ${flags}`, key })
+        )
+      }
+      const bad = casProblem(key, options?.cas) ?? casProblem(key, options?.casUnique)
+      if (bad !== undefined) return Effect.fail(bad)
+      const data = toBytes(value)
+      if (data.length > settings.maxValueSize) {
+        return Effect.fail(
+          new MemcachedInputError({ reason: "ValueTooLarge", message: `value of ${data.length} bytes exceeds maxValueSize ${settings.maxValueSize}`, key })
+        )
+      }
+      const mode = options?.mode === undefined ? undefined : storeModes[options.mode]
+      return metaOnly(key, options, "metaSet", (wire, ttlOf) => {
+        const ttl = ttlOf(options?.ttl)
+        const vivify = ttlOf(options?.vivify)
+        for (const t of [ttl, vivify]) if (typeof t === "object") return t
+        return [
+          encodeMetaSetHeader(wire, data.length, {
+            base64: options?.base64,
+            flags,
+            ttl: ttl as number | undefined,
+            mode,
+            compareCas: options?.cas,
+            newCas: options?.casUnique,
+            invalidate: options?.invalidate,
+            vivify: vivify as number | undefined,
+            returnCas: true
+          }),
+          data,
+          finishMetaSet
+        ]
+      })
+    },
+    metaDelete: (key, options) => {
+      const bad = casProblem(key, options?.cas) ?? casProblem(key, options?.casUnique)
+      if (bad !== undefined) return Effect.fail(bad)
+      return metaOnly(key, options, "metaDelete", (wire, ttlOf) => {
+        const ttl = ttlOf(options?.ttl)
+        if (typeof ttl === "object") return ttl
+        return [
+          encodeMetaDelete(wire, {
+            base64: options?.base64,
+            compareCas: options?.cas,
+            newCas: options?.casUnique,
+            invalidate: options?.invalidate,
+            ttl,
+            removeValue: options?.tombstone
+          }),
+          undefined,
+          finishMetaMd
+        ]
+      })
+    },
+    metaArithmetic: (key, options) => {
+      const delta = u64(options?.delta)
+      const initial = u64(options?.initial)
+      if (delta === null || initial === null) {
+        return Effect.fail(new MemcachedInputError({ reason: "InvalidArgument", message: "delta and initial must be unsigned 64-bit integers", key }))
+      }
+      const bad = casProblem(key, options?.cas) ?? casProblem(key, options?.casUnique)
+      if (bad !== undefined) return Effect.fail(bad)
+      return metaOnly(key, options, "metaArithmetic", (wire, ttlOf) => {
+        const ttl = ttlOf(options?.ttl)
+        const vivify = ttlOf(options?.vivify)
+        for (const t of [ttl, vivify]) if (typeof t === "object") return t
+        return [
+          encodeMetaArithmetic(wire, {
+            base64: options?.base64,
+            mode: options?.mode,
+            delta,
+            initial,
+            vivify: vivify as number | undefined,
+            ttl: ttl as number | undefined,
+            compareCas: options?.cas,
+            newCas: options?.casUnique,
+            value: true,
+            returnTtl: true,
+            returnCas: true
+          }),
+          undefined,
+          finishMetaArithmetic
+        ]
+      })
+    },
+    metaDebug: (key, options) =>
+      metaOnly(key, options, "metaDebug", (wire) => [encodeMetaDebug(wire, options?.base64), undefined, finishMetaDebug])
   }
   return MemcachedClient.of(retry === undefined ? client : withRetry(client, retry, retryNonIdempotent))
 }
 
-const idempotent = ["get", "gets", "getString", "getMany", "gat", "gats", "set", "delete", "touch", "flushAll", "version", "stats", "verbosity"] as const
-const nonIdempotent = ["add", "replace", "append", "prepend", "cas", "incr", "decr"] as const
+const idempotent = [
+  "get",
+  "gets",
+  "getString",
+  "getMany",
+  "gat",
+  "gats",
+  "set",
+  "delete",
+  "touch",
+  "flushAll",
+  "version",
+  "stats",
+  "verbosity",
+  "protocols",
+  "metaGet",
+  "metaDebug"
+] as const
+const nonIdempotent = ["add", "replace", "append", "prepend", "cas", "incr", "decr", "metaSet", "metaDelete", "metaArithmetic"] as const
 
 /**
  * Wraps the idempotent methods (and the others when asked) in `Effect.retry` on transient connection

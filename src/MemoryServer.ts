@@ -19,7 +19,8 @@ import {
   ReplyWriter,
   type StoreCommand
 } from "./ServerProtocol.js"
-import { U64_MAX } from "./internal/bytes.js"
+import { EMPTY, U64_MAX } from "./internal/bytes.js"
+import { decodeBase64Key } from "./MetaProtocol.js"
 
 /**
  * The version the server reports.
@@ -53,6 +54,8 @@ export interface Item {
   won: boolean
   /** Fetched at least once since stored. */
   fetched: boolean
+  /** Stored or created through a base64 key (`b`): meta replies return its key base64 encoded. */
+  binaryKey: boolean
 }
 
 /**
@@ -176,7 +179,6 @@ export interface MemoryServer {
 }
 
 const RELATIVE_LIMIT = 60 * 60 * 24 * 30
-const NUL = Buffer.alloc(0)
 
 const emptyStats = (): Stats => ({
   curr_items: 0,
@@ -360,7 +362,8 @@ export class Engine {
       size,
       stale: false,
       won: false,
-      fetched: false
+      fetched: false,
+      binaryKey: false
     }
     this.items.set(key, item)
     this.counters.bytes += size
@@ -460,6 +463,7 @@ export class Engine {
     if (item === undefined) return undefined
     item.exptime = this.expiresAt(exptime)
     this.bump(item)
+    item.fetched = true
     return item
   }
 
@@ -564,6 +568,30 @@ export class Engine {
 const TOO_LARGE = Buffer.from(ErrorLines.tooLarge + "\r\n")
 const OUT_OF_MEMORY = Buffer.from(ErrorLines.outOfMemory + "\r\n")
 const NON_NUMERIC = Buffer.from(ErrorLines.nonNumeric + "\r\n")
+const INVALID_FLAG = "CLIENT_ERROR invalid flag"
+const DUPLICATE_FLAG = "CLIENT_ERROR duplicate flag"
+const INVALID_OR_DUP = "CLIENT_ERROR invalid or duplicate flag"
+const OPAQUE_TOO_LONG = "CLIENT_ERROR opaque token too long"
+const BAD_TOKEN = "CLIENT_ERROR bad token in command line format"
+/** The flags each meta command accepts (memcached 1.6.18, plus `E` and `md x` of later releases). */
+const META_FLAGS: Record<Exclude<MetaCommand["command"], "mn">, string> = {
+  mg: "bcfhklOqstuvNRTE",
+  ms: "bcCFIkOqsTMNE",
+  md: "bCIkOqTEx",
+  ma: "bCNJDTMqOtcvkE",
+  me: "b"
+}
+/** memcached's default slab classes (-n 48, -f 1.25): the class an item of `size` bytes lands in. */
+const slabClass = (size: number): number => {
+  let chunk = 96
+  let cls = 1
+  while (size > chunk && cls < 63) {
+    chunk = Math.ceil((chunk * 1.25) / 8) * 8
+    cls++
+  }
+  return cls
+}
+type MemItem = Item
 const invalidReplies = new Map<string, Buffer>()
 const errorLine = (text: string): Buffer => {
   let b = invalidReplies.get(text)
@@ -691,46 +719,170 @@ class SessionImpl implements Session {
   }
 
   /**
-   * A subset of the meta protocol: mn; mg (v f c s t T k O q); ms (F T C M q O k c); md (C q O k);
-   * ma (MI/MD, D, v, q, O, k). No base64 keys, stale/win/recache semantics or `me`.
+   * The meta protocol with memcached 1.6.18's semantics: mn; me; mg (b c f h k l O q s t u v N R T,
+   * plus E); ms (b c C F I k O q s T M N, plus E); md (b C I k O q T, plus E x); ma (b C N J D T M q
+   * O t c v k, plus E). Flags are evaluated left to right, return flags come back in request order,
+   * then `Z`, `X`, `W`. Stale items, win tokens, vivify, invalidation and base64 keys included.
+   * `E` (and `md x`, `ms N` with append) are accepted as memcached ≥ 1.6.21 does.
    */
   private meta(cmd: MetaCommand): Buffer | undefined {
     const e = this.engine
     const c = e.counters
+    if (cmd.command === "mn") return Replies.MN
+    const allowed = META_FLAGS[cmd.command]
+    const dupError = cmd.command === "md" || cmd.command === "ma" ? INVALID_OR_DUP : DUPLICATE_FLAG
+    const badFlag = cmd.command === "md" || cmd.command === "ma" ? INVALID_OR_DUP : INVALID_FLAG
+    const seen = new Set<number>()
     let quiet = false
-    let opaque: string | undefined
-    let wantKey = false
+    let base64 = false
+    let ttl: number | undefined
+    let vivify: number | undefined
+    let recache: number | undefined
+    let newCas: bigint | undefined
+    let compareCas: bigint | undefined
+    let clientFlags = 0
+    let invalidate = false
+    let removeValue = false
+    let mode = ""
+    let delta = 1n
+    let initial = 0n
+    let opaqueTooLong = false
     for (const f of cmd.flags) {
       const ch = f.charCodeAt(0)
-      if (ch === 113) quiet = true // q
-      else if (ch === 79) opaque = f // O
-      else if (ch === 107) wantKey = true // k
+      if (!allowed.includes(f[0]!)) return errorLine(badFlag)
+      if (seen.has(ch)) return errorLine(dupError)
+      seen.add(ch)
+      const arg = f.slice(1)
+      switch (ch) {
+        case 113: // q
+          quiet = true
+          break
+        case 98: // b
+          base64 = true
+          break
+        case 79: // O
+          // memcached checks the length while writing the reply: only ms fails before acting.
+          if (arg.length > 32) {
+            if (cmd.command === "ms") return errorLine(OPAQUE_TOO_LONG)
+            opaqueTooLong = true
+          }
+          break
+        case 84: // T
+        case 78: // N
+        case 82: { // R
+          const n = /^-?\d+$/.test(arg) ? Number(arg) : NaN
+          if (!Number.isInteger(n) || n > 2147483647 || n < -2147483648) return errorLine(BAD_TOKEN)
+          if (ch === 84) ttl = n
+          else if (ch === 78) vivify = n
+          else recache = n
+          break
+        }
+        case 69: // E
+        case 67: // C
+        case 68: // D
+        case 74: { // J
+          if (!/^\d+$/.test(arg) || BigInt(arg) > U64_MAX) return errorLine(BAD_TOKEN)
+          const v = BigInt(arg)
+          if (ch === 69) newCas = v
+          else if (ch === 67) compareCas = v
+          else if (ch === 68) delta = v
+          else initial = v
+          break
+        }
+        case 70: // F
+          if (!/^\d+$/.test(arg)) return errorLine(ErrorLines.badFormat)
+          clientFlags = Number(BigInt(arg) & 0xffffffffn)
+          break
+        case 73: // I
+          invalidate = true
+          break
+        case 120: // x
+          removeValue = true
+          break
+        case 77: // M
+          if (cmd.command === "ms" ? !/^[EAPRS]$/.test(arg) : !/^[ID+-]$/.test(arg)) {
+            return errorLine(`CLIENT_ERROR invalid mode for ${cmd.command} M token`)
+          }
+          mode = arg
+          break
+      }
     }
-    const tail = (extra: string): string => {
-      let s = extra
-      if (opaque !== undefined) s += " " + opaque
-      if (wantKey) s += " k" + cmd.key
-      return s
+    let key = cmd.key
+    if (base64) {
+      const decoded = decodeBase64Key(key)
+      if (decoded === undefined || decoded.length > 250) return errorLine("CLIENT_ERROR error decoding key")
+      key = decoded.latin1Slice(0, decoded.length)
     }
+    /** `k`/`O` (and, for hits, the other return flags) in request order. */
+    const keyToken = (binary: boolean): string =>
+      binary ? " k" + Buffer.from(key, "latin1").toString("base64") + " b" : " k" + key
+    const plain = (code: string, binary: boolean): Buffer => {
+      let s = code
+      for (const f of cmd.flags) {
+        const ch = f.charCodeAt(0)
+        if (ch === 79) s += " " + f
+        else if (ch === 107) s += keyToken(binary)
+      }
+      return errorLine(s)
+    }
+    const ttlOf = (item: MemItem): number =>
+      item.exptime === 0 ? -1 : Math.max(-1, Math.ceil((item.exptime - e.now()) / 1000))
+    const casOf = (): bigint => (newCas !== undefined ? newCas : e.nextCas())
+
     switch (cmd.command) {
-      case "mn":
-        return Replies.MN
-      case "me":
-        return Replies.ERROR
+      case "me": {
+        const item = e.lookup(key, false)
+        if (item === undefined) return Replies.EN
+        const now = e.now()
+        const size = itemSize(item.key.length, item.value.length) + (item.flags !== 0 ? 4 : 0)
+        const exp = item.exptime === 0 ? -1 : -Math.ceil((item.exptime - now) / 1000)
+        const shown = item.binaryKey ? Buffer.from(item.key, "latin1").toString("base64") : item.key
+        return errorLine(
+          `ME ${shown} exp=${exp} la=${Math.floor((now - item.time) / 1000)} cas=${item.cas} fetch=${
+            item.fetched ? "yes" : "no"
+          } cls=${slabClass(size)} size=${size}`
+        )
+      }
       case "mg": {
         c.cmd_get++
-        const item = e.lookup(cmd.key, true)
+        let item = e.lookup(key, true)
+        let created = false
         if (item === undefined) {
           c.get_misses++
-          return quiet ? undefined : errorLine("EN")
+          if (opaqueTooLong) return errorLine(OPAQUE_TOO_LONG)
+          if (vivify === undefined) return quiet ? undefined : plain("EN", base64)
+          // Created without a TTL: the `N` flag sets it in request order (a `t` before it sees -1).
+          item = e.link(key, EMPTY, 0, 0)
+          if (item === undefined) return OUT_OF_MEMORY
+          if (newCas !== undefined) item.cas = newCas
+          created = true
+        } else c.get_hits++
+        if (opaqueTooLong) {
+          if (!seen.has(117)) {
+            e.bump(item)
+            item.fetched = true
+          }
+          return errorLine(OPAQUE_TOO_LONG)
         }
-        c.get_hits++
+        let won = created
         let value = false
         let ret = ""
+        const now = e.now()
         for (const f of cmd.flags) {
           switch (f.charCodeAt(0)) {
             case 118: // v
               value = true
+              break
+            case 84: // T
+              item.exptime = e.expiresAt(ttl!)
+              c.cmd_touch++
+              c.touch_hits++
+              break
+            case 78: // N
+              if (created) item.exptime = e.expiresAt(vivify!)
+              break
+            case 82: // R
+              if (!item.won && !created && item.exptime !== 0 && item.exptime < now + recache! * 1000) won = true
               break
             case 102: // f
               ret += " f" + item.flags
@@ -742,18 +894,35 @@ class SessionImpl implements Session {
               ret += " s" + item.value.length
               break
             case 116: // t
-              ret += " t" + (item.exptime === 0 ? -1 : Math.max(0, Math.ceil((item.exptime - e.now()) / 1000)))
+              ret += " t" + ttlOf(item)
               break
-            case 84: { // T
-              const t = Number(f.slice(1))
-              if (Number.isInteger(t)) item.exptime = e.expiresAt(t)
+            case 104: // h
+              ret += item.fetched ? " h1" : " h0"
               break
-            }
+            case 108: // l
+              ret += " l" + Math.max(0, Math.floor((now - item.time) / 1000))
+              break
+            case 79: // O
+              ret += " " + f
+              break
+            case 107: // k
+              ret += keyToken(item.binaryKey)
+              break
           }
         }
-        e.bump(item)
-        item.fetched = true
-        ret = tail(ret)
+        if (item.won) ret += " Z"
+        if (item.stale) {
+          ret += " X"
+          if (!item.won) won = true
+        }
+        if (won) {
+          ret += " W"
+          item.won = true
+        }
+        if (!seen.has(117)) { // u
+          e.bump(item)
+          item.fetched = true
+        }
         if (!value) return errorLine("HD" + ret)
         const w = this.w
         w.line(`VA ${item.value.length}${ret}`)
@@ -762,74 +931,167 @@ class SessionImpl implements Session {
         return w.take()
       }
       case "ms": {
-        let flags = 0
-        let exptime = 0
-        let cas = 0n
-        let mode: StorageCommand = "set"
-        for (const f of cmd.flags) {
-          const arg = f.slice(1)
-          switch (f.charCodeAt(0)) {
-            case 70: // F
-              flags = Number(arg) >>> 0
-              break
-            case 84: // T
-              exptime = Number(arg) | 0
-              break
-            case 67: // C
-              cas = BigInt(/^\d+$/.test(arg) ? arg : "0")
-              break
-            case 77: // M
-              mode = arg === "E" ? "add" : arg === "A" ? "append" : arg === "P" ? "prepend" : arg === "R" ? "replace" : "set"
-              break
-          }
+        const data = cmd.data ?? EMPTY
+        if (itemSize(key.length, data.length) > e.maxItemSize) {
+          c.store_too_large++
+          return TOO_LARGE
         }
         c.cmd_set++
-        const r = e.storeValue(cas !== 0n ? "cas" : mode, cmd.key, flags, e.expiresAt(exptime), cmd.data ?? NUL, cas)
-        const code = r === Replies.STORED ? "HD" : r === Replies.NOT_STORED ? "NS" : r === Replies.EXISTS ? "EX" : r === Replies.NOT_FOUND ? "NF" : undefined
-        if (code === undefined) return r
-        if (quiet && code === "HD") return undefined
-        let ret = ""
-        for (const f of cmd.flags) {
-          if (f === "c") ret += " c" + (e.peek(cmd.key)?.cas ?? 0n)
+        const exptime = e.expiresAt(ttl ?? 0)
+        const old = e.lookup(key, false)
+        let code: "HD" | "NS" | "EX" | "NF"
+        let stored: MemItem | undefined
+        const store = (value: Buffer, flags: number, exp: number, joined = false): void => {
+          stored = e.link(key, value, flags, exp)
+          if (stored !== undefined) {
+            // An appended value is a fresh allocation in memcached: it loses the base64-key mark.
+            stored.binaryKey = base64 && !joined
+            if (newCas !== undefined) stored.cas = newCas
+          }
         }
-        return errorLine(code + tail(ret))
+        const m = mode === "" ? "S" : mode
+        const casMode = compareCas !== undefined && (m === "S" || m === "R")
+        if (old === undefined) {
+          if (casMode) {
+            c.cas_misses++
+            code = "NF"
+          } else if (m === "S" || m === "E") {
+            store(data, clientFlags, exptime)
+            code = "HD"
+          } else if ((m === "A" || m === "P") && vivify !== undefined) {
+            store(data, clientFlags, e.expiresAt(vivify))
+            code = "HD"
+          } else code = "NS"
+        } else if (m === "E") {
+          e.bump(old)
+          code = "NS"
+        } else if (casMode) {
+          if (old.cas === compareCas) {
+            c.cas_hits++
+            store(data, clientFlags, exptime)
+            code = "HD"
+          } else if (invalidate && compareCas !== 0n && compareCas! < old.cas) {
+            // A stale value: keeps the old TTL, the stale mark and whether a token was handed out.
+            const wasWon = old.won
+            store(data, clientFlags, old.exptime)
+            if (stored !== undefined) {
+              stored.stale = true
+              stored.won = wasWon
+            }
+            code = "HD"
+          } else {
+            c.cas_badval++
+            code = "EX"
+          }
+        } else if (m === "A" || m === "P") {
+          if (compareCas !== undefined && compareCas !== 0n && compareCas !== old.cas) code = "EX"
+          else {
+            const joined = m === "A" ? Buffer.concat([old.value, data]) : Buffer.concat([data, old.value])
+            if (itemSize(key.length, joined.length) > e.maxItemSize) return OUT_OF_MEMORY
+            store(joined, old.flags, old.exptime, true)
+            code = "HD"
+          }
+        } else {
+          store(data, clientFlags, exptime)
+          code = "HD"
+        }
+        if (code === "HD" && stored === undefined) return OUT_OF_MEMORY
+        if (quiet && code === "HD") return undefined
+        let s: string = code
+        for (const f of cmd.flags) {
+          const ch = f.charCodeAt(0)
+          if (ch === 79) s += " " + f
+          else if (ch === 107) s += keyToken(base64)
+          else if (ch === 99) s += " c" + (code === "HD" ? stored!.cas : 0n)
+        }
+        return errorLine(s)
       }
       case "md": {
-        let cas = 0n
-        for (const f of cmd.flags) if (f.charCodeAt(0) === 67) cas = BigInt(/^\d+$/.test(f.slice(1)) ? f.slice(1) : "0")
-        const item = e.lookup(cmd.key, false)
+        const item = e.lookup(key, false)
         let code: string
         if (item === undefined) {
           c.delete_misses++
           code = "NF"
-        } else if (cas !== 0n && item.cas !== cas) {
+        } else if (compareCas !== undefined && item.cas !== compareCas) {
           code = "EX"
+        } else if (invalidate) {
+          if (ttl !== undefined) item.exptime = e.expiresAt(ttl)
+          item.stale = true
+          item.won = false
+          item.cas = casOf()
+          code = "HD"
+        } else if (removeValue) {
+          item.value = EMPTY
+          item.flags = 0
+          item.cas = casOf()
+          code = "HD"
         } else {
           c.delete_hits++
           e.unlink(item)
           code = "HD"
         }
+        if (opaqueTooLong) return errorLine(OPAQUE_TOO_LONG)
         if (quiet && code === "HD") return undefined
-        return errorLine(code + tail(""))
+        return plain(code, base64)
       }
       case "ma": {
-        let incr = true
-        let delta = 1n
-        for (const f of cmd.flags) {
-          const ch = f.charCodeAt(0)
-          if (ch === 77) incr = !(f === "MD" || f === "M-" || f === "Md")
-          else if (ch === 68 && /^\d+$/.test(f.slice(1))) delta = BigInt(f.slice(1))
+        const incr = mode !== "D" && mode !== "-"
+        let item = e.lookup(key, false)
+        let created = false
+        let number: string
+        if (item === undefined) {
+          if (incr) c.incr_misses++
+          else c.decr_misses++
+          if (vivify === undefined) return plain("NF", base64)
+          number = initial.toString()
+          item = e.link(key, Buffer.from(number, "latin1"), 0, 0)
+          if (item === undefined) return OUT_OF_MEMORY
+          if (newCas !== undefined) item.cas = newCas
+          created = true
+        } else {
+          if (item.value.length === 0) return NON_NUMERIC
+          // C0 means "no CAS" to incr/decr.
+          if (compareCas !== undefined && compareCas !== 0n && item.cas !== compareCas) return plain("EX", base64)
+          const r = e.arithmetic(incr, key, delta)
+          if (r === NON_NUMERIC) return r
+          if (r === Replies.NOT_FOUND) return plain("NF", base64)
+          number = r.latin1Slice(0, r.length - 2)
+          item = e.lookup(key, false)!
+          if (newCas !== undefined) item.cas = newCas
         }
-        const r = e.arithmetic(incr, cmd.key, delta)
-        if (r === Replies.NOT_FOUND) return errorLine("NF" + tail(""))
-        if (r === NON_NUMERIC) return r
-        const wantValue = cmd.flags.includes("v")
-        if (!wantValue) return quiet ? undefined : errorLine("HD" + tail(""))
-        const text = r.subarray(0, r.length - 2)
+        let value = false
+        let ret = ""
+        for (const f of cmd.flags) {
+          switch (f.charCodeAt(0)) {
+            case 118: // v
+              value = true
+              break
+            case 84: // T
+              item.exptime = e.expiresAt(ttl!)
+              break
+            case 78: // N
+              if (created) item.exptime = e.expiresAt(vivify!)
+              break
+            case 116: // t
+              ret += " t" + ttlOf(item)
+              break
+            case 99: // c
+              ret += " c" + item.cas
+              break
+            case 79: // O
+              ret += " " + f
+              break
+            case 107: // k (ma echoes the key the way it was asked)
+              ret += keyToken(base64)
+              break
+          }
+        }
+        if (opaqueTooLong) return errorLine(OPAQUE_TOO_LONG)
+        if (quiet && !created) return undefined
+        if (!value) return errorLine("HD" + ret)
         const w = this.w
-        w.line(`VA ${text.length}${tail("")}`)
-        w.raw(text)
-        w.raw(CRLF)
+        w.line(`VA ${number.length}${ret}`)
+        w.line(number)
         return w.take()
       }
     }

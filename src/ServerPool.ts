@@ -10,6 +10,7 @@
  * @since 0.1.0
  */
 import { PassThrough } from "node:stream"
+import * as Cause from "effect/Cause"
 import * as Exit from "effect/Exit"
 import type * as Effect from "effect/Effect"
 import { Connection, Slot, SlotKind, type Timers } from "./Connection.js"
@@ -38,7 +39,17 @@ export interface Settings {
   readonly retryInterval: number
   readonly maxRetryInterval: number
   readonly flapWindow: number
+  /** The protocol to speak (default text); `auto` probes each server once with `mn`. */
+  readonly protocol?: "meta" | "text" | "auto" | undefined
 }
+
+/**
+ * The protocol a server speaks.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ServerProtocolName = "meta" | "text"
 
 /**
  * Health of a server.
@@ -64,6 +75,13 @@ const finishProbe = (_slot: Slot, reply: Reply): Exit.Exit<unknown, MemcachedErr
     new MemcachedConnectionError({ reason: "Closed", server: _slot.server, message: `probe answered ${reply._tag}` })
   )
 
+const finishDetect = (slot: Slot, reply: Reply): Exit.Exit<unknown, MemcachedError> =>
+  reply._tag === "Meta" && reply.code === "MN"
+    ? Exit.succeed("meta")
+    : reply._tag === "Error" || reply._tag === "ClientError" || reply._tag === "ServerError"
+    ? Exit.succeed("text")
+    : Exit.fail(new MemcachedConnectionError({ reason: "Closed", server: slot.server, message: `mn probe answered ${reply._tag}` }))
+
 /**
  * The connections of one server; a closed connection is replaced on the next request.
  *
@@ -85,6 +103,16 @@ export class ServerPool {
   private cancelProbe: (() => void) | undefined = undefined
   /** Times this server was ejected. */
   ejections = 0
+  /**
+   * The protocol this server speaks: fixed by the settings, or detected once (auto) by a `mn` probe
+   * on a connection of its own (`MN` → meta; `ERROR` or a close, as text-only proxies do → text).
+   * `undefined` until detected: requests use the text protocol meanwhile.
+   */
+  protocol: ServerProtocolName | undefined
+  private probing = false
+  /** When the last probe failed (ms): no new probe before `retryInterval` has passed. */
+  private probeFailedAt = -Infinity
+  private waiters: Array<(result: ServerProtocolName | MemcachedError) => void> = []
 
   constructor(
     readonly index: number,
@@ -95,6 +123,51 @@ export class ServerPool {
     private readonly events: PoolEvents
   ) {
     this.connections = new Array(settings.poolSize).fill(undefined)
+    this.protocol = settings.protocol === "meta" || settings.protocol === "text" ? settings.protocol : undefined
+  }
+
+  /**
+   * Calls `f` with the server's protocol once known (at once when it is), detecting it if needed, or
+   * with the error that prevented the detection.
+   */
+  detect(f: (result: ServerProtocolName | MemcachedError) => void): void {
+    if (this.protocol !== undefined) return f(this.protocol)
+    this.waiters.push(f)
+    this.startProbe()
+  }
+
+  private startProbe(): void {
+    if (this.probing || this.protocol !== undefined || this.closed) return
+    this.probing = true
+    const server = this.spec.name
+    const done = (result: ServerProtocolName | MemcachedError) => {
+      this.probing = false
+      if (typeof result === "string") this.protocol = result
+      else this.probeFailedAt = this.timers.now()
+      this.events.log("debug", typeof result === "string" ? `protocol: ${result}` : `protocol probe failed: ${result.message}`, server)
+      const waiters = this.waiters
+      this.waiters = []
+      for (const w of waiters) w(result)
+    }
+    let conn: Connection
+    try {
+      conn = new Connection(this.transport.connect(this.spec), { ...this.connectionOptions(), onClose: undefined, onReply: undefined })
+    } catch (cause) {
+      return done(new MemcachedConnectionError({ reason: "Connect", server, message: `${server}: ${String(cause)}`, cause }))
+    }
+    const slot = new Slot(SlotKind.Single, "mn\r\n", undefined, finishDetect, "mn", undefined, this.settings.timeout)
+    slot.resume = (exit: Effect.Effect<unknown, MemcachedError>) => {
+      conn.shutdown()
+      const e = exit as Exit.Exit<unknown, MemcachedError>
+      if (Exit.isSuccess(e)) return done(e.value as ServerProtocolName)
+      const error = Cause.squash(e.cause) as MemcachedError
+      // A text-only proxy (twemproxy) closes the connection on an unknown command.
+      if (error._tag === "MemcachedConnectionError" && (error.reason === "Closed" || error.reason === "Reset")) {
+        return done("text")
+      }
+      done(error)
+    }
+    conn.enqueue(slot)
   }
 
   /** True unless the server is ejected (a server being probed is available). */
@@ -108,6 +181,9 @@ export class ServerPool {
    */
   connection(): Connection {
     if (this.health === "ejected") return this.ejectedConnection ?? this.open(0)
+    if (this.protocol === undefined && !this.probing && this.timers.now() - this.probeFailedAt >= this.settings.retryInterval) {
+      this.startProbe()
+    }
     let i = 0
     if (this.connections.length > 1) {
       i = this.next

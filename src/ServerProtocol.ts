@@ -644,7 +644,11 @@ class CommandParserImpl implements CommandParser {
       out.push({ _tag: "Meta", command, key: "", flags: [], data: undefined })
       return after
     }
-    if (n < 2 || t[3]! - t[2]! > MAX_KEY) {
+    if (n < 2) {
+      out.push(UNKNOWN)
+      return after
+    }
+    if (t[3]! - t[2]! > MAX_KEY) {
       out.push(invalid(ErrorLines.badFormat))
       return after
     }
@@ -654,7 +658,7 @@ class CommandParserImpl implements CommandParser {
     if (command === "ms") {
       const b = n < 3 ? undefined : parseInt32(buf, t[4]!, t[5]!)
       if (b === undefined || b < 0) {
-        out.push(invalid(ErrorLines.badDataChunk))
+        out.push(invalid(ErrorLines.badFormat))
         return after
       }
       bytes = b

@@ -284,3 +284,197 @@ export const conformance = (layer: Layer.Layer<MemcachedClient.MemcachedClient, 
       }))
   })
 }
+
+/**
+ * The meta section: meta-only features, run against every backend with the client in meta mode (or
+ * auto, which must detect meta on all of them).
+ */
+export const metaConformance = (layer: Layer.Layer<MemcachedClient.MemcachedClient, unknown>) => {
+  layerSuite(layer, { timeout: "60 seconds", excludeTestServices: true })("meta", (it) => {
+    it.effect("the server is detected as meta", () =>
+      Effect.gen(function*() {
+        const c = yield* MemcachedClient.MemcachedClient
+        for (const p of (yield* c.protocols()).values()) assert.strictEqual(p, "meta")
+      }))
+
+    it.effect("mg: value, flags, cas, ttl, size, hit, last access (v f c t s h l)", () =>
+      Effect.gen(function*() {
+        const c = yield* MemcachedClient.MemcachedClient
+        const k = uniqueKey("mg")
+        assert.isTrue(Option.isNone(yield* c.metaGet(k)))
+        const { cas } = yield* c.metaSet(k, "hello", { flags: 7, ttl: 100 })
+        assert.isDefined(cas)
+        const first = Option.getOrThrow(yield* c.metaGet(k, { cas: true, ttl: true, size: true, hit: true, lastAccess: true }))
+        assert.strictEqual(text(first.value!), "hello")
+        assert.strictEqual(first.flags, 7)
+        assert.strictEqual(first.cas, cas)
+        assert.isTrue(first.ttl! >= 99 && first.ttl! <= 100)
+        assert.strictEqual(first.size, 5)
+        assert.strictEqual(first.hit, false)
+        assert.isTrue(first.lastAccess! >= 0 && first.lastAccess! <= 2)
+        assert.isFalse(first.win || first.stale || first.alreadyWon)
+        const second = Option.getOrThrow(yield* c.metaGet(k, { hit: true, value: false }))
+        assert.strictEqual(second.hit, true)
+        assert.isUndefined(second.value)
+      }))
+
+    it.effect("mg u does not count the access; T touches", () =>
+      Effect.gen(function*() {
+        const c = yield* MemcachedClient.MemcachedClient
+        const k = uniqueKey("mg-u")
+        yield* c.metaSet(k, "v")
+        yield* c.metaGet(k, { noLru: true })
+        assert.strictEqual(Option.getOrThrow(yield* c.metaGet(k, { hit: true })).hit, false)
+        const touched = Option.getOrThrow(yield* c.metaGet(k, { touch: 500, ttl: true }))
+        assert.isTrue(touched.ttl! >= 499 && touched.ttl! <= 500)
+        yield* c.touch(k, 0)
+        assert.strictEqual(Option.getOrThrow(yield* c.metaGet(k, { ttl: true })).ttl, -1)
+      }))
+
+    it.effect("vivify on miss: one client wins (W), the next sees Z", () =>
+      Effect.gen(function*() {
+        const c = yield* MemcachedClient.MemcachedClient
+        const k = uniqueKey("vivify")
+        const won = Option.getOrThrow(yield* c.metaGet(k, { vivify: 30, ttl: true }))
+        assert.isTrue(won.win)
+        assert.strictEqual(won.value!.length, 0)
+        assert.isTrue(won.ttl! >= 29 && won.ttl! <= 30)
+        const lost = Option.getOrThrow(yield* c.metaGet(k, { vivify: 30 }))
+        assert.isFalse(lost.win)
+        assert.isTrue(lost.alreadyWon)
+        yield* c.metaSet(k, "fresh")
+        const after = Option.getOrThrow(yield* c.metaGet(k))
+        assert.isFalse(after.win || after.alreadyWon)
+      }))
+
+    it.effect("recache threshold (R): win once when the TTL is low", () =>
+      Effect.gen(function*() {
+        const c = yield* MemcachedClient.MemcachedClient
+        const k = uniqueKey("recache")
+        yield* c.metaSet(k, "v", { ttl: 10 })
+        assert.isFalse(Option.getOrThrow(yield* c.metaGet(k, { recache: 5 })).win)
+        assert.isTrue(Option.getOrThrow(yield* c.metaGet(k, { recache: 30 })).win)
+        const again = Option.getOrThrow(yield* c.metaGet(k, { recache: 30 }))
+        assert.isFalse(again.win)
+        assert.isTrue(again.alreadyWon)
+      }))
+
+    it.effect("invalidate (md I): stale item, one winner, then a stale set with an older CAS (ms I)", () =>
+      Effect.gen(function*() {
+        const c = yield* MemcachedClient.MemcachedClient
+        const k = uniqueKey("stale")
+        const { cas } = yield* c.metaSet(k, "v1", { ttl: 100 })
+        yield* c.metaDelete(k, { invalidate: true, ttl: 30 })
+        const first = Option.getOrThrow(yield* c.metaGet(k, { ttl: true, cas: true }))
+        assert.isTrue(first.stale && first.win)
+        assert.strictEqual(text(first.value!), "v1")
+        assert.isTrue(first.ttl! <= 30)
+        assert.notStrictEqual(first.cas, cas)
+        const second = Option.getOrThrow(yield* c.metaGet(k))
+        assert.isTrue(second.stale && second.alreadyWon && !second.win)
+        // A writer holding the old CAS: with invalidate the value is stored, still stale.
+        yield* c.metaSet(k, "v2", { cas: cas!, invalidate: true })
+        const third = Option.getOrThrow(yield* c.metaGet(k))
+        assert.strictEqual(text(third.value!), "v2")
+        assert.isTrue(third.stale)
+        // Without invalidate the old CAS is a conflict; a fresh set clears the stale mark.
+        assert.strictEqual((yield* reasonOf(c.metaSet(k, "v3", { cas: cas! }))), "Exists")
+        yield* c.metaSet(k, "v4")
+        assert.isFalse(Option.getOrThrow(yield* c.metaGet(k)).stale)
+      }))
+
+    it.effect("ms modes and CAS (M E/A/P/R/S, C, c)", () =>
+      Effect.gen(function*() {
+        const c = yield* MemcachedClient.MemcachedClient
+        const k = uniqueKey("modes")
+        assert.strictEqual((yield* reasonOf(c.metaSet(k, "x", { mode: "append" }))), "NotStored")
+        assert.strictEqual((yield* reasonOf(c.metaSet(k, "x", { mode: "replace" }))), "NotStored")
+        yield* c.metaSet(k, "mid", { mode: "add", flags: 3 })
+        assert.strictEqual((yield* reasonOf(c.metaSet(k, "x", { mode: "add" }))), "NotStored")
+        yield* c.metaSet(k, ">", { mode: "append" })
+        yield* c.metaSet(k, "<", { mode: "prepend" })
+        const item = Option.getOrThrow(yield* c.metaGet(k, { cas: true }))
+        assert.strictEqual(text(item.value!), "<mid>")
+        assert.strictEqual(item.flags, 3)
+        const { cas } = yield* c.metaSet(k, "swapped", { cas: item.cas! })
+        assert.strictEqual((yield* reasonOf(c.metaSet(k, "late", { cas: item.cas! }))), "Exists")
+        assert.strictEqual((yield* reasonOf(c.metaSet(uniqueKey("nf"), "x", { cas: 1n }))), "NotFound")
+        assert.strictEqual(Option.getOrThrow(yield* c.metaGet(k, { cas: true })).cas, cas)
+        yield* c.metaSet(k, "set", { mode: "set" })
+        assert.strictEqual(text(Option.getOrThrow(yield* c.metaGet(k)).value!), "set")
+      }))
+
+    it.effect("md: CAS, missing, delete", () =>
+      Effect.gen(function*() {
+        const c = yield* MemcachedClient.MemcachedClient
+        const k = uniqueKey("md")
+        assert.strictEqual((yield* reasonOf(c.metaDelete(k))), "NotFound")
+        const { cas } = yield* c.metaSet(k, "v")
+        assert.strictEqual((yield* reasonOf(c.metaDelete(k, { cas: cas! + 1000n }))), "Exists")
+        yield* c.metaDelete(k, { cas: cas! })
+        assert.isTrue(Option.isNone(yield* c.metaGet(k)))
+      }))
+
+    it.effect("ma: incr, decr, vivify with initial, TTL, CAS (N J D T M C t c v)", () =>
+      Effect.gen(function*() {
+        const c = yield* MemcachedClient.MemcachedClient
+        const k = uniqueKey("ma")
+        assert.strictEqual((yield* reasonOf(c.metaArithmetic(k))), "NotFound")
+        const created = yield* c.metaArithmetic(k, { vivify: 100, initial: 40, ttl: 100 })
+        assert.strictEqual(created.value, 40n)
+        const up = yield* c.metaArithmetic(k, { delta: 5 })
+        assert.strictEqual(up.value, 45n)
+        assert.isTrue(up.ttl! > 0 && up.ttl! <= 100)
+        const down = yield* c.metaArithmetic(k, { delta: 100n, mode: "decr" })
+        assert.strictEqual(down.value, 0n)
+        assert.strictEqual((yield* reasonOf(c.metaArithmetic(k, { cas: down.cas! + 1000n }))), "Exists")
+        assert.strictEqual((yield* c.metaArithmetic(k, { cas: down.cas! })).value, 1n)
+        yield* c.set(k, "18446744073709551615")
+        assert.strictEqual((yield* c.metaArithmetic(k, { delta: 2 })).value, 1n)
+        yield* c.set(k, "abc")
+        assert.strictEqual((yield* failureOf(c.metaArithmetic(k)))._tag, "MemcachedServerError")
+      }))
+
+    it.effect("base64 keys: spaces and arbitrary bytes (b, k)", () =>
+      Effect.gen(function*() {
+        const c = yield* MemcachedClient.MemcachedClient
+        const k = uniqueKey("with space\t\r\n and ✓")
+        yield* c.metaSet(k, "b64", { base64: true })
+        const item = Option.getOrThrow(yield* c.metaGet(k, { base64: true }))
+        assert.strictEqual(text(item.value!), "b64")
+        const ascii = uniqueKey("plain")
+        yield* c.metaSet(ascii, "same item", { base64: true })
+        assert.deepStrictEqual(yield* c.getString(ascii), Option.some("same item"))
+        yield* c.metaDelete(k, { base64: true })
+        assert.isTrue(Option.isNone(yield* c.metaGet(k, { base64: true })))
+        assert.strictEqual((yield* reasonOf(c.metaGet("x".repeat(200), { base64: true }))), "InvalidKey")
+      }))
+
+    it.effect("me: the debug view of an item", () =>
+      Effect.gen(function*() {
+        const c = yield* MemcachedClient.MemcachedClient
+        const k = uniqueKey("me")
+        assert.isTrue(Option.isNone(yield* c.metaDebug(k)))
+        yield* c.metaSet(k, "abc", { ttl: 100 })
+        const fields = Option.getOrThrow(yield* c.metaDebug(k))
+        assert.strictEqual(fields.get("fetch"), "no")
+        for (const f of ["exp", "la", "cas", "cls", "size"]) assert.isTrue(fields.has(f), f)
+      }))
+
+    it.effect("getMany in meta: hits matched by key, misses never shift values", () =>
+      Effect.gen(function*() {
+        const c = yield* MemcachedClient.MemcachedClient
+        const keys = Array.from({ length: 120 }, (_, i) => uniqueKey(`mm${i}`))
+        yield* Effect.forEach(keys, (k, i) => (i % 2 === 0 ? Effect.void : c.set(k, `v${i}`)), { discard: true })
+        const found = yield* c.getMany(keys, { cas: true })
+        assert.strictEqual(found.size, 60)
+        keys.forEach((k, i) => {
+          if (i % 2 === 0) assert.isUndefined(found.get(k))
+          else {
+            assert.strictEqual(text(found.get(k)!.value), `v${i}`)
+            assert.isDefined(found.get(k)!.cas)
+          }
+        })
+      }))
+  })
+}
