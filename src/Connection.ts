@@ -12,6 +12,7 @@
  * @since 0.1.0
  */
 import type { Duplex } from "node:stream"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { MemcachedConnectionError, type MemcachedError, MemcachedProtocolError } from "./MemcachedError.js"
@@ -511,10 +512,20 @@ export class Connection {
     slot.next = undefined
     this.inFlight--
     this.inFlightBytes -= slot.head.length + (slot.data?.length ?? 0)
+    // The reply is mapped even for an interrupted request: a reply that does not fit its request means
+    // the stream is shifted, and the connection must close before the next reply reaches anyone.
+    const exit = slot.finish(slot, reply)
     const resume = slot.resume
     if (resume !== undefined) {
       slot.resume = undefined
-      resume(slot.finish(slot, reply))
+      resume(exit)
+    }
+    if (exit._tag === "Failure") {
+      const error = Cause.failureOption(exit.cause)
+      if (error._tag === "Some" && error.value._tag === "MemcachedProtocolError") {
+        this.close(new MemcachedProtocolError({ reason: error.value.reason, message: error.value.message, server: this.options.server }))
+        return
+      }
     }
     if (this.backlogHead !== undefined) this.drainBacklog()
   }

@@ -19,7 +19,7 @@ describe("auto-batching", () => {
           socket.write("VALUE a 0 1\r\nA\r\nVALUE c 0 1\r\nC\r\nEND\r\n")
         }
       })
-      const c = yield* MemcachedClient.make({ servers: [fake.address] })
+      const c = yield* MemcachedClient.make({ protocol: "text", servers: [fake.address] })
       const [a, b, cc] = yield* Effect.all([c.get("a"), c.get("b"), c.get("c")], { concurrency: "unbounded" })
       assert.strictEqual(fake.received[0], "get a b c\r\n")
       assert.deepStrictEqual(text(a), Option.some("A"))
@@ -32,7 +32,7 @@ describe("auto-batching", () => {
       const fake = yield* acquireFakeServer((socket, chunk) => {
         for (const line of chunk.toString("latin1").split("\r\n")) if (line !== "") socket.write("END\r\n")
       })
-      const c = yield* MemcachedClient.make({ servers: [fake.address], autoBatch: false })
+      const c = yield* MemcachedClient.make({ protocol: "text", servers: [fake.address], autoBatch: false })
       yield* Effect.all([c.get("a"), c.get("b")], { concurrency: "unbounded" })
       assert.strictEqual(fake.received[0], "get a\r\nget b\r\n")
     }))
@@ -40,7 +40,7 @@ describe("auto-batching", () => {
   it.scoped("a write between gets keeps the order: get, set, get of one key", () =>
     Effect.gen(function*() {
       const mc = yield* acquireMemcached()
-      const c = yield* MemcachedClient.make({ servers: [`127.0.0.1:${mc.port}`] })
+      const c = yield* MemcachedClient.make({ protocol: "text", servers: [`127.0.0.1:${mc.port}`] })
       yield* c.set("order", "old")
       const [before, , after] = yield* Effect.all([c.get("order"), c.set("order", "new"), c.get("order")], {
         concurrency: "unbounded"
@@ -52,7 +52,7 @@ describe("auto-batching", () => {
   it.scoped("thousands of concurrent gets with misses, duplicates and interruptions each get their own value", () =>
     Effect.gen(function*() {
       const mc = yield* acquireMemcached()
-      const c = yield* MemcachedClient.make({ servers: [`127.0.0.1:${mc.port}`] })
+      const c = yield* MemcachedClient.make({ protocol: "text", servers: [`127.0.0.1:${mc.port}`] })
       const keys = Array.from({ length: 2000 }, (_, i) => `ab:${i}`)
       yield* Effect.forEach(keys, (k, i) => (i % 4 === 0 ? Effect.void : c.set(k, `v:${k}`)), {
         concurrency: 100,
@@ -93,7 +93,7 @@ describe("auto-batching", () => {
       assert.isUndefined(Option.getOrThrow(x).cas)
       assert.isDefined(Option.getOrThrow(xs).cas)
       assert.isDefined(Option.getOrThrow(ys).cas)
-    }).pipe(Effect.provide(MemcachedTest.layer())))
+    }).pipe(Effect.provide(MemcachedTest.layer({ protocol: "text" }))))
 
   it.scoped("a server error for a batch fails every get in it, and the connection stays usable", () =>
     Effect.gen(function*() {
@@ -105,7 +105,7 @@ describe("auto-batching", () => {
           socket.write("SERVER_ERROR out of memory\r\n")
         } else socket.write("VALUE k 0 2\r\nok\r\nEND\r\n")
       })
-      const c = yield* MemcachedClient.make({ servers: [fake.address] })
+      const c = yield* MemcachedClient.make({ protocol: "text", servers: [fake.address] })
       const results = yield* Effect.all([Effect.either(c.get("k")), Effect.either(c.get("j"))], { concurrency: "unbounded" })
       for (const r of results) {
         assert.isTrue(r._tag === "Left" && r.left._tag === "MemcachedServerError")

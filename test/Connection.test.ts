@@ -113,7 +113,7 @@ describe.skipIf(!memcachedAvailable)("Connection against memcached", () => {
   })
 
   const client = (options: MemcachedClient.MemcachedClientOptions = {}, process: MemcachedProcess = mc) =>
-    MemcachedClient.make({ servers: [`127.0.0.1:${process.port}`], ...options })
+    MemcachedClient.make({ protocol: "text", servers: [`127.0.0.1:${process.port}`], ...options })
 
   it.scopedLive("basic round trip: set, get, miss, delete", () =>
     Effect.gen(function*() {
@@ -417,7 +417,7 @@ describe.skipIf(!memcachedAvailable)("Connection against memcached", () => {
     Effect.gen(function*() {
       const server = yield* acquireFakeServer()
       const scope = yield* Scope.make()
-      const c = yield* MemcachedClient.make({ servers: [server.address] }).pipe(Scope.extend(scope))
+      const c = yield* MemcachedClient.make({ protocol: "text", servers: [server.address] }).pipe(Scope.extend(scope))
       const fiber = yield* Effect.fork(Effect.exit(c.get("pending")))
       yield* Effect.promise(() => server.receivedUntil(0, (d) => d.includes("get pending\r\n")))
       yield* Scope.close(scope, Exit.void)
@@ -438,7 +438,7 @@ const requestedKeys = (all: string): Array<string> =>
 for (const autoBatch of [true, false]) {
 describe(`Connection against a misbehaving server (autoBatch ${autoBatch})`, () => {
   const clientFor = (server: FakeServer, options: MemcachedClient.MemcachedClientOptions = {}) =>
-    MemcachedClient.make({ servers: [server.address], autoBatch, ...options })
+    MemcachedClient.make({ protocol: "text", servers: [server.address], autoBatch, ...options })
 
   it.scopedLive("request timeout: every pending request fails with Timeout (or Closed), the connection closes", () =>
     Effect.gen(function*() {
@@ -703,7 +703,7 @@ describe(`Connection against a misbehaving server (autoBatch ${autoBatch})`, () 
   it.scopedLive("connect refused → Connect, fast", () =>
     Effect.gen(function*() {
       const port = yield* Effect.promise(() => freePort())
-      const c = yield* MemcachedClient.make({ servers: [`127.0.0.1:${port}`], timeout: "10 seconds" })
+      const c = yield* MemcachedClient.make({ protocol: "text", servers: [`127.0.0.1:${port}`], timeout: "10 seconds" })
       const start = Date.now()
       const exits = yield* Effect.all([Effect.exit(c.get("a")), Effect.exit(c.set("b", "x"))], { concurrency: "unbounded" })
       assert.isBelow(elapsedSince(start), 2000)
@@ -730,7 +730,7 @@ describe(`Connection against a misbehaving server (autoBatch ${autoBatch})`, () 
           return s
         }
       }
-      const c = yield* MemcachedClient.make({ servers: ["127.0.0.1:1"], connectTimeout: "100 millis" }).pipe(
+      const c = yield* MemcachedClient.make({ protocol: "text", servers: ["127.0.0.1:1"], connectTimeout: "100 millis" }).pipe(
         Effect.provideService(MemcachedTransport, transport)
       )
       const start = Date.now()
@@ -782,7 +782,7 @@ describe(`Connection against a misbehaving server (autoBatch ${autoBatch})`, () 
           throw new Error("boom")
         }
       }
-      const c = yield* MemcachedClient.make({ servers: ["127.0.0.1:1"] }).pipe(
+      const c = yield* MemcachedClient.make({ protocol: "text", servers: ["127.0.0.1:1"] }).pipe(
         Effect.provideService(MemcachedTransport, transport)
       )
       assert.strictEqual(reasonOf(yield* Effect.exit(c.get("a"))), "MemcachedConnectionError:Connect")
@@ -791,7 +791,7 @@ describe(`Connection against a misbehaving server (autoBatch ${autoBatch})`, () 
   it.effect("TestClock: a request times out exactly when the clock passes its deadline", () =>
     Effect.gen(function*() {
       const server = yield* acquireFakeServer()
-      const c = yield* MemcachedClient.make({ servers: [server.address], timeout: "1 second", connectTimeout: "10 seconds" })
+      const c = yield* MemcachedClient.make({ protocol: "text", servers: [server.address], timeout: "1 second", connectTimeout: "10 seconds" })
       // open the connection first (real IO), then start the request whose deadline we drive
       const fiber = yield* Effect.fork(c.get("tc"))
       yield* Effect.promise(() => server.receivedUntil(0, (d) => d.includes("get tc\r\n")))
