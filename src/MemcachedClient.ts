@@ -17,7 +17,7 @@ import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
-import { type Connection, type Finish, Slot, SlotKind, type Timers } from "./Connection.js"
+import { type Finish, Slot, SlotKind, type Timers } from "./Connection.js"
 import { MemcachedPolicy, type Policy } from "./MemcachedPolicy.js"
 import { type PoolEvents, ServerPool, type ServerProtocolName, type Settings } from "./ServerPool.js"
 import {
@@ -464,8 +464,13 @@ const failure = (slot: Slot, reply: Reply, command: string): Exit.Exit<never, Me
         new MemcachedServerError({ reason: "UnknownCommand", message: reply.message || "ERROR", server: slot.server })
       )
     default:
+      // A reply of the wrong kind means replies and requests are out of step: the connection closes.
       return Exit.fail(
-        new MemcachedServerError({ reason: "ServerError", message: `unexpected ${reply._tag} reply to ${command}`, server: slot.server })
+        new MemcachedProtocolError({
+          reason: "Unexpected",
+          message: `${slot.server}: unexpected ${reply._tag === "Meta" ? reply.code : reply._tag} reply to ${command}`,
+          server: slot.server
+        })
       )
   }
 }
@@ -477,9 +482,19 @@ const finishGet: Finish = (slot, reply) => {
   return slot.acc === undefined ? exitNone : Exit.succeed(Option.some(toItem(slot.acc[0] as ValueReply)))
 }
 
+/** A multi-key get: `[key, item, key, item, …]` (the connection already checked each VALUE's key). */
 const finishGetMany: Finish = (slot, reply) => {
   if (reply._tag !== "End") return failure(slot, reply, "get")
-  return Exit.succeed(slot.acc ?? [])
+  const keys = slot.keys!
+  const flat: Array<string | Item> = []
+  let cursor = 0
+  for (const r of slot.acc ?? []) {
+    const v = r as ValueReply
+    while (cursor < keys.length && !v.keyEquals(keys[cursor]!)) cursor++
+    flat.push(keys[cursor]!, toItem(v))
+    cursor++
+  }
+  return Exit.succeed(flat)
 }
 
 const finishStore = (command: StorageCommand): Finish => (slot, reply) =>
@@ -556,11 +571,6 @@ const metaToItem = (r: MetaReply): Item => {
   return { value: r.value!, flags, cas }
 }
 
-/** A slot that knows its connection, so a reply for another key can close it. */
-class KeyedSlot extends Slot {
-  connection: Connection | undefined = undefined
-}
-
 /** True when the reply's `k` token is `key` (compared as bytes, without decoding for ASCII keys). */
 const metaKeyIs = (r: MetaReply, key: string): boolean => {
   const buf = r.line
@@ -593,15 +603,15 @@ const finishMetaGet: Finish = (slot, reply) => {
     if (reply.code === "VA") {
       // The `k` flag ties the value to its key: a reply meant for another request is never returned.
       if (!metaKeyIs(reply, slot.key)) {
-        // The replies are out of step with the requests: close the connection (every pending request
-        // fails typed, the server's health counts it) rather than let a later reply reach a later request.
-        const error = new MemcachedProtocolError({
-          reason: "Unexpected",
-          message: `${slot.server}: mg ${slot.key} answered for another key`,
-          server: slot.server
-        })
-        ;(slot as KeyedSlot).connection?.close(error)
-        return Exit.fail(error)
+        // The replies are out of step with the requests: a protocol error closes the connection (every
+        // pending request fails typed, the server's health counts it) before a later reply reaches anyone.
+        return Exit.fail(
+          new MemcachedProtocolError({
+            reason: "Unexpected",
+            message: `${slot.server}: mg ${slot.key} answered for another key`,
+            server: slot.server
+          })
+        )
       }
       return Exit.succeed(Option.some(metaToItem(reply)))
     }
@@ -609,8 +619,28 @@ const finishMetaGet: Finish = (slot, reply) => {
   }
   return failure(slot, reply, "mg")
 }
-const finishMetaGetMany: Finish = (slot, reply) =>
-  reply._tag === "Meta" && reply.code === "MN" ? Exit.succeed(slot.acc ?? []) : failure(slot, reply, "mg")
+/** A quiet meta batch up to its `mn`: `[key, item, …]`, each hit's `k` checked in request order. */
+const finishMetaGetMany: Finish = (slot, reply) => {
+  if (reply._tag !== "Meta" || reply.code !== "MN") return failure(slot, reply, "mg")
+  const keys = slot.keys!
+  const flat: Array<string | Item> = []
+  let cursor = 0
+  for (const r of slot.acc ?? []) {
+    if (r._tag !== "Meta" || r.code !== "VA") {
+      if (r._tag === "Meta" && r.code === "EN") continue
+      return failure(slot, r, "mg")
+    }
+    while (cursor < keys.length && !metaKeyIs(r, keys[cursor]!)) cursor++
+    if (cursor === keys.length) {
+      return Exit.fail(
+        new MemcachedProtocolError({ reason: "Unexpected", message: `${slot.server}: mg answered for a key that was not asked`, server: slot.server })
+      )
+    }
+    flat.push(keys[cursor]!, metaToItem(r))
+    cursor++
+  }
+  return Exit.succeed(flat)
+}
 const finishMetaItem: Finish = (slot, reply) => {
   if (reply._tag === "Meta") {
     if (reply.code === "VA" || reply.code === "HD") return Exit.succeed(Option.some(metaItem(reply)))
@@ -742,7 +772,10 @@ export const make = (
     router.pools = pools
     yield* Effect.addFinalizer(() => Effect.sync(() => pools.forEach((p) => p.shutdown())))
 
-    return makeClient(servers, pools, router, settings, timers, policy.retry, policy.retryNonIdempotent === true)
+    const client = makeClient(servers, pools, router, settings, timers)
+    return policy.retry === undefined
+      ? client
+      : withRetry(client, policy.retry, policy.retryNonIdempotent === true, transient(failover))
   })
 
 /** Maps keys to pools; with failover `next`, over the ring rebuilt without ejected servers. */
@@ -791,16 +824,19 @@ class Router {
 const definedOnly = <A extends object>(a: A): Partial<A> =>
   Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as Partial<A>
 
-const isTransient = (e: MemcachedError): boolean => e._tag === "MemcachedConnectionError" && e.reason !== "Overloaded"
+/**
+ * Errors a retry can help with. `Ejected` only with failover `next`, where the retry goes to the
+ * rebuilt ring; with `none` the server stays ejected and a retry would fail the same way at once.
+ */
+const transient = (failover: "none" | "next") => (e: MemcachedError): boolean =>
+  e._tag === "MemcachedConnectionError" && e.reason !== "Overloaded" && (failover === "next" || e.reason !== "Ejected")
 
 const makeClient = (
   servers: ReadonlyArray<ServerSpec.ServerSpec>,
   pools: ReadonlyArray<ServerPool>,
   router: Router,
   settings: Settings,
-  timers: Timers,
-  retry: Schedule.Schedule<unknown, MemcachedError> | undefined,
-  retryNonIdempotent: boolean
+  timers: Timers
 ): MemcachedClient => {
   const serverFor = router.route
   const poolOf = pools.length === 1 ? () => pools[0]! : (key: string) => pools[router.route(key)]!
@@ -822,15 +858,11 @@ const makeClient = (
     const metaFlags = command === "get" ? " v f k\r\n" : " v f c k\r\n"
     return Effect.async<Option.Option<Item>, MemcachedError>((resume) => {
       const pool = poolOf(key)
-      const connection = pool.connection()
-      let slot: Slot
-      if (pool.protocol === "meta") {
-        const keyed = new KeyedSlot(SlotKind.Single, "mg " + key + metaFlags, undefined, finishMetaGet, key, undefined, timeout)
-        keyed.connection = connection
-        slot = keyed
-      } else slot = new Slot(SlotKind.Values, `${command} ${key}\r\n`, undefined, finishGet, key, undefined, timeout)
+      const slot = pool.protocol === "meta"
+        ? new Slot(SlotKind.Single, "mg " + key + metaFlags, undefined, finishMetaGet, key, undefined, timeout)
+        : new Slot(SlotKind.Values, `${command} ${key}\r\n`, undefined, finishGet, key, undefined, timeout)
       slot.resume = resume
-      connection.enqueue(slot)
+      pool.connection().enqueue(slot)
     })
   }
   const get = retrieve("get")
@@ -846,16 +878,11 @@ const makeClient = (
       if (typeof exptime !== "number") return Effect.fail(exptime)
       return Effect.async<Option.Option<Item>, MemcachedError>((resume) => {
         const pool = poolOf(key)
-        const connection = pool.connection()
-        let slot: Slot
-        if (pool.protocol === "meta") {
-          const head = `mg ${key} T${exptime} v f${command === "gats" ? " c" : ""} k\r\n`
-          const keyed = new KeyedSlot(SlotKind.Single, head, undefined, finishMetaGet, key, undefined, timeout)
-          keyed.connection = connection
-          slot = keyed
-        } else slot = new Slot(SlotKind.Values, `${command} ${exptime} ${key}\r\n`, undefined, finishGet, key, undefined, timeout)
+        const slot = pool.protocol === "meta"
+          ? new Slot(SlotKind.Single, `mg ${key} T${exptime} v f${command === "gats" ? " c" : ""} k\r\n`, undefined, finishMetaGet, key, undefined, timeout)
+          : new Slot(SlotKind.Values, `${command} ${exptime} ${key}\r\n`, undefined, finishGet, key, undefined, timeout)
         slot.resume = resume
-        connection.enqueue(slot)
+        pool.connection().enqueue(slot)
       })
     })
   }
@@ -1027,49 +1054,41 @@ const makeClient = (
     for (const [s, keys] of groups) {
       for (let i = 0; i < keys.length; i += max) batches.push([s, keys.slice(i, i + max)])
     }
-    // Meta: one quiet `mg <key> k v f q` per key and one `mn` (a Barrier slot); hits are matched by
-    // their `k` flag, never by position, so a miss can not shift a neighbour's value.
+    // Meta: one quiet `mg <key> k v f q` per key and one `mn` (a Barrier slot). Hits come back in
+    // request order (misses are silent) and each carries its key, which is checked.
     const metaTail = command === "gets" ? " k v f c q\r\n" : " k v f q\r\n"
-    return Effect.forEach(
-      batches,
-      ([s, keys]) =>
-        Effect.async<Array<Reply>, MemcachedError>((resume) => {
-          const pool = pools[s]!
-          let slot: Slot
-          if (pool.protocol === "meta") {
-            let head = ""
-            for (const k of keys) head += "mg " + k + metaTail
-            slot = new Slot(SlotKind.Barrier, head + "mn\r\n", undefined, finishMetaGetMany, keys[0]!, keys, timeout)
-          } else {
-            slot = new Slot(SlotKind.Values, `${command} ${keys.join(" ")}\r\n`, undefined, finishGetMany, keys[0]!, keys, timeout)
-          }
-          slot.resume = resume
-          pool.connection().enqueue(slot)
-        }).pipe(Effect.map((values) => [keys, values] as const)),
-      { concurrency: "unbounded" }
-    ).pipe(Effect.flatMap((results) => {
+    return Effect.async<ReadonlyMap<string, Item>, MemcachedError>((resume) => {
       const out = new Map<string, Item>()
-      for (const [keys, values] of results) {
-        let cursor = 0
-        for (const v of values) {
-          if (v._tag === "Meta") {
-            if (v.code !== "VA") continue
-            const token = v.flag("k")
-            const key = token === undefined ? undefined : Buffer.from(token, "latin1").toString("utf8")
-            if (key !== undefined && keys.includes(key)) out.set(key, metaToItem(v))
-            continue
-          }
-          if (v._tag !== "Value") {
-            const failed = failure(new Slot(SlotKind.Single, "", undefined, finishMetaGetMany, keys[0]!, keys, 0), v, "mg")
-            return failed
-          }
-          while (cursor < keys.length && !v.keyEquals(keys[cursor]!)) cursor++
-          out.set(keys[cursor]!, toItem(v))
-          cursor++
+      let pending = batches.length
+      let done = false
+      const onBatch = (effect: Effect.Effect<unknown, MemcachedError>) => {
+        if (done) return
+        const exit = effect as Exit.Exit<Array<string | Item>, MemcachedError>
+        if (exit._tag === "Failure") {
+          done = true
+          return resume(Exit.failCause(exit.cause))
+        }
+        const flat = exit.value
+        for (let i = 0; i < flat.length; i += 2) out.set(flat[i] as string, flat[i + 1] as Item)
+        if (--pending === 0) {
+          done = true
+          resume(Exit.succeed(out))
         }
       }
-      return Exit.succeed(out as ReadonlyMap<string, Item>)
-    }))
+      for (const [s, keys] of batches) {
+        const pool = pools[s]!
+        let slot: Slot
+        if (pool.protocol === "meta") {
+          let head = ""
+          for (const k of keys) head += "mg " + k + metaTail
+          slot = new Slot(SlotKind.Barrier, head + "mn\r\n", undefined, finishMetaGetMany, keys[0]!, keys, timeout)
+        } else {
+          slot = new Slot(SlotKind.Values, `${command} ${keys.join(" ")}\r\n`, undefined, finishGetMany, keys[0]!, keys, timeout)
+        }
+        slot.resume = onBatch
+        pool.connection().enqueue(slot)
+      }
+    })
   }
 
   /**
@@ -1289,7 +1308,7 @@ const makeClient = (
     metaDebug: (key, options) =>
       metaOnly(key, options, "metaDebug", (wire) => [encodeMetaDebug(wire, options?.base64), undefined, finishMetaDebug])
   }
-  return MemcachedClient.of(retry === undefined ? client : withRetry(client, retry, retryNonIdempotent))
+  return MemcachedClient.of(client)
 }
 
 const idempotent = [
@@ -1319,7 +1338,8 @@ const nonIdempotent = ["add", "replace", "append", "prepend", "cas", "incr", "de
 const withRetry = (
   client: MemcachedClient,
   schedule: Schedule.Schedule<unknown, MemcachedError>,
-  all: boolean
+  all: boolean,
+  isTransient: (e: MemcachedError) => boolean
 ): MemcachedClient => {
   const wrapped: Record<string, unknown> = { ...client }
   const names: ReadonlyArray<string> = all ? [...idempotent, ...nonIdempotent] : idempotent
