@@ -30,6 +30,8 @@ export * as MemcachedTransport from "./MemcachedTransport.js"
 /** @since 0.1.0 */
 export * as MemoryServer from "./MemoryServer.js"
 /** @since 0.1.0 */
+export * as MetaProtocol from "./MetaProtocol.js"
+/** @since 0.1.0 */
 export * as Protocol from "./Protocol.js"
 /** @since 0.1.0 */
 export * as ServerPool from "./ServerPool.js"
