@@ -11,7 +11,7 @@
  * @since 0.1.0
  */
 import { MemcachedProtocolError } from "./MemcachedError.js"
-import { CR, equalsAscii, LF, latin1, parseU64, parseUint, SP, utf8 } from "./internal/bytes.js"
+import { CR, equalsAscii, LF, latin1, parseU64, parseUint, SP, toBuffer, utf8 } from "./internal/bytes.js"
 
 // ---------------------------------------------------------------------------------------------
 // Replies
@@ -173,9 +173,6 @@ export interface ReplyParser {
 const DEFAULT_MAX_LINE = 8192
 const DEFAULT_MAX_VALUE = 128 * 1024 * 1024
 const U32 = 0xffffffff
-
-const toBuffer = (chunk: Uint8Array): Buffer =>
-  Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
 
 class ReplyParserImpl implements ReplyParser {
   error: MemcachedProtocolError | undefined = undefined

@@ -14,7 +14,7 @@
  * @since 0.1.0
  */
 import type { StorageCommand } from "./Protocol.js"
-import { CR, EMPTY, LF, SP, U64_MAX } from "./internal/bytes.js"
+import { CR, EMPTY, LF, SP, toBuffer, tokenize, U64_MAX } from "./internal/bytes.js"
 
 // ---------------------------------------------------------------------------------------------
 // Commands
@@ -271,9 +271,6 @@ const DEFAULT_MAX_ITEM = 1024 * 1024
 const INT32_MAX = 2147483647
 const UINT32_MAX = 4294967295
 
-const toBuffer = (chunk: Uint8Array): Buffer =>
-  Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-
 const latin1 = (buf: Buffer, start: number, end: number): string => buf.latin1Slice(start, end)
 
 /** Signed decimal (strtol into 32 bits): optional sign, digits only. Returns undefined when invalid. */
@@ -438,16 +435,7 @@ class CommandParserImpl implements CommandParser {
   /** Parses the command line `buf[start, end)`; returns where the next command starts, or -1. */
   private line(buf: Buffer, start: number, end: number, after: number, out: Array<Command>): number {
     const t = this.toks
-    t.length = 0
-    let i = start
-    while (i < end) {
-      while (i < end && buf[i] === SP) i++
-      if (i >= end) break
-      const s = i
-      while (i < end && buf[i] !== SP) i++
-      t.push(s, i)
-    }
-    const n = t.length >> 1
+    const n = tokenize(buf, start, end, t)
     if (n === 0 || t[1]! - t[0]! < 2 || t[1]! - t[0]! > 9) {
       out.push(UNKNOWN)
       return after

@@ -95,3 +95,7 @@ export const tokenize = (buf: Uint8Array, start: number, end: number, out: Array
   }
   return out.length >> 1
 }
+
+/** A Buffer view of `chunk` (no copy). */
+export const toBuffer = (chunk: Uint8Array): Buffer =>
+  Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
