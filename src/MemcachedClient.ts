@@ -372,8 +372,14 @@ export interface MemcachedClientOptions extends Policy {
   readonly connectTimeout?: Duration.DurationInput | undefined
   /** Deadline of every request, from enqueue to reply. Default 5 seconds. */
   readonly timeout?: Duration.DurationInput | undefined
-  /** Connections per server; requests are spread over them. Default 1. */
+  /** Connections per server; requests are spread over them round-robin. Default 1. */
   readonly poolSize?: number | undefined
+  /**
+   * Open every connection (and, with protocol `auto`, probe every server) when the client is built,
+   * instead of on first use. Connection failures are not fatal: they count toward ejection and the
+   * first requests fail or reconnect as usual. Default false.
+   */
+  readonly eager?: boolean | undefined
   /** Requests written to one connection and not yet answered. Default 1024. */
   readonly maxInFlight?: number | undefined
   /** Requests waiting for room in one connection's pipeline before new ones fail with `Overloaded`. Default 100 000. */
@@ -771,6 +777,7 @@ export const make = (
     const pools = servers.map((spec, i) => new ServerPool(i, spec, transport, settings, timers, events))
     router.pools = pools
     yield* Effect.addFinalizer(() => Effect.sync(() => pools.forEach((p) => p.shutdown())))
+    if (options.eager === true) for (const pool of pools) pool.openAll()
 
     const client = makeClient(servers, pools, router, settings, timers)
     return policy.retry === undefined

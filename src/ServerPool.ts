@@ -194,6 +194,16 @@ export class ServerPool {
     return this.open(i)
   }
 
+  /** Opens every connection of the pool now (eager mode), and starts protocol detection if needed. */
+  openAll(): void {
+    if (this.closed || this.health === "ejected") return
+    if (this.protocol === undefined && !this.probing) this.startProbe()
+    for (let i = 0; i < this.connections.length; i++) {
+      const c = this.connections[i]
+      if (c === undefined || c.state === "closed") this.open(i)
+    }
+  }
+
   private open(i: number): Connection {
     const server = this.spec.name
     if (this.closed) return this.failed(new MemcachedConnectionError({ reason: "Closed", server, message: `${server}: client closed` }))
