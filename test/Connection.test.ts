@@ -102,6 +102,7 @@ const elapsedSince = (start: number) => Date.now() - start
 // Against a real memcached
 // ---------------------------------------------------------------------------------------------
 
+// Skipped only on a developer machine without memcached; under CI=true a missing binary fails (support/memcached.ts).
 describe.skipIf(!memcachedAvailable)("Connection against memcached", () => {
   let mc: MemcachedProcess
   let big: MemcachedProcess

@@ -415,6 +415,7 @@ describe("MemoryServer vs memcached 1.6 (differential)", () => {
   const title = hasMemcached || ci
     ? "answers identical byte sequences identically (CAS uniques aside)"
     : "SKIPPED: memcached binary not found (set CI=true to make this a failure)"
+  // Skipped only without memcached outside CI (the title says so); under CI=true it runs and fails.
   it.skipIf(!hasMemcached && !ci)(title, async () => {
     assert.isTrue(hasMemcached, "memcached binary is required when CI=true")
     const port = await freePort()

@@ -28,6 +28,7 @@ describe("memccapable (libmemcached-tools) against the memory server", () => {
   const title = found || ci
     ? "memccapable -a passes every ascii test"
     : "SKIPPED: memccapable binary not found (install libmemcached-tools; CI=true makes this a failure)"
+  // Skipped only without memccapable outside CI (the title says so); under CI=true it runs and fails.
   it.skipIf(!found && !ci)(title, async () => {
     assert.isTrue(found, "memccapable is required when CI=true")
     const server = MemoryServer.make()

@@ -14,7 +14,7 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import type { MemcachedClient } from "../../src/MemcachedClient.js"
 import type { MemcachedError } from "../../src/MemcachedError.js"
-import { memcachedBinary } from "./memcached.js"
+import { canConnect, memcachedBinary } from "./memcached.js"
 
 // ---------------------------------------------------------------------------------------------
 // Values that encode their key
@@ -409,20 +409,6 @@ export const summary = (r: LoadReport): string =>
 // ---------------------------------------------------------------------------------------------
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
-const canConnect = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const socket = net.connect({ host: "127.0.0.1", port })
-    const done = (ok: boolean) => {
-      socket.removeAllListeners()
-      socket.on("error", () => {})
-      socket.destroy()
-      resolve(ok)
-    }
-    socket.once("connect", () => done(true))
-    socket.once("error", () => done(false))
-    socket.setTimeout(500, () => done(false))
-  })
 
 /** One memcached process we started, on a known port. */
 export interface OwnedMemcached {

@@ -68,7 +68,8 @@ export const freePort = (): Promise<number> =>
     })
   })
 
-const canConnect = (port: number): Promise<boolean> =>
+/** True when something accepts TCP connections on 127.0.0.1:`port` (within 500 ms). */
+export const canConnect = (port: number): Promise<boolean> =>
   new Promise((resolve) => {
     const socket = net.connect({ host: "127.0.0.1", port })
     const done = (ok: boolean) => {
