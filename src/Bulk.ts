@@ -141,18 +141,10 @@ export const getStream = (client: MemcachedClient, options?: StreamOptions) =>
  */
 export type WriteResult = Either.Either<void, MemcachedError>
 
-const each = <A>(
-  entries: Iterable<A>,
-  keyOf: (a: A) => string,
-  op: (a: A) => Effect.Effect<void, MemcachedError>
-): Effect.Effect<ReadonlyMap<string, WriteResult>> =>
-  Effect.forEach(entries, (a) => Effect.map(Effect.either(op(a)), (r) => [keyOf(a), r] as const), {
-    concurrency: "unbounded"
-  }).pipe(Effect.map((results) => new Map(results)))
-
 /**
- * Stores many values, pipelined (every command written in one tick goes out in one write per
- * connection), and reports each key's outcome. Never fails as a whole.
+ * Stores many values and reports each key's outcome; never fails as a whole. On meta servers the
+ * writes go out as quiet `ms` batches closed by `mn` (only failures travel back, each tied to its key);
+ * on text servers as pipelined `set`s. See `MemcachedClient.setMany`.
  *
  * @since 0.1.0
  * @category writes
@@ -161,10 +153,11 @@ export const setMany = (
   client: MemcachedClient,
   entries: Iterable<readonly [string, Value]>,
   options?: StoreOptions
-): Effect.Effect<ReadonlyMap<string, WriteResult>> => each(entries, ([k]) => k, ([k, v]) => client.set(k, v, options))
+): Effect.Effect<ReadonlyMap<string, WriteResult>> => client.setMany(entries, options)
 
 /**
- * Deletes many keys, pipelined, and reports each key's outcome (`NotFound` for a missing key).
+ * Deletes many keys and reports each key's outcome (`NotFound` for a missing key); quiet `md` batches
+ * on meta servers.
  *
  * @since 0.1.0
  * @category writes
@@ -172,7 +165,7 @@ export const setMany = (
 export const deleteMany = (
   client: MemcachedClient,
   keys: Iterable<string>
-): Effect.Effect<ReadonlyMap<string, WriteResult>> => each(new Set(keys), (k) => k, (k) => client.delete(k))
+): Effect.Effect<ReadonlyMap<string, WriteResult>> => client.deleteMany(keys)
 
 /**
  * Updates the TTL of many keys, pipelined, and reports each key's outcome.
@@ -184,4 +177,4 @@ export const touchMany = (
   client: MemcachedClient,
   keys: Iterable<string>,
   ttl: Ttl
-): Effect.Effect<ReadonlyMap<string, WriteResult>> => each(new Set(keys), (k) => k, (k) => client.touch(k, ttl))
+): Effect.Effect<ReadonlyMap<string, WriteResult>> => client.touchMany(keys, ttl)

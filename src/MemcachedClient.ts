@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -103,6 +104,14 @@ export interface StoreOptions extends CallOptions {
 }
 
 /**
+ * The outcome of one key in a bulk write: `Right(undefined)` when it took effect, `Left(error)` otherwise.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type WriteResult = Either.Either<void, MemcachedError>
+
+/**
  * A value to store: bytes, or a string stored as UTF-8.
  *
  * @since 0.1.0
@@ -139,6 +148,20 @@ export interface MemcachedClient {
     keys: Iterable<string>,
     options?: CallOptions & { readonly cas?: boolean | undefined }
   ) => Effect.Effect<ReadonlyMap<string, Item>, MemcachedError>
+  /**
+   * Stores many values and reports each key's outcome; never fails as a whole. Pipelined per server;
+   * on meta servers sent as quiet `ms` batches closed by `mn`, so only failures travel back (each tied
+   * to its key). An invalid key fails alone. A `SERVER_ERROR` inside a quiet batch names no key: the
+   * keys of that batch without another outcome then report it (their write may or may not have happened).
+   */
+  readonly setMany: (
+    entries: Iterable<readonly [string, Value]>,
+    options?: StoreOptions
+  ) => Effect.Effect<ReadonlyMap<string, WriteResult>>
+  /** Deletes many keys, reporting each key's outcome (`NotFound` for a missing key); quiet `md` batches on meta servers. */
+  readonly deleteMany: (keys: Iterable<string>, options?: CallOptions) => Effect.Effect<ReadonlyMap<string, WriteResult>>
+  /** Updates the TTL of many keys, reporting each key's outcome (`NotFound` for a missing key). */
+  readonly touchMany: (keys: Iterable<string>, ttl: Ttl, options?: CallOptions) => Effect.Effect<ReadonlyMap<string, WriteResult>>
   /** Reads a key and updates its TTL (`gat`). Fails like {@link MemcachedClient.get}, or with `InvalidTtl`. */
   readonly gat: (key: string, ttl: Ttl, options?: CallOptions) => Effect.Effect<Option.Option<Item>, MemcachedError>
   /** `gat` that also returns the CAS unique (`gats`). */
@@ -625,6 +648,10 @@ const finishMetaGet: Finish = (slot, reply) => {
   }
   return failure(slot, reply, "mg")
 }
+/** A quiet write batch up to its `mn`: the replies that came back (failures only). */
+const finishQuietBatch: Finish = (slot, reply) =>
+  reply._tag === "Meta" && reply.code === "MN" ? Exit.succeed(slot.acc ?? []) : failure(slot, reply, "mn")
+
 /** A quiet meta batch up to its `mn`: `[key, item, …]`, each hit's `k` checked in request order. */
 const finishMetaGetMany: Finish = (slot, reply) => {
   if (reply._tag !== "Meta" || reply.code !== "MN") return failure(slot, reply, "mg")
@@ -665,6 +692,9 @@ const metaStoreFinishers: Record<StorageCommand, Finish> = {
   cas: metaHd("cas")
 }
 const finishMetaDelete = metaHd("delete")
+/** `mg <key> T<ttl>` used as a touch: `HD` when touched, `EN` when missing. */
+const finishMetaTouchMg: Finish = (slot, reply) =>
+  reply._tag === "Meta" && reply.code === "HD" ? exitVoid : metaFailure(slot, reply, "touch")
 const finishMetaTouch = metaHd("touch")
 const finishMetaMd = metaHd("md")
 const finishMetaSet: Finish = (slot, reply) =>
@@ -1149,8 +1179,209 @@ const makeClient = (
     })
   }
 
+
+  interface BulkItem {
+    readonly key: string
+    /** The text-protocol request: header, data, and how its reply maps to a result. */
+    readonly text: readonly [string, Uint8Array | undefined, Finish]
+    /** The quiet meta request (header, data), or undefined when the command has no quiet form. */
+    readonly meta: readonly [string, Uint8Array | undefined] | undefined
+    /** The non-quiet meta request, when `meta` is undefined. */
+    readonly metaLoud: readonly [string, Uint8Array | undefined, Finish] | undefined
+  }
+  const QUIET_BATCH_KEYS = 100
+  const QUIET_BATCH_BYTES = 1024 * 1024
+  const LARGE_IN_BATCH = 256 * 1024
+  const CRLF_BYTES = Buffer.from("\r\n")
+
+  /** Sends every item, pipelined, and collects one result per key; see `setMany`. */
+  const bulk = (
+    items: ReadonlyArray<BulkItem | readonly [string, MemcachedError]>,
+    command: string,
+    timeout: number
+  ): Effect.Effect<ReadonlyMap<string, WriteResult>> =>
+    Effect.async<ReadonlyMap<string, WriteResult>>((resume) => {
+      const results = new Map<string, WriteResult>()
+      const byPool = new Map<number, Array<BulkItem>>()
+      for (const item of items) {
+        if (Array.isArray(item)) {
+          results.set(item[0] as string, Either.left(item[1] as MemcachedError))
+          continue
+        }
+        const b = item as BulkItem
+        const s = router.route(b.key)
+        const group = byPool.get(s)
+        if (group === undefined) byPool.set(s, [b])
+        else group.push(b)
+      }
+      let pending = 1
+      const settle = () => {
+        if (--pending === 0) resume(Exit.succeed(results))
+      }
+      const send = (pool: ServerPool, slot: Slot, onExit: (exit: Exit.Exit<any, MemcachedError>) => void) => {
+        pending++
+        slot.resume = (effect) => {
+          onExit(effect as Exit.Exit<any, MemcachedError>)
+          settle()
+        }
+        pool.connection().enqueue(slot)
+      }
+      for (const [s, group] of byPool) {
+        const pool = pools[s]!
+        if (pool.protocol !== "meta") {
+          for (const item of group) {
+            const [head, data, finish] = item.text
+            send(pool, new Slot(SlotKind.Single, head, data, finish, item.key, undefined, timeout), (exit) => {
+              results.set(item.key, exit._tag === "Success" ? Either.right(undefined) : Either.left(Cause.squash(exit.cause) as MemcachedError))
+            })
+          }
+          continue
+        }
+        let i = 0
+        while (i < group.length) {
+          const batch: Array<BulkItem> = []
+          const parts: Array<Uint8Array> = []
+          let bytes = 0
+          for (; i < group.length && batch.length < QUIET_BATCH_KEYS && bytes < QUIET_BATCH_BYTES; i++) {
+            const item = group[i]!
+            if (item.meta === undefined) {
+              const [head, data, finish] = item.metaLoud!
+              send(pool, new Slot(SlotKind.Single, head, data, finish, item.key, undefined, timeout), (exit) => {
+                results.set(item.key, exit._tag === "Success" ? Either.right(undefined) : Either.left(Cause.squash(exit.cause) as MemcachedError))
+              })
+              continue
+            }
+            const [head, data] = item.meta
+            parts.push(Buffer.from(head, "utf8"))
+            bytes += head.length
+            if (data !== undefined) {
+              parts.push(data, CRLF_BYTES)
+              bytes += data.length + 2
+            }
+            batch.push(item)
+          }
+          if (batch.length === 0) continue
+          parts.push(Buffer.from("mn"))
+          // The whole batch rides in the slot's data; the connection appends the final CRLF.
+          const slot = new Slot(SlotKind.Barrier, "", Buffer.concat(parts), finishQuietBatch, batch[0]!.key, undefined, timeout)
+          send(pool, slot, (exit) => {
+            if (exit._tag === "Failure") {
+              const error = Cause.squash(exit.cause) as MemcachedError
+              for (const item of batch) results.set(item.key, Either.left(error))
+              return
+            }
+            const keys = new Map(batch.map((item) => [item.key, item] as const))
+            let unattributed: MemcachedError | undefined = undefined
+            for (const r of exit.value as Array<Reply>) {
+              if (r._tag === "Meta") {
+                const token = r.flag("k")
+                const key = token === undefined ? undefined : Buffer.from(token, "latin1").toString("utf8")
+                const code = r.code
+                if (key !== undefined && keys.has(key) && (code === "NS" || code === "EX" || code === "NF" || code === "EN")) {
+                  results.set(key, Either.left(Cause.squash((metaFailure(slot, r, command) as Exit.Failure<never, MemcachedError>).cause) as MemcachedError))
+                  continue
+                }
+              }
+              const f = failure(slot, r, command)
+              unattributed = Cause.squash((f as Exit.Failure<never, MemcachedError>).cause) as MemcachedError
+            }
+            for (const item of batch) {
+              if (results.has(item.key)) {
+                const r = results.get(item.key)!
+                if (Either.isLeft(r) && r.left._tag === "MemcachedStoreError") {
+                  results.set(item.key, Either.left(new MemcachedStoreError({ reason: r.left.reason, key: item.key, command })))
+                }
+                continue
+              }
+              results.set(item.key, unattributed === undefined ? Either.right(undefined) : Either.left(unattributed))
+            }
+          })
+        }
+      }
+      settle()
+    })
+
+  const bulkKey = (key: string): MemcachedError | undefined => validateKey(key)
+
+  const setMany = (entries: Iterable<readonly [string, Value]>, options?: StoreOptions) =>
+    Effect.suspend(() => {
+      const timeout = timeoutOf(options)
+      const flags = options?.flags ?? 0
+      const exptime = toExptime(options?.ttl, timers.now())
+      const items: Array<BulkItem | readonly [string, MemcachedError]> = []
+      for (const [key, value] of entries) {
+        const problem = typeof timeout !== "number"
+          ? timeout
+          : typeof exptime !== "number"
+          ? exptime
+          : !Number.isInteger(flags) || flags < 0 || flags > U32_MAX
+          ? new MemcachedInputError({ reason: "InvalidArgument", message: `flags must be a 32-bit unsigned integer, got ${flags}`, key })
+          : bulkKey(key)
+        if (problem !== undefined) {
+          items.push([key, problem])
+          continue
+        }
+        const data = toBytes(value)
+        // A large value may hit the server's item size limit, whose SERVER_ERROR names no key: it goes
+        // alone, not quiet, so its outcome is its own.
+        const large = data.length >= LARGE_IN_BATCH
+        items.push({
+          key,
+          text: [encodeStorageHeader("set", key, flags, exptime as number, data.length), data, storeFinishers.set],
+          meta: large ? undefined : [encodeMetaSetHeader(key, data.length, { flags, ttl: exptime as number, quiet: true, returnKey: true }), data],
+          metaLoud: large ? [encodeMetaSetHeader(key, data.length, { flags, ttl: exptime as number }), data, metaStoreFinishers.set] : undefined
+        })
+      }
+      return bulk(items, "set", typeof timeout === "number" ? timeout : settings.timeout)
+    })
+
+  const deleteMany = (keys: Iterable<string>, options?: CallOptions) =>
+    Effect.suspend(() => {
+      const timeout = timeoutOf(options)
+      const items: Array<BulkItem | readonly [string, MemcachedError]> = []
+      for (const key of new Set(keys)) {
+        const problem = typeof timeout !== "number" ? timeout : bulkKey(key)
+        if (problem !== undefined) {
+          items.push([key, problem])
+          continue
+        }
+        items.push({
+          key,
+          text: [encodeDelete(key), undefined, finishDelete],
+          meta: [encodeMetaDelete(key, { quiet: true, returnKey: true }), undefined],
+          metaLoud: undefined
+        })
+      }
+      return bulk(items, "delete", typeof timeout === "number" ? timeout : settings.timeout)
+    })
+
+  const touchMany = (keys: Iterable<string>, ttl: Ttl, options?: CallOptions) =>
+    Effect.suspend(() => {
+      const timeout = timeoutOf(options)
+      const exptime = toExptime(ttl, timers.now())
+      const items: Array<BulkItem | readonly [string, MemcachedError]> = []
+      for (const key of new Set(keys)) {
+        const problem = typeof timeout !== "number" ? timeout : typeof exptime !== "number" ? exptime : bulkKey(key)
+        if (problem !== undefined) {
+          items.push([key, problem])
+          continue
+        }
+        // Quiet `mg` hides misses too, so touches are not quiet: `HD` or `EN` for each key.
+        items.push({
+          key,
+          text: [encodeTouch(key, exptime as number), undefined, finishTouch],
+          meta: undefined,
+          metaLoud: [`mg ${key} T${exptime as number}\r\n`, undefined, finishMetaTouchMg]
+        })
+      }
+      return bulk(items, "touch", typeof timeout === "number" ? timeout : settings.timeout)
+    })
+
   const client: MemcachedClient = {
     servers,
+    setMany,
+    deleteMany,
+    touchMany,
     serverFor,
     get,
     gets,

@@ -3,7 +3,7 @@ import { Chunk, Effect, Either, Fiber, Layer, Option, Stream } from "effect"
 import * as Bulk from "../src/Bulk.js"
 import * as MemcachedClient from "../src/MemcachedClient.js"
 import * as MemcachedTest from "../src/MemcachedTest.js"
-import { acquireMemcached } from "./support/memcached.js"
+import { acquireFakeServer, acquireMemcached } from "./support/memcached.js"
 
 const valueOf = (r: Bulk.GetResult | undefined) =>
   r !== undefined && Either.isRight(r) && Option.isSome(r.right) ? Buffer.from(r.right.value.value).toString() : undefined
@@ -141,4 +141,55 @@ describe("Bulk", () => {
       assert.isTrue(Either.isRight(deleted.get("a")!) && Either.isRight(deleted.get("b")!) && Either.isLeft(deleted.get("nope")!))
       assert.isTrue(Option.isNone(yield* c.get("a")))
     }).pipe(Effect.provide(MemcachedTest.layer({ servers: 2 }))))
+
+  for (const protocol of ["text", "meta"] as const) {
+    it.live(`bulk writes over 3 real memcached (${protocol}): each key's own outcome, thousands of keys`, () =>
+      Effect.gen(function*() {
+        const mcs = yield* Effect.all([acquireMemcached(), acquireMemcached(), acquireMemcached()], { concurrency: 3 })
+        const c = yield* MemcachedClient.make({ servers: mcs.map((m) => `127.0.0.1:${m.port}`), protocol })
+        const keys = Array.from({ length: 3000 }, (_, i) => `bw:${protocol}:${i}`)
+        const set = yield* c.setMany([...keys.map((k) => [k, `v:${k}`] as const), ["bad key", "x"]], { ttl: 300, flags: 7 })
+        assert.strictEqual(set.size, keys.length + 1)
+        for (const k of keys) assert.deepStrictEqual(set.get(k), Either.right(undefined))
+        assert.isTrue(Either.isLeft(set.get("bad key")!))
+        const read = yield* c.getMany(keys)
+        for (const k of keys) {
+          assert.strictEqual(Buffer.from(read.get(k)!.value).toString(), `v:${k}`)
+          assert.strictEqual(read.get(k)!.flags, 7)
+        }
+        const half = keys.filter((_, i) => i % 2 === 0)
+        const deleted = yield* c.deleteMany(half)
+        for (const k of half) assert.deepStrictEqual(deleted.get(k), Either.right(undefined))
+        const again = yield* c.deleteMany([...half.slice(0, 10), keys[1]!])
+        for (const k of half.slice(0, 10)) {
+          const r = again.get(k)!
+          assert.isTrue(Either.isLeft(r) && r.left._tag === "MemcachedStoreError" && r.left.reason === "NotFound" && r.left.key === k)
+        }
+        assert.deepStrictEqual(again.get(keys[1]!), Either.right(undefined))
+        const touched = yield* c.touchMany([keys[3]!, keys[4]!], 100)
+        assert.deepStrictEqual(touched.get(keys[3]!), Either.right(undefined))
+        const missing = touched.get(keys[4]!)!
+        assert.isTrue(Either.isLeft(missing) && missing.left._tag === "MemcachedStoreError" && missing.left.reason === "NotFound")
+        // A value over the item size fails alone; its neighbours are stored.
+        const big = yield* c.setMany([["bw:small1", "a"], ["bw:huge", Buffer.alloc(2 * 1024 * 1024)], ["bw:small2", "b"]])
+        assert.deepStrictEqual(big.get("bw:small1"), Either.right(undefined))
+        assert.deepStrictEqual(big.get("bw:small2"), Either.right(undefined))
+        const huge = big.get("bw:huge")!
+        assert.isTrue(Either.isLeft(huge) && huge.left._tag === "MemcachedServerError")
+      }).pipe(Effect.scoped))
+  }
+
+  it.live("meta bulk writes are quiet on the wire, closed by mn, and failures map to their keys", () =>
+    Effect.gen(function*() {
+      const fake = yield* acquireFakeServer((socket, _chunk, received) => {
+        if (received.endsWith("mn\r\n")) socket.write("NS kb\r\nMN\r\n")
+      })
+      const c = yield* MemcachedClient.make({ servers: [fake.address], protocol: "meta" })
+      const results = yield* c.setMany([["a", "1"], ["b", "22"], ["c", "333"]], { ttl: 10 })
+      assert.strictEqual(fake.received[0], "ms a 1 T10 k q\r\n1\r\nms b 2 T10 k q\r\n22\r\nms c 3 T10 k q\r\n333\r\nmn\r\n")
+      assert.deepStrictEqual(results.get("a"), Either.right(undefined))
+      assert.deepStrictEqual(results.get("c"), Either.right(undefined))
+      const b = results.get("b")!
+      assert.isTrue(Either.isLeft(b) && b.left._tag === "MemcachedStoreError" && b.left.reason === "NotStored" && b.left.key === "b")
+    }).pipe(Effect.scoped))
 })
