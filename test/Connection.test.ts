@@ -16,7 +16,6 @@ import {
   acquireFakeServer,
   type FakeServer,
   freePort,
-  memcachedAvailable,
   type MemcachedProcess,
   startMemcached
 } from "./support/memcached.js"
@@ -102,8 +101,7 @@ const elapsedSince = (start: number) => Date.now() - start
 // Against a real memcached
 // ---------------------------------------------------------------------------------------------
 
-// Skipped only on a developer machine without memcached; under CI=true a missing binary fails (support/memcached.ts).
-describe.skipIf(!memcachedAvailable)("Connection against memcached", () => {
+describe("Connection against memcached", () => {
   let mc: MemcachedProcess
   let big: MemcachedProcess
   beforeAll(async () => {

@@ -25,7 +25,7 @@ import {
   spawnMemcachedOn,
   summary
 } from "./support/load.js"
-import { type FakeServer, freePort, memcachedAvailable, startFakeServer } from "./support/memcached.js"
+import { type FakeServer, freePort, startFakeServer } from "./support/memcached.js"
 
 const TIMEOUT = 300
 const RETRY = 500
@@ -154,8 +154,7 @@ const runScenario = (addresses: () => ReadonlyArray<string>, s: Scenario) => {
   }).pipe(Effect.scoped, Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
 }
 
-// Skipped only on a developer machine without memcached; under CI=true a missing binary fails (support/memcached.ts).
-describe.skipIf(!memcachedAvailable)("fault matrix against real memcached (real time)", () => {
+describe("fault matrix against real memcached (real time)", () => {
   const procs: Array<OwnedMemcached> = []
   const ports: Array<number> = []
   let fake: FakeServer

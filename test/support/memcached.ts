@@ -3,8 +3,8 @@
  *
  * `startMemcached` finds a free 127.0.0.1 port, spawns `memcached -u nobody -l 127.0.0.1 -p <port>`
  * (plus `args`), waits until the port accepts connections and returns a handle whose `stop` ends that
- * process by PID (SIGTERM, then SIGKILL). When the binary is missing the tests that need it are
- * skipped (`memcachedAvailable`), except under `CI=true`, where a missing binary is an error.
+ * process by PID (SIGTERM, then SIGKILL). memcached is required by `npm test`: a missing binary fails
+ * the tests that need it (under `CI=true` already when this module loads).
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
