@@ -13,7 +13,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { Ttl } from "./Key.js"
-import type { Item, MemcachedClient, StoreOptions, Value } from "./MemcachedClient.js"
+import type { Item, MemcachedClient, StoreOptions, Value, WriteResult as ClientWriteResult } from "./MemcachedClient.js"
 import type { MemcachedError } from "./MemcachedError.js"
 
 /**
@@ -139,7 +139,7 @@ export const getStream = (client: MemcachedClient, options?: StreamOptions) =>
  * @since 0.1.0
  * @category models
  */
-export type WriteResult = Either.Either<void, MemcachedError>
+export type WriteResult = ClientWriteResult
 
 /**
  * Stores many values and reports each key's outcome; never fails as a whole. On meta servers the
