@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import * as MemoryServer from "../src/MemoryServer.js"
+import * as MemoryServer from "../src/server/MemoryServer.js"
 
 const usage = "usage: server [--port 11211] [--host 127.0.0.1] [--memory MB] [--max-item-size BYTES]"
 

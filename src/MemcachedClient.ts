@@ -18,9 +18,9 @@ import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
-import { type Finish, Slot, SlotKind, type Timers } from "./Connection.js"
+import { type Finish, Slot, SlotKind, type Timers } from "./engine/connection.js"
 import { MemcachedPolicy, type Policy } from "./MemcachedPolicy.js"
-import { type PoolEvents, ServerPool, type ServerProtocolName, type Settings } from "./ServerPool.js"
+import { type PoolEvents, ServerPool, type ServerProtocolName, type Settings } from "./engine/pool.js"
 import {
   base64KeyProblem,
   encodeMetaArithmetic,
@@ -33,7 +33,7 @@ import {
   type MetaSetMode,
   parseMetaDebug,
   wireKey
-} from "./MetaProtocol.js"
+} from "./protocol/meta.js"
 import * as Distribution from "./Distribution.js"
 import { type Ttl, toExptime, validateKey } from "./Key.js"
 import {
@@ -58,7 +58,7 @@ import {
   type Reply,
   type StorageCommand,
   type ValueReply
-} from "./Protocol.js"
+} from "./protocol/client.js"
 import * as ServerSpec from "./ServerSpec.js"
 
 /**
@@ -365,7 +365,7 @@ export interface MetaCounter {
   readonly cas: bigint | undefined
 }
 
-export type { MetaItem } from "./MetaProtocol.js"
+export type { MetaItem } from "./protocol/meta.js"
 
 /**
  * The client service tag.

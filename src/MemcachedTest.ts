@@ -10,7 +10,7 @@ import * as Layer from "effect/Layer"
 import type * as ConfigError from "effect/ConfigError"
 import * as MemcachedClient from "./MemcachedClient.js"
 import { MemcachedTransport } from "./MemcachedTransport.js"
-import * as MemoryServerModule from "./MemoryServer.js"
+import * as MemoryServerModule from "./server/MemoryServer.js"
 import * as ServerSpec from "./ServerSpec.js"
 
 /**

@@ -6,7 +6,7 @@
 /** @since 0.1.0 */
 export * as Bulk from "./Bulk.js"
 /** @since 0.1.0 */
-export * as Connection from "./Connection.js"
+export * as Connection from "./engine/connection.js"
 /** @since 0.1.0 */
 export * as Distribution from "./Distribution.js"
 /** @since 0.1.0 */
@@ -28,15 +28,15 @@ export * as MemcachedTest from "./MemcachedTest.js"
 /** @since 0.1.0 */
 export * as MemcachedTransport from "./MemcachedTransport.js"
 /** @since 0.1.0 */
-export * as MemoryServer from "./MemoryServer.js"
+export * as MemoryServer from "./server/MemoryServer.js"
 /** @since 0.1.0 */
-export * as MetaProtocol from "./MetaProtocol.js"
+export * as MetaProtocol from "./protocol/meta.js"
 /** @since 0.1.0 */
-export * as Protocol from "./Protocol.js"
+export * as Protocol from "./protocol/client.js"
 /** @since 0.1.0 */
-export * as ServerPool from "./ServerPool.js"
+export * as ServerPool from "./engine/pool.js"
 /** @since 0.1.0 */
-export * as ServerProtocol from "./ServerProtocol.js"
+export * as ServerProtocol from "./protocol/server.js"
 /** @since 0.1.0 */
 export * as ServerSpec from "./ServerSpec.js"
 /** @since 0.1.0 */

@@ -19,7 +19,7 @@ import * as TestClock from "effect/TestClock"
 import * as MemcachedClient from "../src/MemcachedClient.js"
 import type { MemcachedError } from "../src/MemcachedError.js"
 import * as MemcachedTest from "../src/MemcachedTest.js"
-import type * as MemoryServer from "../src/MemoryServer.js"
+import type * as MemoryServer from "../src/server/MemoryServer.js"
 import {
   errorCount,
   isValueOf,

@@ -3,7 +3,7 @@ import { spawn, spawnSync } from "node:child_process"
 import * as net from "node:net"
 import type { Duplex } from "node:stream"
 import { Effect, TestClock } from "effect"
-import * as MemoryServer from "../src/MemoryServer.js"
+import * as MemoryServer from "../src/server/MemoryServer.js"
 
 const b = (s: string) => Buffer.from(s, "latin1")
 

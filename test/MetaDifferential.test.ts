@@ -10,7 +10,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as net from "node:net"
-import * as MemoryServer from "../src/MemoryServer.js"
+import * as MemoryServer from "../src/server/MemoryServer.js"
 import { startMemcached } from "./support/memcached.js"
 
 

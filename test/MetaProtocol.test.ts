@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import * as Meta from "../src/MetaProtocol.js"
-import { type MetaReply, makeReplyParser, type Reply } from "../src/Protocol.js"
-import { makeCommandParser } from "../src/ServerProtocol.js"
+import * as Meta from "../src/protocol/meta.js"
+import { type MetaReply, makeReplyParser, type Reply } from "../src/protocol/client.js"
+import { makeCommandParser } from "../src/protocol/server.js"
 
 const parseAll = (bytes: Buffer, splits: ReadonlyArray<number> = []): Array<Reply> => {
   const p = makeReplyParser()

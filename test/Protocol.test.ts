@@ -16,7 +16,7 @@ import {
   type ParserLimits,
   type Reply,
   type ReplyParser
-} from "../src/Protocol.js"
+} from "../src/protocol/client.js"
 
 // ---------------------------------------------------------------------------------------------
 // Helpers

@@ -12,7 +12,7 @@ import {
   makeCommandParser,
   Replies,
   ReplyWriter
-} from "../src/ServerProtocol.js"
+} from "../src/protocol/server.js"
 
 const b = (s: string) => Buffer.from(s, "latin1")
 

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { spawn, spawnSync } from "node:child_process"
-import * as MemoryServer from "../src/MemoryServer.js"
+import * as MemoryServer from "../src/server/MemoryServer.js"
 
 const found = spawnSync("memccapable", ["--help"], { stdio: "ignore" }).error === undefined
 

@@ -15,8 +15,8 @@ import type { Duplex } from "node:stream"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import { MemcachedConnectionError, type MemcachedError, MemcachedProtocolError } from "./MemcachedError.js"
-import { makeReplyParser, type ParserLimits, type Reply, type ReplyParser } from "./Protocol.js"
+import { MemcachedConnectionError, type MemcachedError, MemcachedProtocolError } from "../MemcachedError.js"
+import { makeReplyParser, type ParserLimits, type Reply, type ReplyParser } from "../protocol/client.js"
 
 /**
  * How a slot consumes replies.

@@ -13,11 +13,11 @@ import { PassThrough } from "node:stream"
 import * as Cause from "effect/Cause"
 import * as Exit from "effect/Exit"
 import type * as Effect from "effect/Effect"
-import { Connection, Slot, SlotKind, type Timers } from "./Connection.js"
-import { MemcachedConnectionError, type MemcachedError } from "./MemcachedError.js"
-import type { Transport } from "./MemcachedTransport.js"
-import type { Reply } from "./Protocol.js"
-import type * as ServerSpec from "./ServerSpec.js"
+import { Connection, Slot, SlotKind, type Timers } from "./connection.js"
+import { MemcachedConnectionError, type MemcachedError } from "../MemcachedError.js"
+import type { Transport } from "../MemcachedTransport.js"
+import type { Reply } from "../protocol/client.js"
+import type * as ServerSpec from "../ServerSpec.js"
 
 /**
  * Resolved client settings (milliseconds and counts).

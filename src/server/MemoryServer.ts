@@ -7,7 +7,7 @@
  */
 import * as net from "node:net"
 import { Duplex } from "node:stream"
-import type { StorageCommand } from "./Protocol.js"
+import type { StorageCommand } from "../protocol/client.js"
 import {
   type Command,
   ErrorLines,
@@ -18,9 +18,9 @@ import {
   Replies,
   ReplyWriter,
   type StoreCommand
-} from "./ServerProtocol.js"
-import { EMPTY, U64_MAX } from "./internal/bytes.js"
-import { decodeBase64Key } from "./MetaProtocol.js"
+} from "../protocol/server.js"
+import { EMPTY, U64_MAX } from "../protocol/bytes.js"
+import { decodeBase64Key } from "../protocol/meta.js"
 
 /**
  * The version the server reports.

@@ -13,8 +13,8 @@
  *
  * @since 0.1.0
  */
-import type { StorageCommand } from "./Protocol.js"
-import { CR, EMPTY, LF, SP, toBuffer, tokenize, U64_MAX } from "./internal/bytes.js"
+import type { StorageCommand } from "./client.js"
+import { CR, EMPTY, LF, SP, toBuffer, tokenize, U64_MAX } from "./bytes.js"
 
 // ---------------------------------------------------------------------------------------------
 // Commands

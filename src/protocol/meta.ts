@@ -13,7 +13,7 @@
  *
  * @since 0.1.0
  */
-import type { MetaReply } from "./Protocol.js"
+import type { MetaReply } from "./client.js"
 
 // ---------------------------------------------------------------------------------------------
 // Keys

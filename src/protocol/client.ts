@@ -10,8 +10,8 @@
  *
  * @since 0.1.0
  */
-import { MemcachedProtocolError } from "./MemcachedError.js"
-import { CR, equalsAscii, LF, latin1, parseU64, parseUint, SP, toBuffer, utf8 } from "./internal/bytes.js"
+import { MemcachedProtocolError } from "../MemcachedError.js"
+import { CR, equalsAscii, LF, latin1, parseU64, parseUint, SP, toBuffer, utf8 } from "./bytes.js"
 
 // ---------------------------------------------------------------------------------------------
 // Replies
