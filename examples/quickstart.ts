@@ -2,14 +2,14 @@
  * `npm start`: a real round trip. Against MEMCACHED_SERVERS when set (e.g. `127.0.0.1:11211`),
  * otherwise against the embedded in-memory server listening on an ephemeral loopback port.
  */
-import { Console, Effect, Option } from "effect"
+import { Console, Effect, Either, Option } from "effect"
 import { MemcachedClient, MemcachedTest } from "../src/index.js"
 
 const program = Effect.gen(function*() {
   const mc = yield* MemcachedClient.MemcachedClient
   const servers = mc.servers.map((s) => s.name).join(", ")
   const versions = yield* mc.version()
-  yield* Console.log(`connected to ${servers} (memcached ${[...versions.values()].join(", ")})`)
+  yield* Console.log(`connected to ${servers} (memcached ${[...versions.values()].map(Either.getOrElse((e) => `unreachable: ${e.message}`)).join(", ")})`)
 
   yield* mc.set("quickstart:greeting", "hello from effect-memcached", { ttl: "1 minute" })
   const greeting = yield* mc.getString("quickstart:greeting")

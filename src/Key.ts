@@ -118,3 +118,28 @@ export const toExptime = (ttl: Ttl | undefined, nowMillis: number): number | Mem
   }
   return absolute
 }
+
+/**
+ * A duration given by a caller (a per-call timeout, a layer or policy interval) as whole-or-fractional
+ * milliseconds, or `undefined` when it is not a positive finite duration: `Infinity`,
+ * `Duration.infinity`, `NaN`, zero, negative inputs (which Effect's decoder would clamp to zero) and
+ * strings such as `"Infinity millis"` are all rejected. Never throws.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const positiveFiniteMillis = (input: Duration.DurationInput): number | undefined => {
+  if (typeof input === "number" && !(Number.isFinite(input) && input > 0)) return undefined
+  if (typeof input === "bigint" && input <= 0n) return undefined
+  if (typeof input === "string" && /^\s*-|infinity|nan/i.test(input)) return undefined
+  if (Array.isArray(input) && input.some((n) => typeof n !== "number" || !Number.isFinite(n) || n < 0)) return undefined
+  let decoded: ReturnType<typeof Duration.decodeUnknown>
+  try {
+    decoded = Duration.decodeUnknown(input)
+  } catch {
+    return undefined
+  }
+  if (decoded._tag === "None" || !Duration.isFinite(decoded.value)) return undefined
+  const ms = Duration.toMillis(decoded.value)
+  return Number.isFinite(ms) && ms > 0 ? ms : undefined
+}

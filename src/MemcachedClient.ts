@@ -35,7 +35,7 @@ import {
   wireKey
 } from "./protocol/meta.js"
 import * as Distribution from "./Distribution.js"
-import { type Ttl, toExptime, validateKey } from "./Key.js"
+import { positiveFiniteMillis, type Ttl, toExptime, validateKey } from "./Key.js"
 import {
   type MemcachedError,
   MemcachedInputError,
@@ -60,6 +60,7 @@ import {
   type ValueReply
 } from "./protocol/client.js"
 import * as ServerSpec from "./ServerSpec.js"
+import { parseU64, parseUint, toBuffer, U64_MAX } from "./protocol/bytes.js"
 
 /**
  * A stored item: its bytes, its 32-bit client flags, and its CAS unique when it was asked for
@@ -84,6 +85,25 @@ export interface CallOptions {
   /** Overrides the client's request timeout for this call (end to end, from enqueue to reply). */
   readonly timeout?: Duration.DurationInput | undefined
 }
+
+/**
+ * Options of the admin commands (`stats`, `version`, `flushAll`, `verbosity`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AdminOptions extends CallOptions {
+  /** Only this server, by its name as in {@link MemcachedClient.servers} (e.g. `"127.0.0.1:11211"`). Default: every server. */
+  readonly server?: string | undefined
+}
+
+/**
+ * One result per server, keyed by server name: `Right(value)` or `Left(error)` for that server alone.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type PerServer<A> = ReadonlyMap<string, Either.Either<A, MemcachedError>>
 
 /**
  * Options of the storage commands.
@@ -193,14 +213,24 @@ export interface MemcachedClient {
   readonly incr: (key: string, delta: number | bigint, options?: CallOptions) => Effect.Effect<bigint, MemcachedError>
   /** Subtracts `delta` from a counter, stopping at 0; fails like {@link MemcachedClient.incr}. */
   readonly decr: (key: string, delta: number | bigint, options?: CallOptions) => Effect.Effect<bigint, MemcachedError>
-  /** Invalidates every item on every server, now or after `delay`. Fails with network or server errors. */
-  readonly flushAll: (delay?: Ttl) => Effect.Effect<void, MemcachedError>
-  /** The version string of every server, keyed by server name. */
-  readonly version: () => Effect.Effect<ReadonlyMap<string, string>, MemcachedError>
-  /** `stats [argument]` of every server, keyed by server name. */
-  readonly stats: (argument?: string) => Effect.Effect<ReadonlyMap<string, ReadonlyMap<string, string>>, MemcachedError>
-  /** Sets the verbosity of every server. */
-  readonly verbosity: (level: number) => Effect.Effect<void, MemcachedError>
+  /**
+   * Invalidates every item on every server (or on `options.server`), now or after `delay`. Each
+   * server's outcome is its own entry (`Left` with its network or server error). Fails as a whole only
+   * with `MemcachedInputError` (invalid delay or timeout, unknown server) before anything is sent.
+   */
+  readonly flushAll: (delay?: Ttl, options?: AdminOptions) => Effect.Effect<PerServer<void>, MemcachedInputError>
+  /** The version string of every server (or of `options.server`), per server; fails like {@link MemcachedClient.flushAll}. */
+  readonly version: (options?: AdminOptions) => Effect.Effect<PerServer<string>, MemcachedInputError>
+  /**
+   * `stats [argument]` of every server (or of `options.server`), per server; fails like
+   * {@link MemcachedClient.flushAll}, or with `InvalidArgument` for an argument with control characters.
+   */
+  readonly stats: (
+    argument?: string,
+    options?: AdminOptions
+  ) => Effect.Effect<PerServer<ReadonlyMap<string, string>>, MemcachedInputError>
+  /** Sets the verbosity of every server (or of `options.server`), per server; fails like {@link MemcachedClient.flushAll}. */
+  readonly verbosity: (level: number, options?: AdminOptions) => Effect.Effect<PerServer<void>, MemcachedInputError>
   /**
    * The protocol every server speaks, keyed by server name (detected with an `mn` probe in `auto`
    * mode, once per server).
@@ -435,11 +465,8 @@ const positiveInt = (name: string, value: number | undefined, fallback: number):
 
 const millis = (name: string, value: Duration.DurationInput | undefined, fallback: number): number | ConfigError.ConfigError => {
   if (value === undefined) return fallback
-  const d = Duration.decodeUnknown(value)
-  if (Option.isNone(d) || !Duration.isFinite(d.value) || Duration.toMillis(d.value) <= 0) {
-    return invalid(name, `${name} must be a positive finite duration, got ${String(value)}`)
-  }
-  return Duration.toMillis(d.value)
+  const ms = positiveFiniteMillis(value)
+  return ms === undefined ? invalid(name, `${name} must be a positive finite duration, got ${String(value)}`) : ms
 }
 
 const resolveServers = (
@@ -552,7 +579,6 @@ const finishStats: Finish = (slot, reply) => {
   return Exit.succeed(map)
 }
 
-const U64_MAX = 0xffffffffffffffffn
 const U32_MAX = 0xffffffff
 
 const utf8Decoder = new TextDecoder()
@@ -577,8 +603,12 @@ const metaFailure = (slot: Slot, reply: Reply, command: string): Exit.Exit<never
   return failure(slot, reply, command)
 }
 
-/** `f` and `c` of a meta reply, in one scan (the hot path of get in meta mode). */
-const metaToItem = (r: MetaReply): Item => {
+/**
+ * `f` and `c` of a meta reply, in one scan (the hot path of get in meta mode), validated like the text
+ * path: `f` a 32-bit unsigned integer, `c` an unsigned 64-bit one, `t` -1 or a 32-bit unsigned integer.
+ * `undefined` when one of them is malformed (the caller fails the request with a protocol error).
+ */
+const metaToItem = (r: MetaReply): Item | undefined => {
   const buf = r.line
   const end = r.flagsEnd
   let i = r.flagsStart
@@ -589,16 +619,21 @@ const metaToItem = (r: MetaReply): Item => {
     let j = i + 1
     while (j < end && buf[j] !== 32) j++
     if (c === 102) { // f
-      let n = 0
-      for (let k = i + 1; k < j; k++) n = n * 10 + (buf[k]! - 48)
-      flags = n
+      flags = parseUint(buf, i + 1, j, U32_MAX)
+      if (flags < 0) return undefined
     } else if (c === 99) { // c
-      cas = BigInt(buf.latin1Slice(i + 1, j))
+      cas = parseU64(buf, i + 1, j)
+      if (cas < 0n) return undefined
+    } else if (c === 116) { // t
+      if (!(j === i + 3 && buf[i + 1] === 45 && buf[i + 2] === 49) && parseUint(buf, i + 1, j, U32_MAX) < 0) return undefined
     }
     i = j + 1
   }
   return { value: r.value!, flags, cas }
 }
+
+const malformed = (slot: Slot, what: string): Exit.Exit<never, MemcachedError> =>
+  Exit.fail(new MemcachedProtocolError({ reason: "Malformed", message: `${slot.server}: malformed ${what}`, server: slot.server }))
 
 /** True when the reply's `k` token is `key` (compared as bytes, without decoding for ASCII keys). */
 const metaKeyIs = (r: MetaReply, key: string): boolean => {
@@ -642,7 +677,8 @@ const finishMetaGet: Finish = (slot, reply) => {
           })
         )
       }
-      return Exit.succeed(Option.some(metaToItem(reply)))
+      const item = metaToItem(reply)
+      return item === undefined ? malformed(slot, `mg reply flags: ${reply.flags}`) : Exit.succeed(Option.some(item))
     }
     if (reply.code === "EN") return exitNone
   }
@@ -669,14 +705,19 @@ const finishMetaGetMany: Finish = (slot, reply) => {
         new MemcachedProtocolError({ reason: "Unexpected", message: `${slot.server}: mg answered for a key that was not asked`, server: slot.server })
       )
     }
-    flat.push(keys[cursor]!, metaToItem(r))
+    const item = metaToItem(r)
+    if (item === undefined) return malformed(slot, `mg reply flags: ${r.flags}`)
+    flat.push(keys[cursor]!, item)
     cursor++
   }
   return Exit.succeed(flat)
 }
 const finishMetaItem: Finish = (slot, reply) => {
   if (reply._tag === "Meta") {
-    if (reply.code === "VA" || reply.code === "HD") return Exit.succeed(Option.some(metaItem(reply)))
+    if (reply.code === "VA" || reply.code === "HD") {
+      if (metaToItem(reply) === undefined || !metaCountsValid(reply)) return malformed(slot, `mg reply flags: ${reply.flags}`)
+      return Exit.succeed(Option.some(metaItem(reply)))
+    }
     if (reply.code === "EN") return exitNone
   }
   return failure(slot, reply, "mg")
@@ -697,23 +738,47 @@ const finishMetaTouchMg: Finish = (slot, reply) =>
   reply._tag === "Meta" && reply.code === "HD" ? exitVoid : metaFailure(slot, reply, "touch")
 const finishMetaTouch = metaHd("touch")
 const finishMetaMd = metaHd("md")
-const finishMetaSet: Finish = (slot, reply) =>
-  reply._tag === "Meta" && reply.code === "HD"
-    ? Exit.succeed({ cas: metaToItemCas(reply) })
-    : metaFailure(slot, reply, "ms")
-const metaToItemCas = (reply: MetaReply): bigint | undefined => {
-  const c = reply.flag("c")
-  return c === undefined || c === "" ? undefined : BigInt(c)
+const finishMetaSet: Finish = (slot, reply) => {
+  if (reply._tag !== "Meta" || reply.code !== "HD") return metaFailure(slot, reply, "ms")
+  const item = metaToItem(reply)
+  return item === undefined ? malformed(slot, `ms reply flags: ${reply.flags}`) : Exit.succeed({ cas: item.cas })
 }
-const metaNumber = (reply: MetaReply): bigint => BigInt(Buffer.from(reply.value!).toString("latin1").trim())
-const metaDelta = (command: string): Finish => (slot, reply) =>
-  reply._tag === "Meta" && reply.code === "VA" ? Exit.succeed(metaNumber(reply)) : metaFailure(slot, reply, command)
+/** `s`, `l` and `h` of a meta reply: non-negative integers (`h` 0 or 1). */
+const metaCountsValid = (r: MetaReply): boolean => {
+  const buf = r.line
+  const end = r.flagsEnd
+  let i = r.flagsStart
+  while (i < end) {
+    const c = buf[i]
+    let j = i + 1
+    while (j < end && buf[j] !== 32) j++
+    if ((c === 115 || c === 108) && parseUint(buf, i + 1, j, Number.MAX_SAFE_INTEGER) < 0) return false
+    if (c === 104 && !(j === i + 2 && (buf[i + 1] === 48 || buf[i + 1] === 49))) return false
+    i = j + 1
+  }
+  return true
+}
+/** The value of an `ma … v` reply: an unsigned 64-bit decimal, -1n when it is not one. */
+const metaNumber = (reply: MetaReply): bigint => {
+  const v = reply.value
+  if (v === undefined) return -1n
+  const buf = toBuffer(v)
+  return parseU64(buf, 0, buf.length)
+}
+const metaDelta = (command: string): Finish => (slot, reply) => {
+  if (reply._tag !== "Meta" || reply.code !== "VA") return metaFailure(slot, reply, command)
+  const n = metaNumber(reply)
+  return n < 0n ? malformed(slot, `${command} value`) : Exit.succeed(n)
+}
 const finishMetaIncr = metaDelta("incr")
 const finishMetaDecr = metaDelta("decr")
 const finishMetaArithmetic: Finish = (slot, reply) => {
   if (reply._tag === "Meta" && reply.code === "VA") {
+    const n = metaNumber(reply)
+    const checked = metaToItem(reply)
+    if (n < 0n || checked === undefined) return malformed(slot, "ma reply")
     const f = metaItem(reply)
-    return Exit.succeed({ value: metaNumber(reply), ttl: f.ttl, cas: f.cas })
+    return Exit.succeed({ value: n, ttl: f.ttl, cas: checked.cas })
   }
   return metaFailure(slot, reply, "ma")
 }
@@ -880,11 +945,10 @@ const makeClient = (
   const timeoutOf = (options: CallOptions | undefined): number | MemcachedInputError => {
     const t = options?.timeout
     if (t === undefined) return settings.timeout
-    const d = Duration.decodeUnknown(t)
-    if (Option.isNone(d) || Duration.toMillis(d.value) <= 0) {
-      return new MemcachedInputError({ reason: "InvalidArgument", message: `invalid timeout ${String(t)}` })
-    }
-    return Duration.toMillis(d.value)
+    const ms = positiveFiniteMillis(t)
+    return ms === undefined
+      ? new MemcachedInputError({ reason: "InvalidArgument", message: `timeout must be a positive finite duration, got ${String(t)}` })
+      : ms
   }
 
   const retrieve = (command: "get" | "gets") => (key: string, options?: CallOptions) => {
@@ -1051,20 +1115,43 @@ const makeClient = (
     )
   }
 
-  const everyServer = <A>(kind: SlotKind, head: string, finish: Finish, label: string) =>
-    Effect.forEach(
-      pools,
+  /**
+   * One admin command on every server (or the one `options.server` names), each server's outcome
+   * reported on its own: one dead server never hides the others' results.
+   */
+  const perServer = <A>(
+    options: AdminOptions | undefined,
+    kind: SlotKind,
+    head: string,
+    finish: Finish,
+    label: string
+  ): Effect.Effect<PerServer<A>, MemcachedInputError> => {
+    const timeout = timeoutOf(options)
+    if (typeof timeout !== "number") return Effect.fail(timeout)
+    const target = options?.server
+    const targets = target === undefined ? pools : pools.filter((p) => p.spec.name === target)
+    if (targets.length === 0) {
+      return Effect.fail(
+        new MemcachedInputError({
+          reason: "InvalidArgument",
+          message: `unknown server ${JSON.stringify(target)}; the servers are ${servers.map((s) => s.name).join(", ")}`
+        })
+      )
+    }
+    return Effect.forEach(
+      targets,
       (pool) =>
         Effect.map(
-          Effect.async<A, MemcachedError>((resume) => {
-            const slot = new Slot(kind, head, undefined, finish, label, undefined, settings.timeout)
+          Effect.either(Effect.async<A, MemcachedError>((resume) => {
+            const slot = new Slot(kind, head, undefined, finish, label, undefined, timeout)
             slot.resume = resume
             pool.connection().enqueue(slot)
-          }),
+          })),
           (a) => [pool.spec.name, a] as const
         ),
       { concurrency: "unbounded" }
     ).pipe(Effect.map((entries) => new Map(entries)))
+  }
 
   const getMany = (
     keysIn: Iterable<string>,
@@ -1405,22 +1492,22 @@ const makeClient = (
       }, finishTouch, finishMetaTouch),
     incr: delta("incr"),
     decr: delta("decr"),
-    flushAll: (delay) =>
+    flushAll: (delay, options) =>
       Effect.suspend(() => {
         const exptime = toExptime(delay, timers.now())
         if (typeof exptime !== "number") return Effect.fail(exptime)
-        return Effect.asVoid(everyServer<void>(SlotKind.Single, encodeFlushAll(exptime), finishOk, "flush_all"))
+        return perServer<void>(options, SlotKind.Single, encodeFlushAll(exptime), finishOk, "flush_all")
       }),
-    version: () => everyServer<string>(SlotKind.Single, encodeVersion(), finishVersion, "version"),
-    stats: (argument) => {
+    version: (options) => perServer<string>(options, SlotKind.Single, encodeVersion(), finishVersion, "version"),
+    stats: (argument, options) => {
       if (argument !== undefined && !/^[\x21-\x7e]+( [\x21-\x7e]+)*$/.test(argument)) {
         return Effect.fail(new MemcachedInputError({ reason: "InvalidArgument", message: `invalid stats argument ${JSON.stringify(argument)}` }))
       }
-      return everyServer<ReadonlyMap<string, string>>(SlotKind.Stats, encodeStats(argument), finishStats, "stats")
+      return perServer<ReadonlyMap<string, string>>(options, SlotKind.Stats, encodeStats(argument), finishStats, "stats")
     },
-    verbosity: (level) =>
+    verbosity: (level, options) =>
       Number.isInteger(level) && level >= 0 && level <= U32_MAX
-        ? Effect.asVoid(everyServer<void>(SlotKind.Single, encodeVerbosity(level), finishOk, "verbosity"))
+        ? perServer<void>(options, SlotKind.Single, encodeVerbosity(level), finishOk, "verbosity")
         : Effect.fail(new MemcachedInputError({ reason: "InvalidArgument", message: `invalid verbosity level ${level}` })),
     protocols: () =>
       Effect.forEach(pools, (pool) =>

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Option } from "effect"
+import { Effect, Either, Option } from "effect"
 import * as MemcachedClient from "../src/MemcachedClient.js"
-import { acquireFakeServer, acquireMemcached } from "./support/memcached.js"
+import { acquireFakeServer, acquireMemcached, freePort } from "./support/memcached.js"
 
 const answerGets = (socket: import("node:net").Socket, chunk: Buffer) => {
   for (const line of chunk.toString("latin1").split("\r\n")) if (line.startsWith("get ")) socket.write("END\r\n")
@@ -36,9 +36,57 @@ describe("connection pool", () => {
       yield* Effect.forEach(keys, (k) => c.set(k, `v:${k}`), { concurrency: 100, discard: true })
       const values = yield* Effect.forEach(keys, (k) => c.getString(k), { concurrency: 100 })
       values.forEach((v, i) => assert.deepStrictEqual(v, Option.some(`v:${keys[i]}`)))
-      const stats = [...(yield* c.stats()).values()][0]!
+      const stats = Either.getOrThrow([...(yield* c.stats()).values()][0]!)
       // 4 pool connections plus the protocol probe's short-lived one, plus the stats request's.
       assert.isAtLeast(Number(stats.get("total_connections")), 4)
       assert.isAtLeast(Number(stats.get("curr_connections")), 4)
+    }).pipe(Effect.scoped))
+})
+
+describe("admin commands report per server (issue 11.7)", () => {
+  it.live("one dead server: stats, version, flushAll and verbosity still answer for the others", () =>
+    Effect.gen(function*() {
+      const mc = yield* acquireMemcached()
+      const dead = yield* Effect.promise(() => freePort())
+      const live = `127.0.0.1:${mc.port}`
+      const gone = `127.0.0.1:${dead}`
+      const c = yield* MemcachedClient.make({ servers: [live, gone], protocol: "text", timeout: "2 seconds" })
+      yield* c.set("admin:a", "v", { timeout: "2 seconds" }).pipe(Effect.ignore)
+      const stats = yield* c.stats()
+      assert.deepStrictEqual([...stats.keys()], [live, gone])
+      assert.strictEqual(Either.getOrThrow(stats.get(live)!).get("pid"), String(mc.pid))
+      const deadStats = stats.get(gone)!
+      assert.isTrue(Either.isLeft(deadStats) && deadStats.left._tag === "MemcachedConnectionError")
+      const versions = yield* c.version()
+      assert.deepStrictEqual(versions.get(live), Either.right("1.6.18"))
+      assert.isTrue(Either.isLeft(versions.get(gone)!))
+      const flushed = yield* c.flushAll()
+      assert.deepStrictEqual(flushed.get(live), Either.right(undefined))
+      assert.isTrue(Either.isLeft(flushed.get(gone)!))
+      const verbosity = yield* c.verbosity(0)
+      assert.deepStrictEqual(verbosity.get(live), Either.right(undefined))
+    }).pipe(Effect.scoped))
+
+  it.live("the server option targets one server; an unknown one is InvalidArgument before anything is sent", () =>
+    Effect.gen(function*() {
+      const a = yield* acquireMemcached()
+      const b = yield* acquireMemcached()
+      const sa = `127.0.0.1:${a.port}`
+      const sb = `127.0.0.1:${b.port}`
+      const c = yield* MemcachedClient.make({ servers: [sa, sb], protocol: "text" })
+      const only = yield* c.stats(undefined, { server: sb })
+      assert.deepStrictEqual([...only.keys()], [sb])
+      assert.strictEqual(Either.getOrThrow(only.get(sb)!).get("pid"), String(b.pid))
+      assert.deepStrictEqual([...(yield* c.version({ server: sa })).keys()], [sa])
+      const unknown = yield* Effect.flip(c.flushAll(undefined, { server: "127.0.0.1:1" }))
+      assert.strictEqual(unknown.reason, "InvalidArgument")
+      // only b was flushed
+      const key = "admin:target"
+      yield* c.set(key, "v")
+      const home = c.servers[c.serverFor(key)]!.name
+      yield* c.flushAll(undefined, { server: home === sa ? sb : sa })
+      assert.isTrue(Option.isSome(yield* c.get(key)))
+      yield* c.flushAll(undefined, { server: home })
+      assert.isTrue(Option.isNone(yield* c.get(key)))
     }).pipe(Effect.scoped))
 })

@@ -386,8 +386,27 @@ export class Connection {
     this.writable = ok
   }
 
+  /**
+   * The socket's `data` handler, guarded as a whole: anything thrown while parsing or completing
+   * requests (a bug, a number a finisher could not take) becomes a protocol error on this connection,
+   * which closes and fails every pending request typed. Nothing escapes into the event loop.
+   */
   private onData(chunk: Buffer): void {
     if (this.state === "closed") return
+    try {
+      this.receive(chunk)
+    } catch (cause) {
+      this.close(
+        new MemcachedProtocolError({
+          reason: "Malformed",
+          message: `${this.options.server}: reply could not be handled: ${cause instanceof Error ? cause.message : String(cause)}`,
+          server: this.options.server
+        })
+      )
+    }
+  }
+
+  private receive(chunk: Buffer): void {
     const replies = this.parser.push(chunk)
     if (replies.length > 0) this.options.onReply?.()
     for (let i = 0; i < replies.length; i++) {
@@ -514,7 +533,19 @@ export class Connection {
     this.inFlightBytes -= slot.head.length + (slot.data?.length ?? 0)
     // The reply is mapped even for an interrupted request: a reply that does not fit its request means
     // the stream is shifted, and the connection must close before the next reply reaches anyone.
-    const exit = slot.finish(slot, reply)
+    let exit: Exit.Exit<unknown, MemcachedError>
+    try {
+      exit = slot.finish(slot, reply)
+    } catch (cause) {
+      // The slot is already unlinked: it must be completed here, or nothing would ever complete it.
+      exit = Exit.fail(
+        new MemcachedProtocolError({
+          reason: "Malformed",
+          message: `${this.options.server}: malformed reply: ${cause instanceof Error ? cause.message : String(cause)}`,
+          server: this.options.server
+        })
+      )
+    }
     const resume = slot.resume
     if (resume !== undefined) {
       slot.resume = undefined

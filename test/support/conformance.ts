@@ -249,13 +249,13 @@ export const conformance = (layer: Layer.Layer<MemcachedClient.MemcachedClient, 
     it.effect("version, stats, stats settings, verbosity", () =>
       Effect.gen(function*() {
         const c = yield* MemcachedClient.MemcachedClient
-        const versions = [...(yield* c.version()).values()]
+        const versions = [...(yield* c.version()).values()].map(Either.getOrThrow)
         assert.isTrue(versions.length >= 1 && versions.every((v) => /^\d+\.\d+\.\d+/.test(v)), versions.join())
-        const stats = [...(yield* c.stats()).values()][0]!
+        const stats = Either.getOrThrow([...(yield* c.stats()).values()][0]!)
         for (const name of ["pid", "uptime", "curr_items", "cmd_get", "get_hits", "get_misses", "evictions"]) {
           assert.isTrue(stats.has(name), `stats has ${name}`)
         }
-        const settings = [...(yield* c.stats("settings")).values()][0]!
+        const settings = Either.getOrThrow([...(yield* c.stats("settings")).values()][0]!)
         assert.isTrue(settings.has("item_size_max"))
         yield* c.verbosity(0)
       }))
