@@ -4,6 +4,7 @@ import * as net from "node:net"
 import type { Duplex } from "node:stream"
 import { Effect, TestClock } from "effect"
 import * as MemoryServer from "../src/server/MemoryServer.js"
+import { startMemcached } from "./support/memcached.js"
 
 const b = (s: string) => Buffer.from(s, "latin1")
 
@@ -434,6 +435,213 @@ describe("MemoryServer vs memcached 1.6 (differential)", () => {
     } finally {
       if (child.pid !== undefined) process.kill(child.pid, "SIGTERM")
       await mem.close()
+    }
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// Fidelity with memcached 1.6.18 (issue 11): each assertion runs against a real memcached and the
+// in-memory server alike.
+// ---------------------------------------------------------------------------------------------
+
+/** Sends `input` and then `mn`; resolves with everything before the `MN` that answers it. */
+const talk = async (port: number, input: string): Promise<string> => {
+  const sock = await tcpConnect(port)
+  try {
+    const r = await request(sock, input + "mn\r\n", "", 5000)
+    let text = r.text
+    while (!text.endsWith("MN\r\n")) {
+      const more = await collect(sock, (t) => (text + t).endsWith("MN\r\n"), 5000)
+      if (more.text === "" && more.ended) throw new Error(`connection closed after ${JSON.stringify(text)}`)
+      text += more.text
+    }
+    return text.slice(0, -4)
+  } finally {
+    sock.destroy()
+  }
+}
+
+/** `STAT name value` lines as [name, value] pairs, in order. */
+const statRows = (text: string): Array<[string, string]> =>
+  text.split("\r\n").filter((l) => l.startsWith("STAT ")).map((l) => {
+    const [, name, ...rest] = l.split(" ")
+    return [name!, rest.join(" ")]
+  })
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** A fresh real memcached and a fresh in-memory server (emulating `emulate`), both on TCP. */
+const pair = async (emulate?: MemoryServer.Emulation) => {
+  const mc = await startMemcached(["-t", "1"])
+  const mem = MemoryServer.make(emulate === undefined ? {} : { emulate })
+  const { port } = await mem.listen({ port: 0 })
+  return {
+    ports: [mc.port, port] as const,
+    mem,
+    stop: async () => {
+      await mc.stop()
+      await mem.close()
+    }
+  }
+}
+
+/** The same input on both servers: [memcached's reply, the in-memory server's]. */
+const both = async (ports: readonly [number, number], input: string): Promise<[string, string]> => {
+  const [real, ours] = await Promise.all([talk(ports[0], input), talk(ports[1], input)])
+  return [real, ours]
+}
+
+const normalizeCas = (s: string) => s.replace(/\bcas=\d+/g, "cas=<c>").replace(/ c\d+/g, " c<c>")
+
+describe("MemoryServer fidelity with memcached 1.6.18", () => {
+  it("ma T on a counter that outgrew its value is lost with the replaced item; in place it applies", async () => {
+    const p = await pair()
+    try {
+      const input = "ms grow 1 T0\r\n9\r\nma grow T1000 t v\r\nme grow\r\nms fit 1 T0\r\n5\r\nma fit T1000 t\r\nme fit\r\n" +
+        "ms viv 1\r\n1\r\nma nope N0 J7 T50 t v\r\nme nope\r\n"
+      const [real, ours] = await both(p.ports, input)
+      assert.include(real, "ME grow exp=-1 ")
+      assert.strictEqual(normalizeCas(ours), normalizeCas(real))
+    } finally {
+      await p.stop()
+    }
+  })
+
+  it("flush_all: curr_items and bytes drop to 0 (at once here, within a second on memcached)", async () => {
+    const p = await pair()
+    try {
+      for (const port of p.ports) {
+        await talk(port, "set fa 0 0 1\r\nx\r\nset fb 3 0 2\r\nxy\r\nflush_all\r\n")
+        let rows: Map<string, string> = new Map()
+        for (let i = 0; i < 40; i++) {
+          rows = new Map(statRows(await talk(port, "stats\r\n")))
+          if (rows.get("curr_items") === "0") break
+          await sleep(50)
+        }
+        assert.strictEqual(rows.get("curr_items"), "0", `port ${port}`)
+        assert.strictEqual(rows.get("bytes"), "0", `port ${port}`)
+      }
+      assert.strictEqual(p.mem.stats().curr_items, 0)
+      // A flushed item is still a flushed miss when asked for, as on memcached.
+      assert.strictEqual(await talk(p.ports[1], "get fa\r\n"), "END\r\n")
+      const delayed = MemoryServer.make({ now: fakeClock().now })
+      run(delayed, "set d 0 0 1\r\nx\r\nflush_all 10\r\n")
+      assert.strictEqual(delayed.stats().curr_items, 1)
+    } finally {
+      await p.stop()
+    }
+  })
+
+  it("stats and stats settings carry every field memcached 1.6.18 prints, in its order", async () => {
+    const p = await pair()
+    try {
+      const [real, ours] = await both(p.ports, "set a 0 0 1\r\nx\r\nget a\r\nstats\r\n")
+      assert.deepStrictEqual(statRows(ours).map((r) => r[0]), statRows(real).map((r) => r[0]))
+      const [realS, oursS] = await both(p.ports, "stats settings\r\n")
+      assert.deepStrictEqual(statRows(oursS).map((r) => r[0]), statRows(realS).map((r) => r[0]))
+      const s = new Map(statRows(ours))
+      assert.match(s.get("rusage_user")!, /^\d+\.\d{6}$/)
+      assert.match(s.get("rusage_system")!, /^\d+\.\d{6}$/)
+      assert.isAbove(Number(s.get("bytes_read")), 20)
+      assert.isAbove(Number(s.get("bytes_written")), 20)
+      assert.strictEqual(s.get("curr_items"), "1")
+      assert.strictEqual(s.get("accepting_conns"), "1")
+      const settings = new Map(statRows(oursS))
+      assert.strictEqual(settings.get("tcpport"), String(p.ports[1]))
+      assert.strictEqual(settings.get("item_size_max"), "1048576")
+      assert.strictEqual(settings.get("growth_factor"), "1.25")
+    } finally {
+      await p.stop()
+    }
+  })
+
+  it("stats items, slabs, sizes, conns: memcached's fields, items in memcached's slab classes", async () => {
+    const p = await pair()
+    try {
+      const store = `set a 0 0 1\r\nx\r\nset bb 5 100 300\r\n${"y".repeat(300)}\r\nset big 0 0 5000\r\n${"z".repeat(5000)}\r\n`
+      const [real, ours] = await both(p.ports, store + "stats items\r\nstats slabs\r\nstats sizes\r\n")
+      const names = (t: string) => statRows(t).map((r) => r[0])
+      assert.deepStrictEqual(names(ours), names(real))
+      const pick = (t: string, re: RegExp) => statRows(t).filter((r) => re.test(r[0]))
+      const exact = /^(items:\d+:(number|mem_requested)|\d+:(chunk_size|chunks_per_page|total_pages|used_chunks)|active_slabs|total_malloced|sizes_status)$/
+      assert.deepStrictEqual(pick(ours, exact), pick(real, exact))
+      const [realC, oursC] = await both(p.ports, "stats conns\r\n")
+      const shape = (t: string) => statRows(t).map(([n, v]) => `${n.replace(/^\d+/, "#")}=${/addr/.test(n) ? v.split(":")[0] : n.endsWith("state") ? v : ""}`)
+      assert.deepStrictEqual(shape(oursC), shape(realC))
+    } finally {
+      await p.stop()
+    }
+  })
+
+  it("stats cachedump answers like memcached, and memcdump lists the keys", async () => {
+    const p = await pair()
+    try {
+      const nowSec = Math.floor(Date.now() / 1000)
+      const store = `set one 0 0 1\r\nx\r\nset two 0 ${nowSec + 1000} 3\r\nabc\r\n`
+      await both(p.ports, store)
+      // memcached dumps its cold LRU only: give its maintainer a moment to move the new items there.
+      await sleep(1500)
+      const input = "stats cachedump 1 0\r\nstats cachedump 1 1\r\nstats cachedump 2 0\r\nstats cachedump 99 0\r\n" +
+        "stats cachedump\r\nstats cachedump x y\r\nstats cachedump 1\r\n"
+      const [real, ours] = await both(p.ports, input)
+      assert.strictEqual(ours, real)
+      // Asynchronous: the server answering memcdump runs in this process.
+      const dump = await new Promise<string>((resolve, reject) => {
+        const child = spawn("memcdump", [`--servers=127.0.0.1:${p.ports[1]}`], { stdio: ["ignore", "pipe", "inherit"] })
+        let out = ""
+        child.stdout.on("data", (d: Buffer) => void (out += d.toString()))
+        child.once("error", (e) => reject(new Error(`memcdump (libmemcached-tools) is required: ${e.message}`)))
+        child.once("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`memcdump exited ${code}: ${out}`))))
+      })
+      assert.deepStrictEqual(dump.trim().split("\n").sort(), ["one", "two"])
+    } finally {
+      await p.stop()
+    }
+  })
+
+  it("stats detail on|off|dump answers as memcached", async () => {
+    const p = await pair()
+    try {
+      const input = "stats detail on\r\nset foo:a 0 0 1\r\nx\r\nget foo:a foo:b bar:c plain\r\ndelete foo:a\r\n" +
+        "stats detail dump\r\nstats detail off\r\nget foo:a\r\nstats detail dump\r\nstats detail\r\nstats detail x\r\n"
+      const [real, ours] = await both(p.ports, input)
+      assert.strictEqual(ours, real)
+      const settings = new Map(statRows(await talk(p.ports[1], "stats detail on\r\nstats settings\r\n")))
+      assert.strictEqual(settings.get("detail_enabled"), "yes")
+    } finally {
+      await p.stop()
+    }
+  })
+
+  it("ma with a bad delta or other bad number answers memcached's error line", async () => {
+    const p = await pair()
+    try {
+      const input = "set n 0 0 1\r\n5\r\nma n Dx\r\nma n D-1\r\nma n D\r\nma n D18446744073709551616\r\nma n D1x\r\n" +
+        "ma n Jx\r\nma n Nx\r\nma n Cx\r\nma n Tx\r\nma n Dx q\r\nma n M\r\nma n Mx\r\nma n Mx Dx\r\nmd n Cx\r\nmd n T\r\n" +
+        "mg n Tx\r\nms n 1 Cx\r\n1\r\nms n 1 F\r\n1\r\nms n 1 F18446744073709551616\r\n1\r\nms n 1 M\r\n1\r\nms n 1 MX\r\n1\r\n" +
+        "ms n 1 F4294967297\r\n1\r\nmg n f v\r\n"
+      const [real, ours] = await both(p.ports, input)
+      assert.strictEqual(ours, real)
+    } finally {
+      await p.stop()
+    }
+  })
+
+  it("emulate 1.6.18 rejects newer meta flags as 1.6.18 does; the default accepts them", async () => {
+    const p = await pair("1.6.18")
+    try {
+      const input = "set n 0 0 1\r\n5\r\nmg n E5 v\r\nms n 1 E5\r\n1\r\nms n 1 MA N0\r\n1\r\nmg n v\r\nms miss 1 MA N100\r\n1\r\n" +
+        "mg miss v\r\nmd n x\r\nma n E5\r\nmd n E5\r\nversion\r\n"
+      const [real, ours] = await both(p.ports, input)
+      assert.strictEqual(ours.replace(/VERSION \S+/, "VERSION <v>"), real.replace(/VERSION \S+/, "VERSION <v>"))
+      assert.include(ours, "VERSION 1.6.18-effect-memory\r\n")
+      const newest = MemoryServer.make()
+      assert.strictEqual(
+        run(newest, "ms n 1 E5\r\n1\r\nmg n c v\r\nmd n x q\r\nmg n s v\r\nms miss 1 MA N100\r\n1\r\nmg miss v\r\nversion\r\n"),
+        `HD\r\nVA 1 c5\r\n1\r\nVA 0 s0\r\n\r\nHD\r\nVA 1\r\n1\r\nVERSION ${MemoryServer.VERSION}\r\n`
+      )
+    } finally {
+      await p.stop()
     }
   })
 })

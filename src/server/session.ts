@@ -75,9 +75,11 @@ export class SessionImpl implements Session {
         close = true
         break
       }
-      if (r !== undefined) replies.push(r)
+      if (r !== undefined) {
+        e.counters.bytes_written += r.length
+        replies.push(r)
+      }
     }
-    for (const r of replies) e.counters.bytes_written += r.length
     return { replies, close }
   }
 
