@@ -19,7 +19,7 @@ import * as Runtime from "effect/Runtime"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import { type Finish, Slot, SlotKind, type Timers } from "./engine/connection.js"
-import { MemcachedPolicy, type Policy } from "./MemcachedPolicy.js"
+import type { Policy } from "./MemcachedPolicy.js"
 import { type PoolEvents, ServerPool, type ServerProtocolName, type Settings } from "./engine/pool.js"
 import {
   base64KeyProblem,
@@ -43,8 +43,7 @@ import {
   MemcachedServerError,
   MemcachedStoreError
 } from "./MemcachedError.js"
-import { MemcachedRing } from "./MemcachedRing.js"
-import { MemcachedTransport, net as netTransport } from "./MemcachedTransport.js"
+import { net as netTransport, type Transport } from "./MemcachedTransport.js"
 import {
   encodeDelete,
   encodeFlushAll,
@@ -59,6 +58,7 @@ import {
   type StorageCommand,
   type ValueReply
 } from "./protocol/client.js"
+import * as MemcachedRing from "./MemcachedRing.js"
 import * as ServerSpec from "./ServerSpec.js"
 import { parseU64, parseUint, toBuffer, U64_MAX } from "./protocol/bytes.js"
 
@@ -417,10 +417,15 @@ export interface MemcachedClientOptions extends Policy {
   /** Server specs (`host:port`, `[v6]:port`, `host:port:weight`, unix paths…). Default `127.0.0.1:11211`. */
   readonly servers?: ReadonlyArray<string | ServerSpec.ServerSpec> | string | undefined
   /**
-   * Key → server placement. Default: the `MemcachedRing` service when provided, else libmemcached's
-   * ketama (weighted when any weight > 1).
+   * Key → server placement, e.g. `MemcachedRing.libmc()`. Default: libmemcached's ketama (weighted when
+   * any weight > 1). The only way to choose the ring: there is no ring service to provide.
    */
   readonly distribution?: Distribution.Distribution | undefined
+  /**
+   * How connections are opened, e.g. `MemcachedTransport.tlsTransport(options)`. Default: plain TCP, or a unix
+   * socket for specs with a path. The only way to choose the transport: there is no transport service.
+   */
+  readonly transport?: Transport | undefined
   /** Time allowed to open a connection. Default 2 seconds. */
   readonly connectTimeout?: Duration.DurationInput | undefined
   /** Deadline of every request, from enqueue to reply. Default 5 seconds. */
@@ -806,8 +811,8 @@ const storeModes: Record<StorageCommand, MetaSetMode> = { set: "S", add: "E", re
 
 /**
  * Builds a client in the current scope; closing the scope closes its connections and fails any
- * request still pending with `MemcachedConnectionError("Closed")`. Uses the `MemcachedTransport` from
- * the context when there is one, plain TCP otherwise. Fails with a `ConfigError` naming the offending
+ * request still pending with `MemcachedConnectionError("Closed")`. Everything it uses (ring, policy,
+ * transport) comes from `options`; it reads no optional service from the context. Fails with a `ConfigError` naming the offending
  * option when the options are invalid.
  *
  * @since 0.1.0
@@ -830,7 +835,7 @@ export const make = (
       autoBatch: options.autoBatch ?? true
     }
     for (const v of Object.values(fields)) if (isConfigError(v)) return yield* Effect.fail(v)
-    const policy = { ...Option.getOrUndefined(yield* Effect.serviceOption(MemcachedPolicy)), ...definedOnly(options) }
+    const policy: Policy = options
     const health = {
       failureLimit: positiveInt("failureLimit", policy.failureLimit, 3),
       failureWindow: millis("failureWindow", policy.failureWindow, 10_000),
@@ -848,10 +853,8 @@ export const make = (
       return yield* Effect.fail(invalid("protocol", `protocol must be "meta", "text" or "auto", got ${String(protocol)}`))
     }
     const settings = { ...fields, ...health, protocol } as Settings
-    const distribution = options.distribution ??
-      Option.getOrElse(yield* Effect.serviceOption(MemcachedRing), () => Distribution.ketama())
-
-    const transport = Option.getOrElse(yield* Effect.serviceOption(MemcachedTransport), () => netTransport)
+    const distribution = options.distribution ?? Distribution.ketama()
+    const transport = options.transport ?? netTransport
     const clock = yield* Effect.clock
     const runtime = yield* Effect.runtime<never>()
     const runFork = Runtime.runFork(runtime)
@@ -922,9 +925,6 @@ class Router {
     this.live = this.distribution.build(alive.map((i) => this.servers[i]!))
   }
 }
-
-const definedOnly = <A extends object>(a: A): Partial<A> =>
-  Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as Partial<A>
 
 /**
  * Errors a retry can help with. `Ejected` only with failover `next`, where the retry goes to the
@@ -1702,7 +1702,8 @@ export const layerConfig = (
 /**
  * The environment-driven configuration: `MEMCACHED_SERVERS` (comma or space separated specs, default
  * `127.0.0.1:11211`), `MEMCACHED_TIMEOUT` and `MEMCACHED_CONNECT_TIMEOUT` (durations such as
- * `500 millis`), `MEMCACHED_POOL_SIZE`.
+ * `500 millis`), `MEMCACHED_POOL_SIZE`, `MEMCACHED_DISTRIBUTION` (a ring name such as `ketama:md5`
+ * or `libmc`, see `MemcachedRing.config`; default ketama).
  *
  * @since 0.1.0
  * @category config
@@ -1713,7 +1714,8 @@ export const config: Config.Config<MemcachedClientOptions> = Config.all({
   ),
   timeout: Config.option(Config.duration("MEMCACHED_TIMEOUT")).pipe(Config.map(Option.getOrUndefined)),
   connectTimeout: Config.option(Config.duration("MEMCACHED_CONNECT_TIMEOUT")).pipe(Config.map(Option.getOrUndefined)),
-  poolSize: Config.option(Config.integer("MEMCACHED_POOL_SIZE")).pipe(Config.map(Option.getOrUndefined))
+  poolSize: Config.option(Config.integer("MEMCACHED_POOL_SIZE")).pipe(Config.map(Option.getOrUndefined)),
+  distribution: Config.option(MemcachedRing.config("MEMCACHED_DISTRIBUTION")).pipe(Config.map(Option.getOrUndefined))
 })
 
 /**

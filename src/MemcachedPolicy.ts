@@ -2,11 +2,16 @@
  * What the client does when a server fails: when to eject it from the ring, when to try it again, where
  * its keys go meanwhile (failover), and which requests are retried (a `Schedule`).
  *
+ * A policy is a plain value spread into the client's options — there is no policy service or layer,
+ * so a policy can never be provided beside a client and silently ignored (issue 11.4):
+ *
+ * ```ts
+ * MemcachedClient.layer({ servers, ...MemcachedPolicy.failoverNext({ failureLimit: 5 }) })
+ * ```
+ *
  * @since 0.1.0
  */
-import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
-import * as Layer from "effect/Layer"
 import type * as Schedule from "effect/Schedule"
 import type { MemcachedError } from "./MemcachedError.js"
 
@@ -53,39 +58,22 @@ export interface Policy {
   readonly retryNonIdempotent?: boolean | undefined
 }
 
-/**
- * The failure policy of clients built in its scope; options given to `MemcachedClient.layer` take
- * precedence field by field.
- *
- * @since 0.1.0
- * @category tags
- */
-export class MemcachedPolicy extends Context.Tag("effect-memcached/MemcachedPolicy")<MemcachedPolicy, Policy>() {}
 
 /**
- * Provides a policy.
+ * A policy with failover `next`: an ejected server's keys go to the ring rebuilt without it.
  *
  * @since 0.1.0
- * @category layers
+ * @category constructors
  */
-export const layer = (policy: Policy): Layer.Layer<MemcachedPolicy> => Layer.succeed(MemcachedPolicy, policy)
+export const failoverNext = (policy: Omit<Policy, "failover"> = {}): Policy => ({ ...policy, failover: "next" })
 
 /**
- * Failover to the rebuilt ring (`"next"`), with the other settings at their defaults or as given.
+ * A policy that retries transient failures of idempotent commands with `schedule`.
  *
  * @since 0.1.0
- * @category layers
+ * @category constructors
  */
-export const layerFailoverNext = (policy: Omit<Policy, "failover"> = {}): Layer.Layer<MemcachedPolicy> =>
-  Layer.succeed(MemcachedPolicy, { ...policy, failover: "next" })
-
-/**
- * Retries idempotent requests on transient connection errors with `schedule`.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layerRetry = (
-  schedule: Schedule.Schedule<unknown, MemcachedError>,
-  policy: Omit<Policy, "retry"> = {}
-): Layer.Layer<MemcachedPolicy> => Layer.succeed(MemcachedPolicy, { ...policy, retry: schedule })
+export const retry = (schedule: Schedule.Schedule<unknown, MemcachedError>, policy: Omit<Policy, "retry"> = {}): Policy => ({
+  ...policy,
+  retry: schedule
+})

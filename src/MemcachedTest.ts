@@ -9,7 +9,6 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as ConfigError from "effect/ConfigError"
 import * as MemcachedClient from "./MemcachedClient.js"
-import { MemcachedTransport } from "./MemcachedTransport.js"
 import * as MemoryServerModule from "./server/MemoryServer.js"
 import * as ServerSpec from "./ServerSpec.js"
 
@@ -42,7 +41,7 @@ export class MemoryServers extends Context.Tag("effect-memcached/MemcachedTest/M
  * @since 0.1.0
  * @category models
  */
-export interface TestOptions extends Omit<MemcachedClient.MemcachedClientOptions, "servers"> {
+export interface TestOptions extends Omit<MemcachedClient.MemcachedClientOptions, "servers" | "transport"> {
   /** How many in-memory servers. Default 1. */
   readonly servers?: number | undefined
   readonly maxBytes?: number | undefined
@@ -72,15 +71,17 @@ export const layer = (
     yield* Effect.addFinalizer(() => Effect.promise(() => Promise.all(servers.map((s) => s.close()))))
     const specs = servers.map((_, i) => ServerSpec.make({ host: `memory-${i}`, port: 11211 }))
     const byName = new Map(specs.map((s, i) => [s.name, servers[i]!]))
-    const client = yield* MemcachedClient.make({ ...options, servers: specs }).pipe(
-      Effect.provideService(MemcachedTransport, {
+    const client = yield* MemcachedClient.make({
+      ...options,
+      servers: specs,
+      transport: {
         connect: (spec) => {
           const server = byName.get(spec.name)
           if (server === undefined) throw new Error(`no in-memory server named ${spec.name}`)
           return server.connect()
         }
-      })
-    )
+      }
+    })
     return Context.make(MemcachedClient.MemcachedClient, client).pipe(
       Context.add(MemoryServer, servers[0]!),
       Context.add(MemoryServers, servers)

@@ -1,14 +1,14 @@
 /**
  * The socket factory seam: how the client opens a byte stream to a server. TCP (IPv4 and IPv6), unix
- * sockets and TLS come from Node; the in-memory server plugs in here too.
+ * sockets and TLS come from Node; the in-memory server plugs in here too. A transport is a plain value
+ * given to the client as its `transport` option (default {@link net}) — there is no transport service
+ * or layer, so one can never be provided beside a client and silently ignored (issue 11.4).
  *
  * @since 0.1.0
  */
 import * as net from "node:net"
 import type { Duplex } from "node:stream"
 import * as tls from "node:tls"
-import * as Context from "effect/Context"
-import * as Layer from "effect/Layer"
 import type { ServerSpec } from "./ServerSpec.js"
 
 /**
@@ -21,17 +21,6 @@ import type { ServerSpec } from "./ServerSpec.js"
 export interface Transport {
   readonly connect: (server: ServerSpec) => Duplex
 }
-
-/**
- * The transport the client uses. When absent from the context, the client uses {@link net}.
- *
- * @since 0.1.0
- * @category tags
- */
-export class MemcachedTransport extends Context.Tag("effect-memcached/MemcachedTransport")<
-  MemcachedTransport,
-  Transport
->() {}
 
 /**
  * Plain TCP (with `TCP_NODELAY`) or a unix socket for specs with a `path`.
@@ -67,20 +56,3 @@ export const tlsTransport = (options: tls.ConnectionOptions = {}): Transport => 
     return socket
   }
 })
-
-/**
- * Provides the plain TCP / unix socket transport.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layer: Layer.Layer<MemcachedTransport> = Layer.succeed(MemcachedTransport, net_)
-
-/**
- * Provides a TLS transport.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layerTls = (options?: tls.ConnectionOptions): Layer.Layer<MemcachedTransport> =>
-  Layer.succeed(MemcachedTransport, tlsTransport(options))

@@ -12,7 +12,7 @@ import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
 import type { MemcachedError } from "../src/MemcachedError.js"
 import * as MemcachedClient from "../src/MemcachedClient.js"
-import { MemcachedTransport, type Transport } from "../src/MemcachedTransport.js"
+import type { Transport } from "../src/MemcachedTransport.js"
 import {
   acquireFakeServer,
   type FakeServer,
@@ -730,9 +730,7 @@ describe(`Connection against a misbehaving server (autoBatch ${autoBatch})`, () 
           return s
         }
       }
-      const c = yield* MemcachedClient.make({ protocol: "text", servers: ["127.0.0.1:1"], connectTimeout: "100 millis" }).pipe(
-        Effect.provideService(MemcachedTransport, transport)
-      )
+      const c = yield* MemcachedClient.make({ protocol: "text", servers: ["127.0.0.1:1"], connectTimeout: "100 millis", transport })
       const start = Date.now()
       const exits = yield* Effect.all([Effect.exit(c.get("a")), Effect.exit(c.get("b"))], { concurrency: "unbounded" })
       assert.isBelow(elapsedSince(start), 2000)
@@ -765,8 +763,9 @@ describe(`Connection against a misbehaving server (autoBatch ${autoBatch})`, () 
       const c = yield* MemcachedClient.make({
         servers: ["127.0.0.1:1"],
         connectTimeout: "2 seconds",
-        timeout: "5 seconds"
-      }).pipe(Effect.provideService(MemcachedTransport, transport))
+        timeout: "5 seconds",
+        transport
+      })
       const [short, long] = yield* Effect.all([
         Effect.exit(c.get("a", { timeout: "50 millis" })),
         Effect.exit(c.get("b"))
@@ -782,9 +781,7 @@ describe(`Connection against a misbehaving server (autoBatch ${autoBatch})`, () 
           throw new Error("boom")
         }
       }
-      const c = yield* MemcachedClient.make({ protocol: "text", servers: ["127.0.0.1:1"] }).pipe(
-        Effect.provideService(MemcachedTransport, transport)
-      )
+      const c = yield* MemcachedClient.make({ protocol: "text", servers: ["127.0.0.1:1"], transport })
       assert.strictEqual(reasonOf(yield* Effect.exit(c.get("a"))), "MemcachedConnectionError:Connect")
     }))
 

@@ -3,8 +3,9 @@ import * as ConfigError from "effect/ConfigError"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import type * as Distribution from "../src/Distribution.js"
+import * as MemcachedClient from "../src/MemcachedClient.js"
 import * as MemcachedRing from "../src/MemcachedRing.js"
 import * as ServerSpec from "../src/ServerSpec.js"
 
@@ -160,37 +161,36 @@ describe("ServerSpec lists", () => {
 })
 
 describe("MemcachedRing", () => {
-  it.effect("layerConfig reads MEMCACHED_DISTRIBUTION, defaults to ketama and rejects bad values", () =>
+  it.effect("config reads MEMCACHED_DISTRIBUTION and rejects bad values; MemcachedClient.config takes it", () =>
     Effect.gen(function*() {
       const read = (entries: ReadonlyArray<readonly [string, string]>) =>
-        MemcachedRing.MemcachedRing.pipe(
-          Effect.provide(MemcachedRing.layerConfig()),
+        MemcachedRing.config().pipe(
           Effect.withConfigProvider(ConfigProvider.fromMap(new Map(entries))),
           Effect.either
         )
-      const dflt = yield* read([])
-      assert.isTrue(Either.isRight(dflt) && dflt.right.name === "ketama")
+      const dflt = yield* MemcachedClient.config.pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map())))
+      assert.isUndefined(dflt.distribution)
+      const fromEnv = yield* MemcachedClient.config.pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["MEMCACHED_DISTRIBUTION", "libmc:crc_32"]])))
+      )
+      assert.strictEqual(fromEnv.distribution?.name, "libmc:crc_32")
       const omc = yield* read([["MEMCACHED_DISTRIBUTION", "omcache:pre1010"]])
       assert.isTrue(Either.isRight(omc) && omc.right.name === "omcache:pre1010")
       const badValue = yield* read([["MEMCACHED_DISTRIBUTION", "chord"]])
       assert.isTrue(Either.isLeft(badValue) && String(badValue.left).includes("unknown distribution"))
     }))
 
-  it.effect("every layer provides its distribution", () =>
-    Effect.gen(function*() {
-      const layers: ReadonlyArray<readonly [Layer.Layer<MemcachedRing.MemcachedRing>, string]> = [
-        [MemcachedRing.layer, "ketama"],
-        [MemcachedRing.layerKetama({ hash: "md5" }), "ketama:md5"],
-        [MemcachedRing.layerKetamaWeighted, "ketama_weighted"],
-        [MemcachedRing.layerModula("crc"), "modula:crc"],
-        [MemcachedRing.layerOmcache("weighted"), "omcache:weighted"],
-        [MemcachedRing.layerLibmc("crc_32"), "libmc:crc_32"],
-        [MemcachedRing.layerRendezvous, "rendezvous"],
-        [MemcachedRing.layerHashring(11211), "hashring:11211"]
-      ]
-      for (const [layer, name] of layers) {
-        const d = yield* Effect.provide(MemcachedRing.MemcachedRing, layer)
-        assert.strictEqual(d.name, name)
-      }
-    }))
+  it("every named ring is the distribution it says", () => {
+    const rings: ReadonlyArray<readonly [Distribution.Distribution, string]> = [
+      [MemcachedRing.ketama(), "ketama"],
+      [MemcachedRing.ketama({ hash: "md5" }), "ketama:md5"],
+      [MemcachedRing.ketamaWeighted(), "ketama_weighted"],
+      [MemcachedRing.modula({ hash: "crc" }), "modula:crc"],
+      [MemcachedRing.omcache({ variant: "weighted" }), "omcache:weighted"],
+      [MemcachedRing.libmc({ hash: "crc_32" }), "libmc:crc_32"],
+      [MemcachedRing.rendezvous(), "rendezvous"],
+      [MemcachedRing.hashring({ defaultPort: 11211 }), "hashring:11211"]
+    ]
+    for (const [d, name] of rings) assert.strictEqual(d.name, name)
+  })
 })
