@@ -20,7 +20,7 @@ import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import { type Finish, Slot, SlotKind, type Timers } from "./engine/connection.js"
 import type { Policy } from "./MemcachedPolicy.js"
-import { type PoolEvents, ServerPool, type ServerProtocolName, type Settings } from "./engine/pool.js"
+import { type PoolEvents, proxyUnsupported, ServerPool, type ServerProtocolName, type Settings } from "./engine/pool.js"
 import {
   base64KeyProblem,
   encodeMetaArithmetic,
@@ -455,6 +455,14 @@ export interface MemcachedClientOptions extends Policy {
    */
   readonly protocol?: "meta" | "text" | "auto" | undefined
   /**
+   * The servers are text-only proxies (twemproxy/nutcracker); implies the text protocol. With protocol
+   * `auto` a server that closes the connection on the `mn` probe is taken for one too. Commands such a
+   * proxy does not forward (`gat`, `gats`, `stats`, `flushAll`, `verbosity`, the meta methods) fail with
+   * `MemcachedInputError("Unsupported")` before anything is sent, so the proxy is never ejected for
+   * them. Default false.
+   */
+  readonly textProxy?: boolean | undefined
+  /**
    * Merge single-key `get`/`gets` calls that reach one connection in the same tick into one multi-key
    * command, and split the replies back by key. Transparent to callers. Default true.
    */
@@ -852,7 +860,7 @@ export const make = (
     if (protocol !== "meta" && protocol !== "text" && protocol !== "auto") {
       return yield* Effect.fail(invalid("protocol", `protocol must be "meta", "text" or "auto", got ${String(protocol)}`))
     }
-    const settings = { ...fields, ...health, protocol } as Settings
+    const settings = { ...fields, ...health, protocol, textProxy: options.textProxy === true } as Settings
     const distribution = options.distribution ?? Distribution.ketama()
     const transport = options.transport ?? netTransport
     const clock = yield* Effect.clock
@@ -951,6 +959,16 @@ const makeClient = (
       : ms
   }
 
+  /** `Unsupported` when `pool` is a text-only proxy that does not forward `command` (nothing is sent). */
+  const proxyRejects = (pool: ServerPool, command: string, key?: string): MemcachedInputError | undefined =>
+    pool.proxy && proxyUnsupported.has(command)
+      ? new MemcachedInputError({
+        reason: "Unsupported",
+        message: `${command} is not forwarded by ${pool.spec.name}, a text-only proxy (twemproxy); nothing was sent`,
+        ...(key === undefined ? {} : { key })
+      })
+      : undefined
+
   const retrieve = (command: "get" | "gets") => (key: string, options?: CallOptions) => {
     const invalidKey = validateKey(key)
     if (invalidKey !== undefined) return Effect.fail(invalidKey)
@@ -979,11 +997,16 @@ const makeClient = (
       if (typeof exptime !== "number") return Effect.fail(exptime)
       return Effect.async<Option.Option<Item>, MemcachedError>((resume) => {
         const pool = poolOf(key)
-        const slot = pool.protocol === "meta"
-          ? new Slot(SlotKind.Single, `mg ${key} T${exptime} v f${command === "gats" ? " c" : ""} k\r\n`, undefined, finishMetaGet, key, undefined, timeout)
-          : new Slot(SlotKind.Values, `${command} ${exptime} ${key}\r\n`, undefined, finishGet, key, undefined, timeout)
-        slot.resume = resume
-        pool.connection().enqueue(slot)
+        // In auto mode the probe tells a text-only proxy (which closes the connection on gat) apart.
+        pool.whenKnown(() => {
+          const rejected = proxyRejects(pool, command, key)
+          if (rejected !== undefined) return resume(Exit.fail(rejected))
+          const slot = pool.protocol === "meta"
+            ? new Slot(SlotKind.Single, `mg ${key} T${exptime} v f${command === "gats" ? " c" : ""} k\r\n`, undefined, finishMetaGet, key, undefined, timeout)
+            : new Slot(SlotKind.Values, `${command} ${exptime} ${key}\r\n`, undefined, finishGet, key, undefined, timeout)
+          slot.resume = resume
+          pool.connection().enqueue(slot)
+        })
       })
     })
   }
@@ -1143,9 +1166,13 @@ const makeClient = (
       (pool) =>
         Effect.map(
           Effect.either(Effect.async<A, MemcachedError>((resume) => {
-            const slot = new Slot(kind, head, undefined, finish, label, undefined, timeout)
-            slot.resume = resume
-            pool.connection().enqueue(slot)
+            pool.whenKnown(() => {
+              const rejected = proxyRejects(pool, label)
+              if (rejected !== undefined) return resume(Exit.fail(rejected))
+              const slot = new Slot(kind, head, undefined, finish, label, undefined, timeout)
+              slot.resume = resume
+              pool.connection().enqueue(slot)
+            })
           })),
           (a) => [pool.spec.name, a] as const
         ),

@@ -11,7 +11,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { Effect, Either, Option } from "effect"
 import * as MemcachedClient from "../src/MemcachedClient.js"
-import { freePort, startMemcached } from "./support/memcached.js"
+import { acquireFakeServer, freePort, startMemcached } from "./support/memcached.js"
 
 const nutcracker = ["/usr/sbin/nutcracker", "/usr/bin/nutcracker", "/usr/local/bin/nutcracker"].find((p) => fs.existsSync(p))
 
@@ -134,5 +134,104 @@ describe("protocol auto-detection", () => {
       }
       assert.deepStrictEqual(result.value, Option.some("v"))
       assert.deepStrictEqual([...result.protocols.values()], ["text"])
+    }))
+})
+
+/** Starts memcached and nutcracker in front of it; `use` gets the proxy's address. Stops both by PID. */
+const withNutcracker = async (use: (proxy: string, direct: string) => Promise<void>) => {
+  assert.isDefined(nutcracker, "nutcracker is required (apt-get install nutcracker)")
+  const mc = await startMemcached()
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-memcached-nutcracker-"))
+  let child: ChildProcess | undefined
+  try {
+    const port = await freePort()
+    const statsPort = await freePort()
+    const conf = path.join(dir, "nutcracker.yml")
+    fs.writeFileSync(conf, [
+      "pool:",
+      `  listen: 127.0.0.1:${port}`,
+      "  hash: fnv1a_64",
+      "  distribution: ketama",
+      "  timeout: 2000",
+      "  servers:",
+      `   - 127.0.0.1:${mc.port}:1`,
+      ""
+    ].join("\n"))
+    child = spawn(nutcracker!, [
+      "-c", conf,
+      "-p", path.join(dir, "nutcracker.pid"),
+      "-o", path.join(dir, "nutcracker.log"),
+      "-s", String(statsPort),
+      "-a", "127.0.0.1"
+    ], { stdio: "ignore" })
+    assert.isTrue(await listening(port, 5000), "nutcracker did not start")
+    await use(`127.0.0.1:${port}`, `127.0.0.1:${mc.port}`)
+  } finally {
+    if (child !== undefined) await stop(child)
+    await mc.stop()
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+describe("text-only proxy: commands it does not forward (issue 11.6)", () => {
+  for (const options of [{ protocol: "auto" }, { textProxy: true }] as const) {
+    it(`through nutcracker (${JSON.stringify(options)}): gat, gats, stats, flushAll, verbosity fail Unsupported, the proxy is never ejected`, async () => {
+      await withNutcracker(async (proxy) => {
+        await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+          // failureLimit 1: a single connection the proxy closed would eject it
+          const c = yield* MemcachedClient.make({ servers: [proxy], failureLimit: 1, timeout: "2 seconds", ...options })
+          yield* c.set("nc6:k", "v")
+          for (const call of [c.gat("nc6:k", 60), c.gats("nc6:k", 60)]) {
+            const e = yield* Effect.flip(call)
+            assert.strictEqual(`${e._tag}:${"reason" in e ? e.reason : ""}`, "MemcachedInputError:Unsupported")
+          }
+          const admin = [
+            yield* c.stats(),
+            yield* c.stats("settings"),
+            yield* c.flushAll(),
+            yield* c.verbosity(1)
+          ] as ReadonlyArray<MemcachedClient.PerServer<unknown>>
+          for (const result of admin) {
+            const entry = result.get(proxy)!
+            assert.isTrue(Either.isLeft(entry))
+            const e = (entry as Either.Left<{ _tag: string; reason: string }, unknown>).left
+            assert.strictEqual(`${e._tag}:${e.reason}`, "MemcachedInputError:Unsupported")
+          }
+          // version and touch are forwarded by the proxy
+          assert.deepStrictEqual(yield* c.version().pipe(Effect.map((m) => m.get(proxy))), Either.right("1.6.18"))
+          yield* c.touch("nc6:k", 60)
+          // not ejected, not flushed: the value is still served through the proxy
+          assert.deepStrictEqual(yield* c.getString("nc6:k"), Option.some("v"))
+          assert.deepStrictEqual([...(yield* c.protocols()).values()], ["text"])
+        })))
+      })
+    }, 30_000)
+  }
+
+  it("memcached itself (protocol auto → meta) still serves gat and stats", async () => {
+    await withNutcracker(async (_proxy, direct) => {
+      await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+        const c = yield* MemcachedClient.make({ servers: [direct], protocol: "auto" })
+        yield* c.set("nc6:d", "v")
+        assert.deepStrictEqual(
+          (yield* c.gat("nc6:d", 60)).pipe(Option.map((i) => Buffer.from(i.value).toString())),
+          Option.some("v")
+        )
+        assert.isTrue(Either.isRight((yield* c.stats()).get(direct)!))
+      })))
+    })
+  }, 30_000)
+
+  it.scopedLive("textProxy: nothing is sent for an unsupported command", () =>
+    Effect.gen(function*() {
+      const server = yield* acquireFakeServer()
+      const c = yield* MemcachedClient.make({ servers: [server.address], textProxy: true })
+      const e = yield* Effect.flip(c.gat("k", 1))
+      assert.strictEqual(e._tag === "MemcachedInputError" && e.reason, "Unsupported")
+      const stats = yield* c.stats()
+      assert.isTrue(Either.isLeft(stats.get(server.address)!))
+      yield* Effect.sleep("50 millis")
+      assert.strictEqual(server.received.join(""), "")
+      assert.strictEqual(server.sockets.length, 0)
     }))
 })

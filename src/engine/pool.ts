@@ -41,7 +41,19 @@ export interface Settings {
   readonly flapWindow: number
   /** The protocol to speak (default text); `auto` probes each server once with `mn`. */
   readonly protocol?: "meta" | "text" | "auto" | undefined
+  /** The servers are text-only proxies (twemproxy): protocol text, see {@link ServerPool.proxy}. */
+  readonly textProxy?: boolean | undefined
 }
+
+/**
+ * Commands a text-only proxy (twemproxy/nutcracker) does not forward: it closes the connection on
+ * them (checked against nutcracker 0.5). `version`, `touch` and the storage and retrieval commands
+ * other than `gat`/`gats` pass.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const proxyUnsupported: ReadonlySet<string> = new Set(["gat", "gats", "stats", "flush_all", "verbosity"])
 
 /**
  * The protocol a server speaks.
@@ -109,6 +121,13 @@ export class ServerPool {
    * `undefined` until detected: requests use the text protocol meanwhile.
    */
   protocol: ServerProtocolName | undefined
+  /**
+   * True when the server is a text-only proxy: the settings say so (`textProxy`), or it closed the
+   * connection on the `mn` probe as twemproxy does (memcached before 1.6 answers `ERROR` instead).
+   * The client then fails the commands in {@link proxyUnsupported} before sending anything, so the
+   * proxy never closes a connection over them and is never ejected for them.
+   */
+  proxy = false
   private probing = false
   /** When the last probe failed (ms): no new probe before `retryInterval` has passed. */
   private probeFailedAt = -Infinity
@@ -124,6 +143,19 @@ export class ServerPool {
   ) {
     this.connections = new Array(settings.poolSize).fill(undefined)
     this.protocol = settings.protocol === "meta" || settings.protocol === "text" ? settings.protocol : undefined
+    if (settings.textProxy === true) {
+      this.protocol = "text"
+      this.proxy = true
+    }
+  }
+
+  /**
+   * Calls `f` once the server's protocol is known (probing first in `auto` mode). A failed probe or a
+   * closed pool calls `f` too: the request then fails on its connection like any other.
+   */
+  whenKnown(f: () => void): void {
+    if (this.protocol !== undefined || this.closed) return f()
+    this.detect(() => f())
   }
 
   /**
@@ -132,6 +164,11 @@ export class ServerPool {
    */
   detect(f: (result: ServerProtocolName | MemcachedError) => void): void {
     if (this.protocol !== undefined) return f(this.protocol)
+    if (this.closed) {
+      // No probe will start on a closed pool: answer now rather than leave the caller waiting.
+      const server = this.spec.name
+      return f(new MemcachedConnectionError({ reason: "Closed", server, message: `${server}: client closed` }))
+    }
     this.waiters.push(f)
     this.startProbe()
   }
@@ -163,6 +200,7 @@ export class ServerPool {
       const error = Cause.squash(e.cause) as MemcachedError
       // A text-only proxy (twemproxy) closes the connection on an unknown command.
       if (error._tag === "MemcachedConnectionError" && (error.reason === "Closed" || error.reason === "Reset")) {
+        this.proxy = true
         return done("text")
       }
       done(error)
