@@ -17,6 +17,7 @@ import {
   type Reply,
   type ReplyParser
 } from "../src/protocol/client.js"
+import { ProtocolViolation } from "../src/protocol/errors.js"
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -423,7 +424,7 @@ describe("ReplyParser: hostile input", () => {
       const p = makeReplyParser()
       p.push(buf)
       assert.isDefined(p.error)
-      assert.strictEqual(p.error!._tag, "MemcachedProtocolError")
+      assert.instanceOf(p.error, ProtocolViolation)
       assert.strictEqual(p.buffered, 0)
       assert.deepStrictEqual(p.push(bytes("STORED\r\nEND\r\n")), [])
       assert.deepStrictEqual(p.push(bytes("VALUE k 0 1\r\nx\r\n")), [])

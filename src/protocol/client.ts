@@ -6,11 +6,11 @@
  *
  * Values are framed by their declared byte count (never by scanning for `END`), the CRLF after a value
  * is checked, and both the line length and the value size are bounded: a violation is terminal for the
- * parser and surfaces as a {@link MemcachedProtocolError}.
+ * parser and surfaces as a {@link ProtocolViolation} (the engine maps it to `MemcachedProtocolError`).
  *
  * @since 0.1.0
  */
-import { MemcachedProtocolError } from "../MemcachedError.js"
+import { ProtocolViolation } from "./errors.js"
 import { CR, equalsAscii, LF, latin1, parseU64, parseUint, SP, toBuffer, utf8 } from "./bytes.js"
 
 // ---------------------------------------------------------------------------------------------
@@ -165,7 +165,7 @@ export interface ParserLimits {
 export interface ReplyParser {
   readonly push: (chunk: Uint8Array) => Array<Reply>
   /** The terminal protocol error, once one happened. */
-  readonly error: MemcachedProtocolError | undefined
+  readonly error: ProtocolViolation | undefined
   /** Bytes held for an incomplete reply. */
   readonly buffered: number
 }
@@ -175,7 +175,7 @@ const DEFAULT_MAX_VALUE = 128 * 1024 * 1024
 const U32 = 0xffffffff
 
 class ReplyParserImpl implements ReplyParser {
-  error: MemcachedProtocolError | undefined = undefined
+  error: ProtocolViolation | undefined = undefined
   private rest: Buffer | undefined = undefined
   // A value whose data block spans chunks: the line it came from and its parsed header.
   private pending: Buffer | undefined = undefined
@@ -247,8 +247,8 @@ class ReplyParserImpl implements ReplyParser {
     return out
   }
 
-  private fail(reason: MemcachedProtocolError["reason"], message: string): -1 {
-    this.error = new MemcachedProtocolError({ reason, message })
+  private fail(reason: ProtocolViolation["reason"], message: string): -1 {
+    this.error = new ProtocolViolation(reason, message)
     this.rest = undefined
     this.pending = undefined
     this.pendingMake = undefined
