@@ -1,6 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import { spawn, spawnSync } from "node:child_process"
+import * as fs from "node:fs"
 import * as net from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as tls from "node:tls"
 import type { Duplex } from "node:stream"
 import { Effect, TestClock } from "effect"
 import * as MemoryServer from "../src/server/MemoryServer.js"
@@ -643,5 +647,133 @@ describe("MemoryServer fidelity with memcached 1.6.18", () => {
     } finally {
       await p.stop()
     }
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// The standalone server (issue 11 item 16): the package bin, TLS and unix-socket listeners
+// ---------------------------------------------------------------------------------------------
+
+/** Runs src/server/bin.ts (what the package bin is built from) until it prints `want` listening lines. */
+const startCli = (args: ReadonlyArray<string>, want = 1) =>
+  new Promise<{ lines: Array<string>; child: ReturnType<typeof spawn> }>((resolve, reject) => {
+    const child = spawn(path.resolve("node_modules/.bin/tsx"), ["src/server/bin.ts", ...args], {
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let out = ""
+    let err = ""
+    const timer = setTimeout(() => reject(new Error(`no listening line: ${out} ${err}`)), 20_000)
+    child.stderr!.on("data", (d: Buffer) => void (err += d.toString()))
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString()
+      const lines = out.split("\n").filter((l) => l.includes(" listening on "))
+      if (lines.length >= want) {
+        clearTimeout(timer)
+        resolve({ lines, child })
+      }
+    })
+    child.once("exit", (code) => {
+      clearTimeout(timer)
+      reject(new Error(`server exited ${code}: ${out} ${err}`))
+    })
+  })
+
+const stopCli = (child: ReturnType<typeof spawn>) =>
+  new Promise<number | null>((resolve) => {
+    child.removeAllListeners("exit")
+    if (child.exitCode !== null) return resolve(child.exitCode)
+    child.once("exit", (code) => resolve(code))
+    process.kill(child.pid!, "SIGTERM")
+  })
+
+/** A self-signed certificate for 127.0.0.1, made with openssl in a fresh temp directory. */
+const makeCertificate = () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "memtls-"))
+  const cert = path.join(dir, "cert.pem")
+  const key = path.join(dir, "key.pem")
+  const r = spawnSync("openssl", [
+    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+    "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"
+  ], { stdio: "ignore" })
+  assert.strictEqual(r.status, 0, "openssl is required to make the test certificate")
+  return { dir, cert, key }
+}
+
+const tlsExchange = (port: number, ca: Buffer, input: string, expect: string) =>
+  new Promise<string>((resolve, reject) => {
+    const s = tls.connect({ host: "127.0.0.1", port, ca }, () => {
+      request(s as unknown as net.Socket, input, expect).then((r) => {
+        s.destroy()
+        resolve(r.text)
+      }, reject)
+    })
+    s.once("error", reject)
+  })
+
+describe("MemoryServer standalone (cli)", () => {
+  it("the package bin points at the build of src/server/bin.ts, an executable script", () => {
+    const pkg = JSON.parse(fs.readFileSync("package.json", "utf8")) as { bin: Record<string, string> }
+    const target = pkg.bin["effect-memcached-server"]!
+    assert.match(target, /^\.\/dist\/.+\.js$/)
+    // tsconfig.build.json compiles src/ into dist/ (rootDir src).
+    const source = target.replace(/^\.\/dist\//, "src/").replace(/\.js$/, ".ts")
+    assert.isTrue(fs.readFileSync(source, "utf8").startsWith("#!/usr/bin/env node\n"), source)
+    const build = JSON.parse(fs.readFileSync("tsconfig.build.json", "utf8")) as { compilerOptions: { rootDir: string; outDir: string } }
+    assert.deepStrictEqual([build.compilerOptions.rootDir, build.compilerOptions.outDir], ["src", "dist"])
+  })
+
+  it("--tls-cert/--tls-key: the TCP listener speaks TLS (node:tls client, openssl-made certificate)", async () => {
+    const { dir, cert, key } = makeCertificate()
+    const { lines, child } = await startCli(["--port", "0", "--tls-cert", cert, "--tls-key", key])
+    try {
+      const port = Number(/tls:127\.0\.0\.1:(\d+)/.exec(lines[0]!)![1])
+      const ca = fs.readFileSync(cert)
+      const text = await tlsExchange(port, ca, "set t 0 0 2\r\nok\r\nget t\r\nstats settings\r\n", "STAT memory_file (null)\r\nEND\r\n")
+      assert.isTrue(text.startsWith("STORED\r\nVALUE t 0 2\r\nok\r\nEND\r\n"), text)
+      assert.include(text, "STAT ssl_enabled yes\r\n")
+      // A plaintext client gets nothing useful from a TLS listener.
+      const plain = await tcpConnect(port)
+      const r = await request(plain, "version\r\n", "VERSION", 1000)
+      assert.notInclude(r.text, "VERSION")
+      plain.destroy()
+    } finally {
+      assert.strictEqual(await stopCli(child), 0)
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("--unix: listens on a unix socket only; with --port on both", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "memunix-"))
+    const sock = path.join(dir, "mc.sock")
+    const unixTalk = (input: string, expect: string) =>
+      new Promise<string>((resolve, reject) => {
+        const s = net.connect(sock, () => request(s, input, expect).then((r) => (s.destroy(), resolve(r.text)), reject))
+        s.once("error", reject)
+      })
+    try {
+      const a = await startCli(["--unix", sock])
+      assert.deepStrictEqual(a.lines.map((l) => l.replace(/^.* listening on /, "")), [`unix:${sock}`])
+      assert.strictEqual(await unixTalk("set u 0 0 1\r\nx\r\nget u\r\n", "STORED\r\nVALUE u 0 1\r\nx\r\nEND\r\n"), "STORED\r\nVALUE u 0 1\r\nx\r\nEND\r\n")
+      assert.include(await unixTalk("stats settings\r\n", "memory_file (null)\r\nEND\r\n"), `STAT domain_socket ${sock}\r\n`)
+      assert.strictEqual(await stopCli(a.child), 0)
+      const b = await startCli(["--unix", sock, "--port", "0", "--emulate", "1.6.18"], 2)
+      const port = Number(/tcp:127\.0\.0\.1:(\d+)/.exec(b.lines[1]!)![1])
+      assert.strictEqual(await unixTalk("version\r\n", "VERSION 1.6.18-effect-memory\r\n"), "VERSION 1.6.18-effect-memory\r\n")
+      const c = await tcpConnect(port)
+      assert.strictEqual((await request(c, "version\r\n", "VERSION 1.6.18-effect-memory\r\n")).text, "VERSION 1.6.18-effect-memory\r\n")
+      c.destroy()
+      assert.strictEqual(await stopCli(b.child), 0)
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("a bad option exits 2 with the usage", () => {
+    const r = spawnSync(path.resolve("node_modules/.bin/tsx"), ["src/server/bin.ts", "--bogus"], { encoding: "utf8" })
+    assert.strictEqual(r.status, 2)
+    assert.include(r.stderr, "usage: effect-memcached-server")
+    const half = spawnSync(path.resolve("node_modules/.bin/tsx"), ["src/server/bin.ts", "--tls-cert", "x.pem"], { encoding: "utf8" })
+    assert.strictEqual(half.status, 2)
+    assert.include(half.stderr, "--tls-cert and --tls-key go together")
   })
 })
