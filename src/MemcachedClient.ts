@@ -18,7 +18,7 @@ import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
-import { type Finish, Slot, SlotKind, type Timers } from "./engine/connection.js"
+import { type Command, type Finish, Slot, SlotKind, type Timers } from "./engine/connection.js"
 import type { Policy } from "./MemcachedPolicy.js"
 import { type PoolEvents, proxyUnsupported, ServerPool, type ServerProtocolName, type Settings } from "./engine/pool.js"
 import {
@@ -47,6 +47,8 @@ import { net as netTransport, type Transport } from "./MemcachedTransport.js"
 import {
   encodeDelete,
   encodeFlushAll,
+  encodeGat,
+  encodeGet,
   encodeIncrDecr,
   encodeStats,
   encodeStorageHeader,
@@ -747,8 +749,6 @@ const metaStoreFinishers: Record<StorageCommand, Finish> = {
 }
 const finishMetaDelete = metaHd("delete")
 /** `mg <key> T<ttl>` used as a touch: `HD` when touched, `EN` when missing. */
-const finishMetaTouchMg: Finish = (slot, reply) =>
-  reply._tag === "Meta" && reply.code === "HD" ? exitVoid : metaFailure(slot, reply, "touch")
 const finishMetaTouch = metaHd("touch")
 const finishMetaMd = metaHd("md")
 const finishMetaSet: Finish = (slot, reply) => {
@@ -811,6 +811,63 @@ const u64 = (n: number | bigint | undefined): bigint | undefined | null => {
   return b < 0n || b > U64_MAX ? null : b
 }
 const storeModes: Record<StorageCommand, MetaSetMode> = { set: "S", add: "E", replace: "R", append: "A", prepend: "P", cas: "S" }
+
+// ---------------------------------------------------------------------------------------------
+// The command table
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * One row per command: how its replies are framed and mapped in each protocol (the engine's
+ * {@link Command}), whether it may be retried on a transient failure (idempotence is a property of the
+ * command, so a new method built on a row gets the right retry behaviour), and whether a text-only
+ * proxy forwards it. Auto-batching is the `batch` field of the text command.
+ */
+interface CommandRow {
+  readonly text: Command | undefined
+  readonly meta: Command | undefined
+  readonly idempotent: boolean
+}
+
+const cmd = (name: string, kind: SlotKind, finish: Finish, batch?: "get" | "gets"): Command =>
+  batch === undefined ? { name, kind, finish } : { name, kind, finish, batch }
+const S = SlotKind.Single
+
+const storeRow = (c: StorageCommand): CommandRow & { readonly text: Command; readonly meta: Command } => ({
+  text: cmd(c, S, storeFinishers[c]),
+  meta: cmd("ms", S, metaStoreFinishers[c]),
+  idempotent: c === "set"
+})
+
+const commands = {
+  get: { text: cmd("get", SlotKind.Values, finishGet, "get"), meta: cmd("mg", S, finishMetaGet), idempotent: true },
+  gets: { text: cmd("gets", SlotKind.Values, finishGet, "gets"), meta: cmd("mg", S, finishMetaGet), idempotent: true },
+  gat: { text: cmd("gat", SlotKind.Values, finishGet), meta: cmd("mg", S, finishMetaGet), idempotent: true },
+  gats: { text: cmd("gats", SlotKind.Values, finishGet), meta: cmd("mg", S, finishMetaGet), idempotent: true },
+  getMany: { text: cmd("get", SlotKind.Values, finishGetMany), meta: cmd("mg", SlotKind.Barrier, finishMetaGetMany), idempotent: true },
+  set: storeRow("set"),
+  add: storeRow("add"),
+  replace: storeRow("replace"),
+  append: storeRow("append"),
+  prepend: storeRow("prepend"),
+  cas: storeRow("cas"),
+  delete: { text: cmd("delete", S, finishDelete), meta: cmd("md", S, finishMetaDelete), idempotent: true },
+  touch: { text: cmd("touch", S, finishTouch), meta: cmd("mg", S, finishMetaTouch), idempotent: true },
+  incr: { text: cmd("incr", S, finishIncr), meta: cmd("ma", S, finishMetaIncr), idempotent: false },
+  decr: { text: cmd("decr", S, finishDecr), meta: cmd("ma", S, finishMetaDecr), idempotent: false },
+  quietBatch: { text: undefined, meta: cmd("mn", SlotKind.Barrier, finishQuietBatch), idempotent: false },
+  flush_all: { text: cmd("flush_all", S, finishOk), meta: cmd("flush_all", S, finishOk), idempotent: true },
+  version: { text: cmd("version", S, finishVersion), meta: cmd("version", S, finishVersion), idempotent: true },
+  stats: { text: cmd("stats", SlotKind.Stats, finishStats), meta: cmd("stats", SlotKind.Stats, finishStats), idempotent: true },
+  verbosity: { text: cmd("verbosity", S, finishOk), meta: cmd("verbosity", S, finishOk), idempotent: true },
+  metaGet: { text: undefined, meta: cmd("mg", S, finishMetaItem), idempotent: true },
+  metaSet: { text: undefined, meta: cmd("ms", S, finishMetaSet), idempotent: false },
+  metaDelete: { text: undefined, meta: cmd("md", S, finishMetaMd), idempotent: false },
+  metaArithmetic: { text: undefined, meta: cmd("ma", S, finishMetaArithmetic), idempotent: false },
+  metaDebug: { text: undefined, meta: cmd("me", S, finishMetaDebug), idempotent: true }
+} as const satisfies Record<string, CommandRow>
+
+/** The row's command for a server speaking `meta` or not (text). */
+const commandFor = (row: CommandRow, meta: boolean): Command => (meta ? row.meta : row.text) ?? row.meta!
 
 // ---------------------------------------------------------------------------------------------
 // ---------------------------------------------------------------------------------------------
@@ -885,10 +942,10 @@ export const make = (
     yield* Effect.addFinalizer(() => Effect.sync(() => pools.forEach((p) => p.shutdown())))
     if (options.eager === true) for (const pool of pools) pool.openAll()
 
-    const client = makeClient(servers, pools, router, settings, timers)
-    return policy.retry === undefined
-      ? client
-      : withRetry(client, policy.retry, policy.retryNonIdempotent === true, transient(failover))
+    const retry: Retry | undefined = policy.retry === undefined
+      ? undefined
+      : { schedule: policy.retry, all: policy.retryNonIdempotent === true, while: transient(failover) }
+    return makeClient(servers, pools, router, settings, timers, retry)
   })
 
 /** Maps keys to pools; with failover `next`, over the ring rebuilt without ejected servers. */
@@ -941,13 +998,42 @@ class Router {
 const transient = (failover: "none" | "next") => (e: MemcachedError): boolean =>
   e._tag === "MemcachedConnectionError" && e.reason !== "Overloaded" && (failover === "next" || e.reason !== "Ejected")
 
+/** The retry policy, applied per command from the command table. */
+interface Retry {
+  readonly schedule: Schedule.Schedule<unknown, MemcachedError>
+  /** Also retry the commands that are not idempotent. */
+  readonly all: boolean
+  readonly while: (e: MemcachedError) => boolean
+}
+
 const makeClient = (
   servers: ReadonlyArray<ServerSpec.ServerSpec>,
   pools: ReadonlyArray<ServerPool>,
   router: Router,
   settings: Settings,
-  timers: Timers
+  timers: Timers,
+  retry: Retry | undefined
 ): MemcachedClient => {
+  /** `effect` retried per the policy when the row's command may be retried; as is otherwise (no wrapper on the default path). */
+  const retrying = retry === undefined
+    ? <A, E extends MemcachedError>(_row: CommandRow, effect: Effect.Effect<A, E>) => effect
+    : <A, E extends MemcachedError>(row: CommandRow, effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+      row.idempotent || retry.all ? Effect.retry(effect, { schedule: retry.schedule, while: retry.while }) : effect
+  /** The one place a request is handed to a connection. */
+  const submit = (
+    pool: ServerPool,
+    command: Command,
+    head: string,
+    data: Uint8Array | undefined,
+    key: string,
+    timeout: number,
+    resume: (effect: Effect.Effect<any, MemcachedError>) => void
+  ): Slot => {
+    const slot = new Slot(command, head, data, key, timeout)
+    slot.resume = resume
+    pool.connection().enqueue(slot)
+    return slot
+  }
   const serverFor = router.route
   const poolOf = pools.length === 1 ? () => pools[0]! : (key: string) => pools[router.route(key)]!
   const timeoutOf = (options: CallOptions | undefined): number | MemcachedInputError => {
@@ -975,14 +1061,12 @@ const makeClient = (
     const timeout = options === undefined ? settings.timeout : timeoutOf(options)
     if (typeof timeout !== "number") return Effect.fail(timeout)
     const metaFlags = command === "get" ? " v f k\r\n" : " v f c k\r\n"
-    return Effect.async<Option.Option<Item>, MemcachedError>((resume) => {
+    const row = commands[command]
+    return retrying(row, Effect.async<Option.Option<Item>, MemcachedError>((resume) => {
       const pool = poolOf(key)
-      const slot = pool.protocol === "meta"
-        ? new Slot(SlotKind.Single, "mg " + key + metaFlags, undefined, finishMetaGet, key, undefined, timeout)
-        : new Slot(SlotKind.Values, `${command} ${key}\r\n`, undefined, finishGet, key, undefined, timeout)
-      slot.resume = resume
-      pool.connection().enqueue(slot)
-    })
+      if (pool.protocol === "meta") submit(pool, row.meta, "mg " + key + metaFlags, undefined, key, timeout, resume)
+      else submit(pool, row.text, `${command} ${key}\r\n`, undefined, key, timeout, resume)
+    }))
   }
   const get = retrieve("get")
   const gets = retrieve("gets")
@@ -995,19 +1079,20 @@ const makeClient = (
     return Effect.suspend(() => {
       const exptime = toExptime(ttl, timers.now())
       if (typeof exptime !== "number") return Effect.fail(exptime)
-      return Effect.async<Option.Option<Item>, MemcachedError>((resume) => {
+      const row = commands[command]
+      return retrying(row, Effect.async<Option.Option<Item>, MemcachedError>((resume) => {
         const pool = poolOf(key)
         // In auto mode the probe tells a text-only proxy (which closes the connection on gat) apart.
         pool.whenKnown(() => {
           const rejected = proxyRejects(pool, command, key)
           if (rejected !== undefined) return resume(Exit.fail(rejected))
-          const slot = pool.protocol === "meta"
-            ? new Slot(SlotKind.Single, `mg ${key} T${exptime} v f${command === "gats" ? " c" : ""} k\r\n`, undefined, finishMetaGet, key, undefined, timeout)
-            : new Slot(SlotKind.Values, `${command} ${exptime} ${key}\r\n`, undefined, finishGet, key, undefined, timeout)
-          slot.resume = resume
-          pool.connection().enqueue(slot)
+          if (pool.protocol === "meta") {
+            submit(pool, row.meta, `mg ${key} T${exptime} v f${command === "gats" ? " c" : ""} k\r\n`, undefined, key, timeout, resume)
+          } else {
+            submit(pool, row.text, encodeGat(command, exptime as number, [key]), undefined, key, timeout, resume)
+          }
         })
-      })
+      }))
     })
   }
 
@@ -1045,37 +1130,28 @@ const makeClient = (
       )
     }
     const ttl = options?.ttl
-    const finish = storeFinishers[command]
-    const metaFinish = metaStoreFinishers[command]
-    const storeSlot = (pool: ServerPool, exptime: number): Slot =>
-      pool.protocol === "meta"
-        ? new Slot(
-          SlotKind.Single,
-          encodeMetaSetHeader(key, data.length, { flags, ttl: exptime, mode: storeModes[command], compareCas: cas }),
-          data,
-          metaFinish,
-          key,
-          undefined,
-          timeout
-        )
-        : new Slot(SlotKind.Single, encodeStorageHeader(command, key, flags, exptime, data.length, cas), data, finish, key, undefined, timeout)
+    const row = commands[command]
+    const head = (meta: boolean, exptime: number): string =>
+      meta
+        ? encodeMetaSetHeader(key, data.length, { flags, ttl: exptime, mode: storeModes[command], compareCas: cas })
+        : encodeStorageHeader(command, key, flags, exptime, data.length, cas)
     if (options?.noreply === true) {
       return Effect.suspend(() => {
         const exptime = toExptime(ttl, timers.now())
         if (typeof exptime !== "number") return Effect.fail(exptime)
         const pool = poolOf(key)
-        pool.connection().send(storeSlot(pool, exptime))
+        const meta = pool.protocol === "meta"
+        pool.connection().send(new Slot(commandFor(row, meta), head(meta, exptime), data, key, timeout))
         return Effect.void
       })
     }
-    return Effect.async<void, MemcachedError>((resume) => {
+    return retrying(row, Effect.async<void, MemcachedError>((resume) => {
       const exptime = ttl === undefined ? 0 : toExptime(ttl, timers.now())
       if (typeof exptime !== "number") return resume(Exit.fail(exptime))
       const pool = poolOf(key)
-      const slot = storeSlot(pool, exptime)
-      slot.resume = resume
-      pool.connection().enqueue(slot)
-    })
+      const meta = pool.protocol === "meta"
+      submit(pool, commandFor(row, meta), head(meta, exptime), data, key, timeout, resume)
+    }))
   }
   const set = store("set")
   const add = store("add")
@@ -1088,8 +1164,7 @@ const makeClient = (
     key: string,
     options: (CallOptions & { readonly noreply?: boolean | undefined }) | undefined,
     head: (meta: boolean) => string | MemcachedInputError,
-    finish: Finish,
-    metaFinish: Finish
+    row: CommandRow
   ): Effect.Effect<A, MemcachedError> => {
     const invalidKey = validateKey(key)
     if (invalidKey !== undefined) return Effect.fail(invalidKey)
@@ -1101,19 +1176,17 @@ const makeClient = (
         const meta = pool.protocol === "meta"
         const h = head(meta)
         if (typeof h !== "string") return Effect.fail(h)
-        pool.connection().send(new Slot(SlotKind.Single, h, undefined, meta ? metaFinish : finish, key, undefined, timeout))
+        pool.connection().send(new Slot(commandFor(row, meta), h, undefined, key, timeout))
         return Effect.void as Effect.Effect<any>
       })
     }
-    return Effect.async<A, MemcachedError>((resume) => {
+    return retrying(row, Effect.async<A, MemcachedError>((resume) => {
       const pool = poolOf(key)
       const meta = pool.protocol === "meta"
       const h = head(meta)
       if (typeof h !== "string") return resume(Exit.fail(h))
-      const slot = new Slot(SlotKind.Single, h, undefined, meta ? metaFinish : finish, key, undefined, timeout)
-      slot.resume = resume
-      pool.connection().enqueue(slot)
-    })
+      submit(pool, commandFor(row, meta), h, undefined, key, timeout, resume)
+    }))
   }
 
   const delta = (command: "incr" | "decr") => (key: string, d: number | bigint, options?: CallOptions) => {
@@ -1133,8 +1206,7 @@ const makeClient = (
         meta
           ? encodeMetaArithmetic(key, { mode: command, delta: big, value: true })
           : encodeIncrDecr(command, key, big),
-      command === "incr" ? finishIncr : finishDecr,
-      command === "incr" ? finishMetaIncr : finishMetaDecr
+      commands[command]
     )
   }
 
@@ -1144,9 +1216,8 @@ const makeClient = (
    */
   const perServer = <A>(
     options: AdminOptions | undefined,
-    kind: SlotKind,
+    row: CommandRow,
     head: string,
-    finish: Finish,
     label: string
   ): Effect.Effect<PerServer<A>, MemcachedInputError> => {
     const timeout = timeoutOf(options)
@@ -1165,15 +1236,13 @@ const makeClient = (
       targets,
       (pool) =>
         Effect.map(
-          Effect.either(Effect.async<A, MemcachedError>((resume) => {
+          Effect.either(retrying(row, Effect.async<A, MemcachedError>((resume) => {
             pool.whenKnown(() => {
               const rejected = proxyRejects(pool, label)
               if (rejected !== undefined) return resume(Exit.fail(rejected))
-              const slot = new Slot(kind, head, undefined, finish, label, undefined, timeout)
-              slot.resume = resume
-              pool.connection().enqueue(slot)
+              submit(pool, commandFor(row, pool.protocol === "meta"), head, undefined, label, timeout, resume)
             })
-          })),
+          }))),
           (a) => [pool.spec.name, a] as const
         ),
       { concurrency: "unbounded" }
@@ -1232,10 +1301,11 @@ const makeClient = (
         if (pool.protocol === "meta") {
           let head = ""
           for (const k of keys) head += "mg " + k + metaTail
-          slot = new Slot(SlotKind.Barrier, head + "mn\r\n", undefined, finishMetaGetMany, keys[0]!, keys, timeout)
+          slot = new Slot(commands.getMany.meta, head + "mn\r\n", undefined, keys[0]!, timeout)
         } else {
-          slot = new Slot(SlotKind.Values, `${command} ${keys.join(" ")}\r\n`, undefined, finishGetMany, keys[0]!, keys, timeout)
+          slot = new Slot(commands.getMany.text, encodeGet(command, keys), undefined, keys[0]!, timeout)
         }
+        slot.keys = keys
         slot.resume = onBatch
         pool.connection().enqueue(slot)
       }
@@ -1249,12 +1319,13 @@ const makeClient = (
   const metaOnly = <A>(
     key: string,
     options: MetaKeyOptions | undefined,
-    label: string,
+    label: "metaGet" | "metaSet" | "metaDelete" | "metaArithmetic" | "metaDebug",
     build: (
       wire: string,
       ttlOf: (ttl: Ttl | undefined) => number | undefined | MemcachedInputError
-    ) => readonly [string, Uint8Array | undefined, Finish] | MemcachedInputError
+    ) => readonly [string, Uint8Array | undefined] | MemcachedInputError
   ): Effect.Effect<A, MemcachedError> => {
+    const row = commands[label]
     if (options?.base64 === true) {
       const problem = typeof key === "string" ? base64KeyProblem(key) : "key must be a string"
       if (problem !== undefined) {
@@ -1267,7 +1338,7 @@ const makeClient = (
     const timeout = timeoutOf(options)
     if (typeof timeout !== "number") return Effect.fail(timeout)
     const wire = wireKey(key, options?.base64)
-    return Effect.async<A, MemcachedError>((resume) => {
+    return retrying(row, Effect.async<A, MemcachedError>((resume) => {
       const pool = poolOf(key)
       const go = (p: ServerProtocolName | MemcachedError): void => {
         if (typeof p !== "string") return resume(Exit.fail(p))
@@ -1283,25 +1354,23 @@ const makeClient = (
         const now = timers.now()
         const built = build(wire, (ttl) => (ttl === undefined ? undefined : toExptime(ttl, now)))
         if (!Array.isArray(built)) return resume(Exit.fail(built as MemcachedInputError))
-        const [head, data, finish] = built as readonly [string, Uint8Array | undefined, Finish]
-        const slot = new Slot(SlotKind.Single, head, data, finish, key, undefined, timeout)
-        slot.resume = resume
-        pool.connection().enqueue(slot)
+        const [head, data] = built as readonly [string, Uint8Array | undefined]
+        submit(pool, row.meta, head, data, key, timeout, resume)
       }
       if (pool.protocol !== undefined) go(pool.protocol)
       else pool.detect(go)
-    })
+    }))
   }
 
 
   interface BulkItem {
     readonly key: string
     /** The text-protocol request: header, data, and how its reply maps to a result. */
-    readonly text: readonly [string, Uint8Array | undefined, Finish]
+    readonly text: readonly [string, Uint8Array | undefined, Command]
     /** The quiet meta request (header, data), or undefined when the command has no quiet form. */
     readonly meta: readonly [string, Uint8Array | undefined] | undefined
     /** The non-quiet meta request, when `meta` is undefined. */
-    readonly metaLoud: readonly [string, Uint8Array | undefined, Finish] | undefined
+    readonly metaLoud: readonly [string, Uint8Array | undefined, Command] | undefined
   }
   const QUIET_BATCH_KEYS = 100
   const QUIET_BATCH_BYTES = 1024 * 1024
@@ -1344,8 +1413,8 @@ const makeClient = (
         const pool = pools[s]!
         if (pool.protocol !== "meta") {
           for (const item of group) {
-            const [head, data, finish] = item.text
-            send(pool, new Slot(SlotKind.Single, head, data, finish, item.key, undefined, timeout), (exit) => {
+            const [head, data, command] = item.text
+            send(pool, new Slot(command, head, data, item.key, timeout), (exit) => {
               results.set(item.key, exit._tag === "Success" ? Either.right(undefined) : Either.left(Cause.squash(exit.cause) as MemcachedError))
             })
           }
@@ -1359,8 +1428,8 @@ const makeClient = (
           for (; i < group.length && batch.length < QUIET_BATCH_KEYS && bytes < QUIET_BATCH_BYTES; i++) {
             const item = group[i]!
             if (item.meta === undefined) {
-              const [head, data, finish] = item.metaLoud!
-              send(pool, new Slot(SlotKind.Single, head, data, finish, item.key, undefined, timeout), (exit) => {
+              const [head, data, command] = item.metaLoud!
+              send(pool, new Slot(command, head, data, item.key, timeout), (exit) => {
                 results.set(item.key, exit._tag === "Success" ? Either.right(undefined) : Either.left(Cause.squash(exit.cause) as MemcachedError))
               })
               continue
@@ -1377,7 +1446,7 @@ const makeClient = (
           if (batch.length === 0) continue
           parts.push(Buffer.from("mn"))
           // The whole batch rides in the slot's data; the connection appends the final CRLF.
-          const slot = new Slot(SlotKind.Barrier, "", Buffer.concat(parts), finishQuietBatch, batch[0]!.key, undefined, timeout)
+          const slot = new Slot(commands.quietBatch.meta, "", Buffer.concat(parts), batch[0]!.key, timeout)
           send(pool, slot, (exit) => {
             if (exit._tag === "Failure") {
               const error = Cause.squash(exit.cause) as MemcachedError
@@ -1441,9 +1510,9 @@ const makeClient = (
         const large = data.length >= LARGE_IN_BATCH
         items.push({
           key,
-          text: [encodeStorageHeader("set", key, flags, exptime as number, data.length), data, storeFinishers.set],
+          text: [encodeStorageHeader("set", key, flags, exptime as number, data.length), data, commands.set.text],
           meta: large ? undefined : [encodeMetaSetHeader(key, data.length, { flags, ttl: exptime as number, quiet: true, returnKey: true }), data],
-          metaLoud: large ? [encodeMetaSetHeader(key, data.length, { flags, ttl: exptime as number }), data, metaStoreFinishers.set] : undefined
+          metaLoud: large ? [encodeMetaSetHeader(key, data.length, { flags, ttl: exptime as number }), data, commands.set.meta] : undefined
         })
       }
       return bulk(items, "set", typeof timeout === "number" ? timeout : settings.timeout)
@@ -1461,7 +1530,7 @@ const makeClient = (
         }
         items.push({
           key,
-          text: [encodeDelete(key), undefined, finishDelete],
+          text: [encodeDelete(key), undefined, commands.delete.text],
           meta: [encodeMetaDelete(key, { quiet: true, returnKey: true }), undefined],
           metaLoud: undefined
         })
@@ -1483,9 +1552,9 @@ const makeClient = (
         // Quiet `mg` hides misses too, so touches are not quiet: `HD` or `EN` for each key.
         items.push({
           key,
-          text: [encodeTouch(key, exptime as number), undefined, finishTouch],
+          text: [encodeTouch(key, exptime as number), undefined, commands.touch.text],
           meta: undefined,
-          metaLoud: [`mg ${key} T${exptime as number}\r\n`, undefined, finishMetaTouchMg]
+          metaLoud: [`mg ${key} T${exptime as number}\r\n`, undefined, commands.touch.meta]
         })
       }
       return bulk(items, "touch", typeof timeout === "number" ? timeout : settings.timeout)
@@ -1510,31 +1579,31 @@ const makeClient = (
     prepend: (key, value, options) => prepend(key, value, options),
     cas: (key, value, cas, options) => casStore(key, value, options, cas),
     delete: (key, options) =>
-      simple<void>(key, options, (meta) => (meta ? encodeMetaDelete(key) : encodeDelete(key)), finishDelete, finishMetaDelete),
+      simple<void>(key, options, (meta) => (meta ? encodeMetaDelete(key) : encodeDelete(key)), commands.delete),
     touch: (key, ttl, options) =>
       simple<void>(key, options, (meta) => {
         const exptime = toExptime(ttl, timers.now())
         if (typeof exptime !== "number") return exptime
         return meta ? `mg ${key} T${exptime}\r\n` : encodeTouch(key, exptime)
-      }, finishTouch, finishMetaTouch),
+      }, commands.touch),
     incr: delta("incr"),
     decr: delta("decr"),
     flushAll: (delay, options) =>
       Effect.suspend(() => {
         const exptime = toExptime(delay, timers.now())
         if (typeof exptime !== "number") return Effect.fail(exptime)
-        return perServer<void>(options, SlotKind.Single, encodeFlushAll(exptime), finishOk, "flush_all")
+        return perServer<void>(options, commands.flush_all, encodeFlushAll(exptime), "flush_all")
       }),
-    version: (options) => perServer<string>(options, SlotKind.Single, encodeVersion(), finishVersion, "version"),
+    version: (options) => perServer<string>(options, commands.version, encodeVersion(), "version"),
     stats: (argument, options) => {
       if (argument !== undefined && !/^[\x21-\x7e]+( [\x21-\x7e]+)*$/.test(argument)) {
         return Effect.fail(new MemcachedInputError({ reason: "InvalidArgument", message: `invalid stats argument ${JSON.stringify(argument)}` }))
       }
-      return perServer<ReadonlyMap<string, string>>(options, SlotKind.Stats, encodeStats(argument), finishStats, "stats")
+      return perServer<ReadonlyMap<string, string>>(options, commands.stats, encodeStats(argument), "stats")
     },
     verbosity: (level, options) =>
       Number.isInteger(level) && level >= 0 && level <= U32_MAX
-        ? perServer<void>(options, SlotKind.Single, encodeVerbosity(level), finishOk, "verbosity")
+        ? perServer<void>(options, commands.verbosity, encodeVerbosity(level), "verbosity")
         : Effect.fail(new MemcachedInputError({ reason: "InvalidArgument", message: `invalid verbosity level ${level}` })),
     protocols: () =>
       Effect.forEach(pools, (pool) =>
@@ -1562,8 +1631,7 @@ const makeClient = (
             vivify: vivify as number | undefined,
             recache: recache as number | undefined
           }),
-          undefined,
-          finishMetaItem
+          undefined
         ]
       }),
     metaSet: (key, value, options) => {
@@ -1601,8 +1669,7 @@ const makeClient = (
             vivify: vivify as number | undefined,
             returnCas: true
           }),
-          data,
-          finishMetaSet
+          data
         ]
       })
     },
@@ -1621,8 +1688,7 @@ const makeClient = (
             ttl,
             removeValue: options?.tombstone
           }),
-          undefined,
-          finishMetaMd
+          undefined
         ]
       })
     },
@@ -1652,54 +1718,14 @@ const makeClient = (
             returnTtl: true,
             returnCas: true
           }),
-          undefined,
-          finishMetaArithmetic
+          undefined
         ]
       })
     },
     metaDebug: (key, options) =>
-      metaOnly(key, options, "metaDebug", (wire) => [encodeMetaDebug(wire, options?.base64), undefined, finishMetaDebug])
+      metaOnly(key, options, "metaDebug", (wire) => [encodeMetaDebug(wire, options?.base64), undefined])
   }
   return MemcachedClient.of(client)
-}
-
-const idempotent = [
-  "get",
-  "gets",
-  "getString",
-  "getMany",
-  "gat",
-  "gats",
-  "set",
-  "delete",
-  "touch",
-  "flushAll",
-  "version",
-  "stats",
-  "verbosity",
-  "protocols",
-  "metaGet",
-  "metaDebug"
-] as const
-const nonIdempotent = ["add", "replace", "append", "prepend", "cas", "incr", "decr", "metaSet", "metaDelete", "metaArithmetic"] as const
-
-/**
- * Wraps the idempotent methods (and the others when asked) in `Effect.retry` on transient connection
- * errors. Only built when a retry schedule is configured, so the default hot path has no wrapper.
- */
-const withRetry = (
-  client: MemcachedClient,
-  schedule: Schedule.Schedule<unknown, MemcachedError>,
-  all: boolean,
-  isTransient: (e: MemcachedError) => boolean
-): MemcachedClient => {
-  const wrapped: Record<string, unknown> = { ...client }
-  const names: ReadonlyArray<string> = all ? [...idempotent, ...nonIdempotent] : idempotent
-  for (const name of names) {
-    const method = (client as unknown as Record<string, (...args: Array<unknown>) => Effect.Effect<unknown, MemcachedError>>)[name]!
-    wrapped[name] = (...args: Array<unknown>) => Effect.retry(method(...args), { schedule, while: isTransient })
-  }
-  return wrapped as unknown as MemcachedClient
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -49,7 +49,25 @@ export type SlotKind = typeof SlotKind[keyof typeof SlotKind]
 export type Finish = (slot: Slot, reply: Reply) => Exit.Exit<any, MemcachedError>
 
 /**
- * One request: what to write, how to read its reply, and who to resume.
+ * What the engine knows of a command: how its replies are framed, how they map to a result, and
+ * whether a single-key request of it may join a per-tick auto-batch (as `get` or `gets`). One value
+ * per command and protocol, built once (the client's command table); the engine never looks at the
+ * bytes of a command.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Command {
+  /** The command's name, used in errors (`get`, `mg`, `flush_all`). */
+  readonly name: string
+  readonly kind: SlotKind
+  readonly finish: Finish
+  /** Set for single-key text retrievals that may be merged into one multi-key `get`/`gets`. */
+  readonly batch?: "get" | "gets" | undefined
+}
+
+/**
+ * One request: its command, what to write, and who to resume.
  *
  * @since 0.1.0
  * @category models
@@ -66,15 +84,21 @@ export class Slot {
   cursor = 0
   /** The auto-batch this single-key get was merged into, if any. */
   group: Group | undefined = undefined
+  /** The keys of a multi-key request, in request order (replies are matched against them). */
+  keys: ReadonlyArray<string> | undefined = undefined
   constructor(
-    readonly kind: SlotKind,
+    readonly command: Command,
     readonly head: string,
     readonly data: Uint8Array | undefined,
-    readonly finish: Finish,
     readonly key: string,
-    readonly keys: ReadonlyArray<string> | undefined,
     readonly timeout: number
   ) {}
+  get kind(): SlotKind {
+    return this.command.kind
+  }
+  get finish(): Finish {
+    return this.command.finish
+  }
 }
 
 /**
@@ -95,14 +119,9 @@ export class Group {
 
 const MAX_GROUP_LINE = 8 * 1024
 
-/** "get" / "gets" when `head` is a single-key retrieval that may join an auto-batch. */
-const batchCommand = (slot: Slot): string | undefined => {
-  if (slot.kind !== SlotKind.Values || slot.keys !== undefined || slot.data !== undefined) return undefined
-  const h = slot.head
-  if (h.charCodeAt(0) !== 103 || h.charCodeAt(1) !== 101 || h.charCodeAt(2) !== 116) return undefined // get
-  const c = h.charCodeAt(3)
-  return c === 32 ? "get" : c === 115 && h.charCodeAt(4) === 32 ? "gets" : undefined
-}
+/** "get" / "gets" when the slot is a single-key retrieval that may join an auto-batch. */
+const batchCommand = (slot: Slot): string | undefined =>
+  slot.keys === undefined && slot.data === undefined ? slot.command.batch : undefined
 
 /**
  * Timer and clock used for deadlines (Effect's `Clock`, so `TestClock` drives them in tests).

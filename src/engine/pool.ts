@@ -13,7 +13,7 @@ import { PassThrough } from "node:stream"
 import * as Cause from "effect/Cause"
 import * as Exit from "effect/Exit"
 import type * as Effect from "effect/Effect"
-import { Connection, Slot, SlotKind, type Timers } from "./connection.js"
+import { type Command, Connection, Slot, SlotKind, type Timers } from "./connection.js"
 import { MemcachedConnectionError, type MemcachedError } from "../MemcachedError.js"
 import type { Transport } from "../MemcachedTransport.js"
 import type { Reply } from "../protocol/client.js"
@@ -93,6 +93,9 @@ const finishDetect = (slot: Slot, reply: Reply): Exit.Exit<unknown, MemcachedErr
     : reply._tag === "Error" || reply._tag === "ClientError" || reply._tag === "ServerError"
     ? Exit.succeed("text")
     : Exit.fail(new MemcachedConnectionError({ reason: "Closed", server: slot.server, message: `mn probe answered ${reply._tag}` }))
+
+const PROBE: Command = { name: "version", kind: SlotKind.Single, finish: finishProbe }
+const DETECT: Command = { name: "mn", kind: SlotKind.Single, finish: finishDetect }
 
 /**
  * The connections of one server; a closed connection is replaced on the next request.
@@ -192,7 +195,7 @@ export class ServerPool {
     } catch (cause) {
       return done(new MemcachedConnectionError({ reason: "Connect", server, message: `${server}: ${String(cause)}`, cause }))
     }
-    const slot = new Slot(SlotKind.Single, "mn\r\n", undefined, finishDetect, "mn", undefined, this.settings.timeout)
+    const slot = new Slot(DETECT, "mn\r\n", undefined, "mn", this.settings.timeout)
     slot.resume = (exit: Effect.Effect<unknown, MemcachedError>) => {
       conn.shutdown()
       const e = exit as Exit.Exit<unknown, MemcachedError>
@@ -334,7 +337,7 @@ export class ServerPool {
     this.ejectedConnection = undefined
     this.events.log("info", "probing", this.spec.name)
     this.events.healthChanged(this)
-    const slot = new Slot(SlotKind.Single, "version\r\n", undefined, finishProbe, "version", undefined, this.settings.timeout)
+    const slot = new Slot(PROBE, "version\r\n", undefined, "version", this.settings.timeout)
     slot.resume = (exit: Effect.Effect<unknown, MemcachedError>) => {
       if (Exit.isExit(exit) && Exit.isSuccess(exit)) {
         if (this.health === "probing") this.readmit()
