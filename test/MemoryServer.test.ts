@@ -8,6 +8,7 @@ import * as tls from "node:tls"
 import type { Duplex } from "node:stream"
 import { Effect, TestClock } from "effect"
 import * as MemoryServer from "../src/server/MemoryServer.js"
+import * as ServerLayer from "../src/server/layer.js"
 import { startMemcached } from "./support/memcached.js"
 
 const b = (s: string) => Buffer.from(s, "latin1")
@@ -776,4 +777,64 @@ describe("MemoryServer standalone (cli)", () => {
     assert.strictEqual(half.status, 2)
     assert.include(half.stderr, "--tls-cert and --tls-key go together")
   })
+})
+
+// ---------------------------------------------------------------------------------------------
+// The Effect-facing layer: Clock-driven server, NodeSocketServer listener
+// ---------------------------------------------------------------------------------------------
+
+const realSleep = (ms: number) => Effect.promise(() => sleep(ms))
+
+describe("MemoryServer Effect layer", () => {
+  it.effect("the delay fault follows the Effect Clock (TestClock), as item expiry does", () =>
+    Effect.gen(function*() {
+      const server = yield* ServerLayer.Server
+      const d = server.connect()
+      let text = ""
+      d.on("data", (chunk: Buffer) => void (text += chunk.toString("latin1")))
+      server.faults.delay(60_000)
+      d.write(b("set k 0 2 1\r\nx\r\nversion\r\n"))
+      yield* realSleep(100)
+      assert.strictEqual(text, "", "nothing before the TestClock moves")
+      yield* TestClock.adjust("59 seconds")
+      yield* realSleep(50)
+      assert.strictEqual(text, "")
+      yield* TestClock.adjust("1 seconds")
+      yield* realSleep(50)
+      assert.strictEqual(text, `STORED\r\nVERSION ${MemoryServer.VERSION}\r\n`)
+      // 60 s of TestClock have passed: the 2 s item is gone.
+      server.faults.delay(0)
+      d.write(b("get k\r\n"))
+      yield* realSleep(50)
+      assert.isTrue(text.endsWith("VERSION " + MemoryServer.VERSION + "\r\nEND\r\n"), text)
+      d.destroy()
+    }).pipe(Effect.provide(ServerLayer.layer())))
+
+  it.effect("listenPlatform: NodeSocketServer listener passes memccapable and closes with its scope", () =>
+    Effect.gen(function*() {
+      const server = yield* ServerLayer.Server
+      const port = yield* Effect.scoped(Effect.gen(function*() {
+        const { port } = yield* ServerLayer.listenPlatform(server, { port: 0 })
+        const sock = yield* Effect.promise(() => tcpConnect(port))
+        const r = yield* Effect.promise(() => request(sock, "set a 0 0 1\r\nx\r\nget a\r\n", "STORED\r\nVALUE a 0 1\r\nx\r\nEND\r\n"))
+        assert.strictEqual(r.text, "STORED\r\nVALUE a 0 1\r\nx\r\nEND\r\n")
+        const q = yield* Effect.promise(() => request(sock, "quit\r\n", "never", 2000))
+        assert.isTrue(q.ended)
+        const capable = yield* Effect.promise(() =>
+          new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+            const child = spawn("memccapable", ["-a", "-h", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "pipe", "pipe"] })
+            let output = ""
+            child.stdout.on("data", (d: Buffer) => void (output += d.toString()))
+            child.stderr.on("data", (d: Buffer) => void (output += d.toString()))
+            child.once("error", reject)
+            child.once("close", (code) => resolve({ code, output }))
+          })
+        )
+        assert.strictEqual(capable.code, 0, capable.output)
+        assert.include(capable.output, "All tests passed")
+        return port
+      }))
+      const refused = yield* Effect.promise(() => tcpConnect(port).then((s) => (s.destroy(), false), () => true))
+      assert.isTrue(refused, "the listener stops with its scope")
+    }).pipe(Effect.provide(ServerLayer.layer())), 60_000)
 })

@@ -18,7 +18,7 @@ import { type Session, SessionImpl } from "./session.js"
 
 export type { Emulation } from "./context.js"
 export { VERSIONS } from "./context.js"
-export type { Faults, Scheduler } from "./connection.js"
+export type { Faults, Scheduler, Transport } from "./connection.js"
 export { Engine, type Item, type Stats } from "./engine.js"
 export type { ListenOptions } from "./listener.js"
 export type { Session } from "./session.js"
@@ -97,6 +97,23 @@ export interface MemoryServer {
   readonly clear: () => void
   /** Resolves once the server was stopped by `close()` or an enabled `shutdown` command. */
   readonly closed: Promise<void>
+  /**
+   * Serves one connection accepted by a listener of your own (the Effect layer's platform listener
+   * uses it): feed it the peer's bytes with `receive`, call `finish` when the socket is gone.
+   * Undefined when the server refuses connections (fault `refuseConnections`): destroy the socket.
+   */
+  readonly attach: (transport: Transport, addr: string) => AttachedConnection | undefined
+}
+
+/**
+ * A connection served through {@link MemoryServer.attach}.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface AttachedConnection {
+  readonly receive: (chunk: Buffer) => void
+  readonly finish: () => void
 }
 
 const refusedError = (): Error =>
@@ -229,6 +246,14 @@ export const make = (options?: MemoryServerOptions): MemoryServer => {
       return { ...engine.counters }
     },
     clear: () => engine.clear(),
-    closed: closedPromise
+    closed: closedPromise,
+    attach: (transport, addr) => {
+      if (faultState.refuse) {
+        engine.counters.rejected_connections++
+        return undefined
+      }
+      const conn = track(transport, addr, undefined)
+      return { receive: (chunk) => conn.receive(chunk), finish: () => conn.finish() }
+    }
   }
 }
