@@ -178,13 +178,20 @@ export const lru = (ctx: ServerContext, args: ReadonlyArray<string>): Buffer => 
 
 /**
  * `shutdown [graceful]`: `ERROR: shutdown not enabled` unless the server was made with
- * `enableShutdown` (memcached `-A`); then the connection closes and the server stops.
+ * `enableShutdown` (memcached `-A`); then the connection closes without a reply and the server stops
+ * (another mode: `CLIENT_ERROR invalid shutdown mode`).
  *
  * @since 0.2.0
  * @category commands
  */
-export const shutdown = (ctx: ServerContext): { readonly reply: Buffer | undefined; readonly close: boolean } => {
+export const shutdown = (
+  ctx: ServerContext,
+  args: ReadonlyArray<string>
+): { readonly reply: Buffer | undefined; readonly close: boolean } => {
   if (!ctx.settings.shutdownEnabled) return { reply: line("ERROR: shutdown not enabled"), close: false }
+  if (args.length > 1 || (args.length === 1 && args[0] !== "graceful")) {
+    return { reply: line("CLIENT_ERROR invalid shutdown mode"), close: false }
+  }
   ctx.shutdown()
   return { reply: undefined, close: true }
 }

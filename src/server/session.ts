@@ -200,7 +200,7 @@ export const admin = (
       reply = Admin.lru(ctx, args)
       break
     case "shutdown":
-      return Admin.shutdown(ctx)
+      return Admin.shutdown(ctx, args)
     default:
       reply = Replies.ERROR
   }
