@@ -44,7 +44,11 @@ export const scanImports = (fileName: string, text: string): Array<ImportSite> =
   const add = (node: ts.Node, specifier: string | undefined, form: string) =>
     sites.push({ specifier, form, line: sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1 })
   for (const ref of sf.typeReferenceDirectives) {
-    sites.push({ specifier: ref.fileName, form: "/// <reference types>", line: sf.getLineAndCharacterOfPosition(ref.pos).line + 1 })
+    sites.push({
+      specifier: ref.fileName,
+      form: "/// <reference types>",
+      line: sf.getLineAndCharacterOfPosition(ref.pos).line + 1
+    })
   }
   const visit = (node: ts.Node): void => {
     if (ts.isImportDeclaration(node)) {
@@ -59,7 +63,9 @@ export const scanImports = (fileName: string, text: string): Array<ImportSite> =
     } else if (ts.isCallExpression(node)) {
       const isDynamicImport = node.expression.kind === ts.SyntaxKind.ImportKeyword
       const isRequire = ts.isIdentifier(node.expression) && node.expression.text === "require"
-      if (isDynamicImport || isRequire) add(node, literalText(node.arguments[0]), isDynamicImport ? "import()" : "require()")
+      if (isDynamicImport || isRequire) {
+        add(node, literalText(node.arguments[0]), isDynamicImport ? "import()" : "require()")
+      }
     }
     ts.forEachChild(node, visit)
   }
