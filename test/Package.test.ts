@@ -81,6 +81,7 @@ interface Report {
   readonly memoryServer: string
   readonly subpaths: Record<string, string>
   readonly sameInstance: boolean
+  readonly rootNamespaces: ReadonlyArray<string>
   readonly internal: Record<string, string>
 }
 
@@ -133,6 +134,9 @@ const expectWorkingConsumer = (report: Report, format: string) => {
   assert.deepStrictEqual(report.roundTrip, { hit: "hello from the tarball", miss: true, stored: true })
   assert.strictEqual(report.memoryServer, "function")
   assert.isTrue(report.sameInstance, "the root and the subpaths share module instances")
+  // The root re-exports exactly the modules that have a subpath: no internals, none forgotten.
+  const modules = Object.keys(projectPackage.exports).filter((k) => k !== "." && k !== "./package.json")
+  assert.deepStrictEqual(report.rootNamespaces, modules.map((k) => k.slice(2)).sort())
   assert.deepStrictEqual(Object.keys(report.subpaths), Object.keys(projectPackage.exports))
   for (const [subpath, result] of Object.entries(report.subpaths)) assert.strictEqual(result, "loaded", subpath)
   assert.deepStrictEqual(report.internal, {
