@@ -7,6 +7,9 @@
 //
 // Prints every violation, largest first, with file:line and the function's name, and exits 1 when there
 // is any; prints the largest module and the longest function either way.
+//
+// Usage: node scripts/structure.mjs [project-dir]   (default: this project; test/Structure.test.ts
+// points it at a fixture tree)
 import { readdirSync, readFileSync, statSync } from "node:fs"
 import { join, relative } from "node:path"
 import { createRequire } from "node:module"
@@ -15,8 +18,9 @@ import { createRequire } from "node:module"
 export const MAX_MODULE_LINES = 700
 export const MAX_FUNCTION_LINES = 150
 
-const root = join(import.meta.dirname, "..")
-const ts = createRequire(join(root, "package.json"))("typescript")
+const self = join(import.meta.dirname, "..")
+const ts = createRequire(join(self, "package.json"))("typescript")
+const root = process.argv[2] ?? self
 
 /** Every TypeScript source under `dir` (declaration files excluded), sorted. */
 const sources = (dir) =>
