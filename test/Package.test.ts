@@ -75,6 +75,7 @@ const makeConsumer = (name: string, type: "module" | "commonjs", tarball: string
 
 interface Report {
   readonly format: string
+  readonly effectBuild: string
   readonly spec: { host: string; port: number; weight: number } | null
   readonly badSpecRejected: boolean
   readonly roundTrip: { hit: string | null; miss: boolean; stored: boolean }
@@ -172,6 +173,9 @@ describe("the packed package", () => {
     const compiled = readFileSync(join(work, "out", "cjs-consumer", "index.js"), "utf8")
     assert.include(compiled, `require("effect-memcached")`, "TypeScript compiled the imports to require()")
     assert.include(compiled, `require("effect-memcached/MemcachedTest")`)
-    expectWorkingConsumer(runConsumer(cjs, "cjs-consumer"), "commonjs")
+    const report = runConsumer(cjs, "cjs-consumer")
+    expectWorkingConsumer(report, "commonjs")
+    // The consumer ran the package's effects (built with effect's ESM build) with effect's CommonJS build.
+    assert.match(report.effectBuild, /[/\\]effect[/\\]dist[/\\]cjs[/\\]Effect\.js$/)
   })
 })
