@@ -21,6 +21,7 @@ const projectPackage = JSON.parse(readFileSync(join(root, "package.json"), "utf8
   name: string
   exports: Record<string, unknown>
   peerDependencies: Record<string, string>
+  bin?: string | Record<string, string>
 }
 const tsc = join(root, "node_modules", "typescript", "bin", "tsc")
 let work = ""
@@ -162,6 +163,21 @@ describe("the packed package", () => {
       if (path.endsWith(".js")) {
         assert.isTrue(existsSync(join(installed, path.replace(/\.js$/, ".d.ts"))), `types beside ${path}`)
       }
+    }
+  })
+
+  it("every bin entry is a built Node script, linked into node_modules/.bin by the install", () => {
+    const bin = projectPackage.bin
+    const entries = typeof bin === "string" ? { [projectPackage.name]: bin } : bin ?? {}
+    const installed = join(esm, "node_modules", projectPackage.name)
+    for (const [name, path] of Object.entries(entries)) {
+      assert.match(path, /\.(m|c)?js$/, `bin ${name}: ${path} must be built JavaScript (node runs it without tsx)`)
+      assert.isTrue(existsSync(join(installed, path)), `bin ${name}: ${path} is in the tarball`)
+      assert.isTrue(
+        readFileSync(join(installed, path), "utf8").startsWith("#!/usr/bin/env node"),
+        `bin ${name} shebang`
+      )
+      assert.isTrue(existsSync(join(esm, "node_modules", ".bin", name)), `bin ${name} is linked`)
     }
   })
 
