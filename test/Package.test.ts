@@ -136,9 +136,11 @@ const expectWorkingConsumer = (report: Report, format: string) => {
   assert.deepStrictEqual(report.roundTrip, { hit: "hello from the tarball", miss: true, stored: true })
   assert.strictEqual(report.memoryServer, "function")
   assert.isTrue(report.sameInstance, "the root and the subpaths share module instances")
-  // The root re-exports exactly the modules that have a subpath: no internals, none forgotten.
-  const modules = Object.keys(projectPackage.exports).filter((k) => k !== "." && k !== "./package.json")
-  assert.deepStrictEqual(report.rootNamespaces, modules.map((k) => k.slice(2)).sort())
+  // Every namespace of the root is a module with its own subpath: no internals through the root. (A
+  // subpath may be absent from the root: a module whose optional peer the root must not require.)
+  const modules = Object.keys(projectPackage.exports).map((k) => k.slice(2))
+  assert.isNotEmpty(report.rootNamespaces)
+  for (const name of report.rootNamespaces) assert.include(modules, name, `root namespace ${name} has a subpath`)
   assert.deepStrictEqual(Object.keys(report.subpaths), Object.keys(projectPackage.exports))
   for (const [subpath, result] of Object.entries(report.subpaths)) assert.strictEqual(result, "loaded", subpath)
   assert.deepStrictEqual(report.internal, {
