@@ -4,6 +4,7 @@ import { realStores } from "./support/realStores.js"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import { randomBytes } from "node:crypto"
+import { crc32Bytes } from "../src/Hash.js"
 import { validateKey } from "../src/Key.js"
 import * as LargeValue from "../src/LargeValue.js"
 import { MemcachedServerError, MemcachedStoreError } from "../src/MemcachedError.js"
@@ -17,7 +18,7 @@ const { Flags } = ValueCodec
  * `-I 1m`, counting value bytes only) and key validation like the real client.
  */
 export const mapStore = (itemSize = LargeValue.DEFAULT_ITEM_SIZE) => {
-  const items = new Map<string, LargeValue.Item>()
+  const items = new Map<string, LargeValue.RawItem & { readonly cas: bigint }>()
   let cas = 0n
   const ops: Array<string> = []
   const check = (key: string) => {
@@ -32,7 +33,7 @@ export const mapStore = (itemSize = LargeValue.DEFAULT_ITEM_SIZE) => {
         Effect.forEach(keys, check, { discard: true }),
         Effect.sync(() => {
           ops.push(`getMany ${keys.length}`)
-          const out = new Map<string, LargeValue.Item>()
+          const out = new Map<string, LargeValue.RawItem>()
           for (const k of keys) {
             const item = items.get(k)
             if (item !== undefined) out.set(k, item)
@@ -299,8 +300,17 @@ describe("LargeValue (pure)", () => {
     assert.strictEqual((bad as ValueCodec.MemcachedValueError).reason, "Corrupt")
   })
 
-  it("crc32 matches the reference value", () => {
-    assert.strictEqual(LargeValue.crc32(Buffer.from("123456789")), 0xcbf43926)
+  it("the manifest checksum is Hash.crc32Bytes (the reference CRC-32), natively computed or not", () => {
+    const checksumOf = (bytes: Uint8Array) => {
+      const p = LargeValue.plan("k", { bytes, flags: 0 }, { chunkSize: 4 })
+      assert.strictEqual(p._tag, "Split")
+      return p._tag === "Split" ? p.manifest.crc32 : -1
+    }
+    assert.strictEqual(checksumOf(Buffer.from("123456789")), 0xcbf43926)
+    for (const n of [5, 1000, 65_537]) {
+      const bytes = randomBytes(n)
+      assert.strictEqual(checksumOf(bytes), crc32Bytes(bytes, bytes.length))
+    }
   })
 
   it("chunk keys hash over-long keys and keep a readable prefix", () => {

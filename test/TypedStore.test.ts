@@ -1,0 +1,611 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import { randomBytes } from "node:crypto"
+import { validateKey } from "../src/Key.js"
+import type { Ttl } from "../src/Key.js"
+import * as LargeValue from "../src/LargeValue.js"
+import type { CallOptions, StoreOptions } from "../src/MemcachedClient.js"
+import { MemcachedServerError, MemcachedStoreError } from "../src/MemcachedError.js"
+import type { MemcachedInputError } from "../src/MemcachedError.js"
+import * as TypedStore from "../src/TypedStore.js"
+import * as ValueCodec from "../src/ValueCodec.js"
+import { realStores } from "./support/realStores.js"
+
+const { Flags } = ValueCodec
+
+type ReadError = MemcachedInputError
+type WriteError = MemcachedInputError | MemcachedServerError
+type ConditionalError = MemcachedInputError | MemcachedStoreError | MemcachedServerError
+
+interface MapItem {
+  readonly value: Uint8Array
+  readonly flags: number
+  readonly cas: bigint
+  readonly ttl?: unknown
+}
+
+/**
+ * A `TypedStore.RawStore` backed by a `Map`, with per-method error types as narrow as the client's
+ * (reads fail only on an invalid key): key validation as the client does it, a 1 MiB item size, `add`
+ * → NotStored on an existing key, `replace` → NotStored on a missing one, `cas` → Exists / NotFound,
+ * `touch`/`delete`/`incr`/`decr` → NotFound on a missing key, unsigned 64-bit counters (incr wraps,
+ * decr floors at 0). TTLs are recorded, not enforced; `calls` records every call's options.
+ */
+export const mapStore = () => {
+  const items = new Map<string, MapItem>()
+  const calls: Array<{ readonly method: string; readonly key: string; readonly options: CallOptions | undefined }> = []
+  let casCounter = 0n
+  const check = (method: string, key: string, options: CallOptions | undefined): Effect.Effect<void, ReadError> =>
+    Effect.suspend(() => {
+      calls.push({ method, key, options })
+      const e = validateKey(key)
+      return e === undefined ? Effect.void : Effect.fail(e)
+    })
+  const checked = <A, E>(method: string, key: string, options: CallOptions | undefined, body: () => Effect.Effect<A, E>) =>
+    Effect.zipRight(check(method, key, options), Effect.suspend(body))
+  const put = (key: string, value: Uint8Array, options?: StoreOptions): Effect.Effect<void, WriteError> => {
+    if (value.length > 1024 * 1024) {
+      return Effect.fail(new MemcachedServerError({ reason: "ServerError", message: "object too large for cache", server: "map" }))
+    }
+    items.set(key, { value: Uint8Array.from(value), flags: options?.flags ?? 0, cas: ++casCounter, ttl: options?.ttl })
+    return Effect.void
+  }
+  const storeError = (reason: MemcachedStoreError["reason"], key: string, command: string) =>
+    Effect.fail(new MemcachedStoreError({ reason, key, command }))
+  const delta = (command: "incr" | "decr") => (key: string, d: bigint, options?: CallOptions) =>
+    checked(command, key, options, (): Effect.Effect<bigint, ConditionalError> => {
+      const item = items.get(key)
+      if (item === undefined) return storeError("NotFound", key, command)
+      const text = Buffer.from(item.value).toString("latin1").trimEnd()
+      if (!/^\d+$/.test(text)) {
+        return Effect.fail(new MemcachedServerError({ reason: "ClientError", message: "cannot increment or decrement non-numeric value", server: "map" }))
+      }
+      const current = BigInt(text)
+      const next = command === "incr" ? (current + d) % (1n << 64n) : current > d ? current - d : 0n
+      items.set(key, { ...item, value: Buffer.from(next.toString()), cas: ++casCounter })
+      return Effect.succeed(next)
+    })
+  const touchItem = (key: string, ttl: Ttl): MapItem | undefined => {
+    const item = items.get(key)
+    if (item !== undefined) items.set(key, { ...item, ttl })
+    return item
+  }
+  const store = {
+    get: (key: string, options?: CallOptions) => checked("get", key, options, () => Effect.succeed(Option.fromNullable(items.get(key)))),
+    gets: (key: string, options?: CallOptions) => checked("gets", key, options, () => Effect.succeed(Option.fromNullable(items.get(key)))),
+    gat: (key: string, ttl: Ttl, options?: CallOptions) => checked("gat", key, options, () => Effect.succeed(Option.fromNullable(touchItem(key, ttl)))),
+    getMany: (keys: Iterable<string>, options?: CallOptions): Effect.Effect<ReadonlyMap<string, MapItem>, ReadError> => {
+      const list = [...keys]
+      return Effect.zipRight(
+        Effect.forEach(list, (k) => check("getMany", k, options), { discard: true }),
+        Effect.sync(() => {
+          const out = new Map<string, MapItem>()
+          for (const k of list) {
+            const item = items.get(k)
+            if (item !== undefined) out.set(k, item)
+          }
+          return out
+        })
+      )
+    },
+    set: (key: string, value: Uint8Array, options?: StoreOptions) => checked("set", key, options, () => put(key, value, options)),
+    add: (key: string, value: Uint8Array, options?: StoreOptions) =>
+      checked("add", key, options, (): Effect.Effect<void, ConditionalError> =>
+        items.has(key) ? storeError("NotStored", key, "add") : put(key, value, options)),
+    replace: (key: string, value: Uint8Array, options?: StoreOptions) =>
+      checked("replace", key, options, (): Effect.Effect<void, ConditionalError> =>
+        items.has(key) ? put(key, value, options) : storeError("NotStored", key, "replace")),
+    cas: (key: string, value: Uint8Array, cas: bigint, options?: StoreOptions) =>
+      checked("cas", key, options, (): Effect.Effect<void, ConditionalError> => {
+        const item = items.get(key)
+        if (item === undefined) return storeError("NotFound", key, "cas")
+        return item.cas === cas ? put(key, value, options) : storeError("Exists", key, "cas")
+      }),
+    touch: (key: string, ttl: Ttl, options?: CallOptions) =>
+      checked("touch", key, options, (): Effect.Effect<void, ConditionalError> =>
+        touchItem(key, ttl) === undefined ? storeError("NotFound", key, "touch") : Effect.void),
+    delete: (key: string, options?: CallOptions) =>
+      checked("delete", key, options, (): Effect.Effect<void, ConditionalError> =>
+        items.delete(key) ? Effect.void : storeError("NotFound", key, "delete")),
+    incr: delta("incr"),
+    decr: delta("decr")
+  }
+  return { store, items, calls }
+}
+
+type MapStore = ReturnType<typeof mapStore>["store"]
+
+// Errors are narrowed per method: these lines fail to compile if a read could fail with a store error.
+type ErrorOfMethod<T, K extends keyof T> = T[K] extends (...args: Array<any>) => Effect.Effect<any, infer E, any> ? E : never
+type Exactly<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+type NarrowView = TypedStore.TypedStore<string, MapStore>
+const narrowedErrors: [
+  Exactly<ErrorOfMethod<NarrowView, "get">, ReadError | ValueCodec.MemcachedValueError>,
+  Exactly<ErrorOfMethod<NarrowView, "gets">, ReadError | ValueCodec.MemcachedValueError>,
+  Exactly<ErrorOfMethod<NarrowView, "gat">, ReadError | ValueCodec.MemcachedValueError>,
+  Exactly<ErrorOfMethod<NarrowView, "getMany">, ReadError | ValueCodec.MemcachedValueError>,
+  Exactly<ErrorOfMethod<NarrowView, "set">, WriteError | ValueCodec.MemcachedValueError>,
+  Exactly<ErrorOfMethod<NarrowView, "cas">, ConditionalError | ValueCodec.MemcachedValueError>,
+  Exactly<ErrorOfMethod<NarrowView, "touch">, ConditionalError>,
+  Exactly<ErrorOfMethod<NarrowView, "delete">, ConditionalError>,
+  Exactly<ErrorOfMethod<TypedStore.RawStoreOf<MapStore>, "get">, ReadError>,
+  Exactly<TypedStore.CounterError<MapStore>, ConditionalError>
+] = [true, true, true, true, true, true, true, true, true, true]
+
+type AnyStore = TypedStore.RawStore<unknown>
+
+const uniqueKey = (name: string) => `ts:${name}:${randomBytes(4).toString("hex")}`
+
+const User = Schema.Struct({ id: Schema.Number, name: Schema.String, since: Schema.Date })
+const ada = { id: 1, name: "Ada", since: new Date("2020-01-01T00:00:00.000Z") }
+
+/** Seconds left on `key` as the backend reports them (the map store: the TTL last given), `undefined` when absent. */
+type TtlOf = (key: string) => Effect.Effect<number | undefined, unknown>
+
+const assertTtl = (actual: number | undefined, expected: number) => {
+  assert.isDefined(actual)
+  assert.isAtMost(actual!, expected)
+  assert.isAtLeast(actual!, expected - 5)
+}
+
+/** The chunk keys of the split value under `key` (read raw from `store`). */
+const chunkKeysOf = (store: AnyStore, key: string) =>
+  Effect.gen(function*() {
+    const manifest = Option.getOrThrow(yield* store.get(key))
+    assert.strictEqual(manifest.flags & Flags.SPLIT, Flags.SPLIT)
+    const m = LargeValue.decodeManifest(manifest.value, key) as LargeValue.Manifest
+    return Array.from({ length: m.chunkCount }, (_, i) => LargeValue.chunkKey(key, m.writeId, i))
+  })
+
+const flipped = <A, E>(effect: Effect.Effect<A, E>) => Effect.flip(effect) as Effect.Effect<E & { readonly _tag: string; readonly reason: string }>
+
+const describeCasAndReplace = (makeStore: () => Effect.Effect<AnyStore>) =>
+  describe("gets, cas, replace", () => {
+    it.effect("gets returns the value with a bigint CAS unique; cas succeeds once, then Exists; gone is NotFound", () =>
+      Effect.gen(function*() {
+        const store = yield* makeStore()
+        const users = TypedStore.make(store, User)
+        const key = uniqueKey("cas")
+        assert.isTrue(Option.isNone(yield* users.gets(key)))
+        yield* users.set(key, ada)
+        const first = Option.getOrThrow(yield* users.gets(key))
+        assert.deepStrictEqual(first.value, ada)
+        assert.strictEqual(typeof first.cas, "bigint")
+        const renamed = { ...ada, name: "Ada L." }
+        yield* users.cas(key, renamed, first.cas, { ttl: 60 })
+        assert.deepStrictEqual(yield* users.get(key), Option.some(renamed))
+        // the CAS unique moved on: a second write with the old one is a conflict and changes nothing
+        const conflict = yield* flipped(users.cas(key, ada, first.cas))
+        assert.strictEqual(conflict._tag, "MemcachedStoreError")
+        assert.strictEqual(conflict.reason, "Exists")
+        assert.deepStrictEqual(yield* users.get(key), Option.some(renamed))
+        const second = Option.getOrThrow(yield* users.gets(key))
+        assert.notStrictEqual(second.cas, first.cas)
+        yield* users.delete(key)
+        const gone = yield* flipped(users.cas(key, ada, second.cas))
+        assert.strictEqual(gone._tag, "MemcachedStoreError")
+        assert.strictEqual(gone.reason, "NotFound")
+        assert.isTrue(Option.isNone(yield* users.get(key)))
+      }))
+
+    it.effect("gets of a bad value is a typed Decode error (a miss with onDecodeError: miss); cas of an unencodable value sends nothing", () =>
+      Effect.gen(function*() {
+        const store = yield* makeStore()
+        const key = uniqueKey("badgets")
+        yield* store.set(key, Buffer.from("{\"id\":\"x\"}"), { flags: Flags.JSON })
+        const e = yield* flipped(TypedStore.make(store, User).gets(key))
+        assert.strictEqual(e._tag, "MemcachedValueError")
+        assert.strictEqual(e.reason, "Decode")
+        assert.strictEqual((e as unknown as ValueCodec.MemcachedValueError).key, key)
+        assert.isTrue(Option.isNone(yield* TypedStore.make(store, User, { onDecodeError: "miss" }).gets(key)))
+        const cas = Option.getOrThrow(yield* store.gets(key)).cas!
+        const cyclic: Record<string, unknown> = {}
+        cyclic.self = cyclic
+        const e2 = yield* flipped(TypedStore.make(store, ValueCodec.json).cas(key, cyclic, cas))
+        assert.strictEqual(e2._tag, "MemcachedValueError")
+        assert.strictEqual(e2.reason, "Encode")
+        // nothing was written: the old CAS unique still holds
+        assert.strictEqual(Option.getOrThrow(yield* store.gets(key)).cas, cas)
+      }))
+
+    it.effect("a split value: gets assembles it, cas replaces it as a whole and conflicts like a plain one", () =>
+      Effect.gen(function*() {
+        const store = yield* makeStore()
+        const bytes = TypedStore.make(store, ValueCodec.bytes)
+        const key = uniqueKey("bigcas")
+        const a = randomBytes(2_500_000)
+        const b = randomBytes(2_200_000)
+        yield* bytes.set(key, a)
+        const read = Option.getOrThrow(yield* bytes.gets(key))
+        assert.isTrue(Buffer.from(read.value).equals(a))
+        yield* bytes.cas(key, b, read.cas)
+        assert.isTrue(Buffer.from(Option.getOrThrow(yield* bytes.get(key))).equals(b))
+        const e = yield* flipped(bytes.cas(key, a, read.cas))
+        assert.strictEqual(e.reason, "Exists")
+        assert.isTrue(Buffer.from(Option.getOrThrow(yield* bytes.get(key))).equals(b))
+      }))
+
+    it.effect("replace stores only over an existing key; a missing key is NotStored and stays missing", () =>
+      Effect.gen(function*() {
+        const store = yield* makeStore()
+        const strings = TypedStore.make(store, ValueCodec.string)
+        const key = uniqueKey("replace")
+        const e = yield* flipped(strings.replace(key, "nothing"))
+        assert.strictEqual(e._tag, "MemcachedStoreError")
+        assert.strictEqual(e.reason, "NotStored")
+        assert.isTrue(Option.isNone(yield* strings.get(key)))
+        yield* strings.set(key, "one")
+        yield* strings.replace(key, "two", { ttl: 60 })
+        assert.deepStrictEqual(yield* strings.get(key), Option.some("two"))
+        // a split value replaces too, and a split replace of a missing key is NotStored
+        const big = randomBytes(1_500_000).toString("base64")
+        yield* strings.replace(key, big)
+        assert.deepStrictEqual(yield* strings.get(key), Option.some(big))
+        const e2 = yield* flipped(strings.replace(uniqueKey("replace-missing"), big))
+        assert.strictEqual(e2.reason, "NotStored")
+      }))
+  })
+
+const describeTouchAndGat = (makeStore: () => Effect.Effect<AnyStore>, ttlOf: TtlOf) =>
+  describe("touch, gat", () => {
+    it.effect("touch sets the TTL of an existing key; a missing key is NotFound", () =>
+      Effect.gen(function*() {
+        const store = yield* makeStore()
+        for (const largeValues of [undefined, false] as const) {
+          const strings = TypedStore.make(store, ValueCodec.string, { largeValues })
+          const key = uniqueKey("touch")
+          const e = yield* flipped(strings.touch(key, 100))
+          assert.strictEqual(e._tag, "MemcachedStoreError")
+          assert.strictEqual(e.reason, "NotFound")
+          yield* strings.set(key, "v", { ttl: 60 })
+          yield* strings.touch(key, 1000)
+          assertTtl(yield* ttlOf(key), 1000)
+          assert.deepStrictEqual(yield* strings.get(key), Option.some("v"))
+        }
+      }))
+
+    it.effect("touch and gat of a split value set the TTL of its chunks too", () =>
+      Effect.gen(function*() {
+        const store = yield* makeStore()
+        const bytes = TypedStore.make(store, ValueCodec.bytes)
+        const key = uniqueKey("bigtouch")
+        const value = randomBytes(2_500_000)
+        yield* bytes.set(key, value, { ttl: 60 })
+        const chunks = yield* chunkKeysOf(store, key)
+        assert.strictEqual(chunks.length, 3)
+        yield* bytes.touch(key, 1000)
+        for (const k of [key, ...chunks]) assertTtl(yield* ttlOf(k), 1000)
+        const got = yield* bytes.gat(key, 2000)
+        assert.isTrue(Buffer.from(Option.getOrThrow(got)).equals(value))
+        for (const k of [key, ...chunks]) assertTtl(yield* ttlOf(k), 2000)
+      }))
+
+    it.effect("gat reads, decodes and sets the TTL; a miss is None; a bad value is a Decode error", () =>
+      Effect.gen(function*() {
+        const store = yield* makeStore()
+        const users = TypedStore.make(store, User)
+        const key = uniqueKey("gat")
+        assert.isTrue(Option.isNone(yield* users.gat(key, 100)))
+        assert.isUndefined(yield* ttlOf(key))
+        yield* users.set(key, ada, { ttl: 60 })
+        assert.deepStrictEqual(yield* users.gat(key, 1000), Option.some(ada))
+        assertTtl(yield* ttlOf(key), 1000)
+        yield* store.set(key, Buffer.from("[]"), { flags: Flags.JSON })
+        const e = yield* flipped(users.gat(key, 100))
+        assert.strictEqual(e._tag, "MemcachedValueError")
+        assert.strictEqual(e.reason, "Decode")
+        assert.isTrue(Option.isNone(yield* TypedStore.make(store, User, { onDecodeError: "miss" }).gat(key, 100)))
+      }))
+
+    it.effect("an invalid TTL or key is an input error", () =>
+      Effect.gen(function*() {
+        const store = yield* makeStore()
+        const strings = TypedStore.make(store, ValueCodec.string)
+        const e = yield* flipped(strings.touch("a key", 10))
+        assert.strictEqual(e._tag, "MemcachedInputError")
+        const e2 = yield* flipped(strings.gat("a key", 10))
+        assert.strictEqual(e2._tag, "MemcachedInputError")
+      }))
+  })
+
+const describeStream = (makeStore: () => Effect.Effect<AnyStore>) =>
+  describe("getStream", () => {
+    it.effect("yields every key in input order: hits, misses, a split value; a bad value and an invalid key fail alone", () =>
+      Effect.gen(function*() {
+        const store = yield* makeStore()
+        const users = TypedStore.make(store, User)
+        const bytes = TypedStore.make(store, ValueCodec.bytes)
+        const [hit, miss, bad, big] = [uniqueKey("hit"), uniqueKey("miss"), uniqueKey("bad"), uniqueKey("big")]
+        yield* users.set(hit, ada)
+        yield* store.set(bad, Buffer.from("{}"), { flags: Flags.JSON })
+        yield* bytes.set(big, randomBytes(1_500_000))
+        const keys = [hit, miss, bad, "an invalid key", big, hit]
+        const out = Chunk.toReadonlyArray(yield* Stream.runCollect(users.getStream({ batchSize: 4 })(Stream.fromIterable(keys))))
+        assert.deepStrictEqual(out.map(([k]) => k), keys)
+        const [rHit, rMiss, rBad, rInvalid, rBig, rHit2] = out.map(([, r]) => r)
+        assert.deepStrictEqual(rHit, Either.right(Option.some(ada)))
+        assert.deepStrictEqual(rHit2, Either.right(Option.some(ada)))
+        assert.deepStrictEqual(rMiss, Either.right(Option.none()))
+        assert.isTrue(Either.isLeft(rBad!))
+        assert.strictEqual((Either.getLeft(rBad!).pipe(Option.getOrThrow) as ValueCodec.MemcachedValueError).reason, "Decode")
+        assert.strictEqual((Either.getLeft(rInvalid!).pipe(Option.getOrThrow) as { _tag: string })._tag, "MemcachedInputError")
+        // the split value was assembled, then failed to decode as a User: its own error, not a batch's
+        assert.strictEqual((Either.getLeft(rBig!).pipe(Option.getOrThrow) as ValueCodec.MemcachedValueError).reason, "Decode")
+        const raw = Chunk.toReadonlyArray(yield* Stream.runCollect(bytes.getStream()(Stream.make(big))))
+        assert.strictEqual(Option.getOrThrow(Either.getOrThrow(raw[0]![1])).length, 1_500_000)
+      }))
+
+    it.effect("fails only with the key stream's own error", () =>
+      Effect.gen(function*() {
+        const store = yield* makeStore()
+        const strings = TypedStore.make(store, ValueCodec.string)
+        const e = yield* Effect.flip(Stream.runDrain(strings.getStream()(Stream.concat(Stream.make("k"), Stream.fail("upstream")))))
+        assert.strictEqual(e, "upstream")
+      }))
+  })
+
+/**
+ * The typed-store suite, run against any store: the map store, and the real client over the in-memory
+ * server and real memcached. `ttlOf` reads a key's remaining TTL on that backend.
+ */
+export const typedStoreSuite = (name: string, makeStore: () => Effect.Effect<AnyStore>, ttlOf: TtlOf) =>
+  describe(name, () => {
+    describeCasAndReplace(makeStore)
+    describeTouchAndGat(makeStore, ttlOf)
+    describeStream(makeStore)
+    describe("typed", () => {
+      it.effect("a Schema-typed view round trips, misses are None", () =>
+        Effect.gen(function*() {
+          const store = yield* makeStore()
+          const users = TypedStore.make(store, User)
+          const key = uniqueKey("user")
+          assert.isTrue(Option.isNone(yield* users.get(key)))
+          yield* users.set(key, ada, { ttl: 60 })
+          const got = yield* users.get(key)
+          assert.deepStrictEqual(got, Option.some(ada))
+          const raw = Option.getOrThrow(yield* store.get(key))
+          assert.strictEqual(raw.flags, Flags.JSON)
+          assert.deepStrictEqual(JSON.parse(Buffer.from(raw.value).toString()), { ...ada, since: "2020-01-01T00:00:00.000Z" })
+          yield* users.delete(key)
+          assert.isTrue(Option.isNone(yield* users.get(key)))
+        }))
+
+      it.effect("a value of the wrong shape is a typed Decode error, or a miss with onDecodeError: miss", () =>
+        Effect.gen(function*() {
+          const store = yield* makeStore()
+          const key = uniqueKey("bad")
+          yield* store.set(key, Buffer.from("{\"id\":\"x\"}"), { flags: Flags.JSON })
+          const e = yield* Effect.flip(TypedStore.make(store, User).get(key))
+          assert.strictEqual((e as ValueCodec.MemcachedValueError)._tag, "MemcachedValueError")
+          assert.strictEqual((e as ValueCodec.MemcachedValueError).reason, "Decode")
+          assert.strictEqual((e as ValueCodec.MemcachedValueError).key, key)
+          const lenient = TypedStore.make(store, User, { onDecodeError: "miss" })
+          assert.isTrue(Option.isNone(yield* lenient.get(key)))
+          // a string stored with flags 0 is not a JSON value
+          yield* store.set(key, Buffer.from("plain"), { flags: 0 })
+          const e2 = yield* Effect.flip(TypedStore.make(store, ValueCodec.json).get(key))
+          assert.strictEqual((e2 as ValueCodec.MemcachedValueError).reason, "Decode")
+        }))
+
+      it.effect("add fails with NotStored on an existing key", () =>
+        Effect.gen(function*() {
+          const store = yield* makeStore()
+          const strings = TypedStore.make(store, ValueCodec.string)
+          const key = uniqueKey("add")
+          yield* strings.add(key, "first")
+          const e = yield* Effect.flip(strings.add(key, "second"))
+          assert.strictEqual((e as MemcachedStoreError).reason, "NotStored")
+          assert.deepStrictEqual(yield* strings.get(key), Option.some("first"))
+        }))
+
+      it.effect("getMany decodes every hit, including split values", () =>
+        Effect.gen(function*() {
+          const store = yield* makeStore()
+          const bytes = TypedStore.make(store, ValueCodec.bytes)
+          const [a, b, c] = [uniqueKey("a"), uniqueKey("b"), uniqueKey("c")]
+          const big = randomBytes(3_000_000)
+          yield* bytes.set(a, Buffer.from("A"))
+          yield* bytes.set(b, big)
+          const found = yield* bytes.getMany([a, b, c])
+          assert.strictEqual(found.size, 2)
+          assert.strictEqual(Buffer.from(found.get(a)!).toString(), "A")
+          assert.isTrue(Buffer.from(found.get(b)!).equals(big))
+        }))
+
+      it.effect("a 5 MB JSON value with compression and splitting", () =>
+        Effect.gen(function*() {
+          const store = yield* makeStore()
+          const Doc = Schema.Struct({ blobs: Schema.Array(Schema.String) })
+          const docs = TypedStore.make(store, Doc, { compression: { threshold: 1024 } })
+          const key = uniqueKey("doc")
+          // random base64: compresses by ~25%, still > 1 MiB, so it is split
+          const doc = { blobs: Array.from({ length: 5 }, () => randomBytes(750_000).toString("base64")) }
+          yield* docs.set(key, doc)
+          const manifest = Option.getOrThrow(yield* store.get(key))
+          assert.strictEqual(manifest.flags, Flags.JSON | Flags.COMPRESSED | Flags.SPLIT)
+          assert.deepStrictEqual(yield* docs.get(key), Option.some(doc))
+          yield* docs.delete(key)
+          assert.isTrue(Option.isNone(yield* docs.get(key)))
+        }))
+
+      it.effect("largeValues: false stores one item (the server refuses it when too large)", () =>
+        Effect.gen(function*() {
+          const store = yield* makeStore()
+          const bytes = TypedStore.make(store, ValueCodec.bytes, { largeValues: false })
+          const e = yield* Effect.flip(bytes.set(uniqueKey("nolarge"), new Uint8Array(2 * 1024 * 1024)))
+          assert.strictEqual((e as MemcachedServerError)._tag, "MemcachedServerError")
+        }))
+    })
+
+    describe("withKeyPrefix", () => {
+      it.effect("prefixes every key and maps getMany back", () =>
+        Effect.gen(function*() {
+          const store = yield* makeStore()
+          const ns = `ns${randomBytes(3).toString("hex")}:`
+          const scoped = TypedStore.withKeyPrefix(store, ns)
+          yield* scoped.set("a", Buffer.from("1"))
+          yield* scoped.set("b", Buffer.from("2"))
+          assert.strictEqual(Buffer.from(Option.getOrThrow(yield* store.get(ns + "a")).value).toString(), "1")
+          const found = yield* scoped.getMany(["a", "b", "c"])
+          assert.deepStrictEqual([...found.keys()].sort(), ["a", "b"])
+          const strings = TypedStore.make(scoped, ValueCodec.string)
+          assert.deepStrictEqual(yield* strings.get("b"), Option.some("2"))
+          assert.strictEqual(yield* TypedStore.incr(scoped, "n", 5), 5n)
+          assert.strictEqual(yield* TypedStore.incr(store, ns + "n", 1), 6n)
+          yield* scoped.delete("a")
+          assert.isTrue(Option.isNone(yield* store.get(ns + "a")))
+        }))
+
+      it.effect("the 250-byte limit applies to the prefixed key; hashLongKeys hashes instead", () =>
+        Effect.gen(function*() {
+          const store = yield* makeStore()
+          const ns = `ns${randomBytes(3).toString("hex")}:`
+          const key = "k".repeat(245)
+          const e = yield* Effect.flip(TypedStore.withKeyPrefix(store, ns).set(key, Buffer.from("v")))
+          assert.strictEqual((e as MemcachedInputError).reason, "InvalidKey")
+          const hashing = TypedStore.withKeyPrefix(store, ns, { hashLongKeys: true })
+          yield* hashing.set(key, Buffer.from("v"))
+          const sent = TypedStore.prefixedKey(ns, key, { hashLongKeys: true })
+          assert.isAtMost(Buffer.byteLength(sent), 250)
+          assert.isTrue(sent.startsWith(ns))
+          assert.strictEqual(Buffer.from(Option.getOrThrow(yield* hashing.get(key)).value).toString(), "v")
+          assert.isTrue(Option.isNone(yield* hashing.get(key + "k")))
+          const many = yield* hashing.getMany([key])
+          assert.deepStrictEqual([...many.keys()], [key])
+          // a key with a space is still invalid, hashed or not
+          const e2 = yield* Effect.flip(hashing.set("a b" + key, Buffer.from("v")))
+          assert.strictEqual((e2 as MemcachedInputError).reason, "InvalidKey")
+          // short keys are untouched
+          assert.strictEqual(TypedStore.prefixedKey(ns, "short", { hashLongKeys: true }), ns + "short")
+        }))
+    })
+
+    describe("counters", () => {
+      it.effect("incr creates a missing counter with the initial value and TTL, then increments", () =>
+        Effect.gen(function*() {
+          const store = yield* makeStore()
+          const key = uniqueKey("hits")
+          assert.strictEqual(yield* TypedStore.incr(store, key, 1, { initial: 10n, ttl: 30 }), 10n)
+          assert.strictEqual(yield* TypedStore.incr(store, key, 5), 15n)
+          const raw = Option.getOrThrow(yield* store.get(key))
+          assert.strictEqual(raw.flags, Flags.JSON)
+          assert.strictEqual(yield* ValueCodec.bigint.decode(raw.value, raw.flags), 15n)
+          // Swift's default: a missing counter starts at delta
+          const other = uniqueKey("swift")
+          assert.strictEqual(yield* TypedStore.incr(store, other, 7), 7n)
+        }))
+
+      it.effect("decr floors at 0 and creates at 0 by default; negative deltas flip the command", () =>
+        Effect.gen(function*() {
+          const store = yield* makeStore()
+          const key = uniqueKey("stock")
+          assert.strictEqual(yield* TypedStore.decr(store, key, 3), 0n)
+          assert.strictEqual(yield* TypedStore.incr(store, key, 10), 10n)
+          assert.strictEqual(yield* TypedStore.decr(store, key, 4n), 6n)
+          assert.strictEqual(yield* TypedStore.decr(store, key, 100), 0n)
+          assert.strictEqual(yield* TypedStore.incr(store, key, -1), 0n)
+          assert.strictEqual(yield* TypedStore.decr(store, key, -9), 9n)
+          // a shrinking decr may leave space padding; the bigint codec reads it
+          const raw = Option.getOrThrow(yield* store.get(key))
+          assert.strictEqual(yield* ValueCodec.bigint.decode(raw.value, raw.flags), 9n)
+        }))
+
+      it.effect("values beyond 2^53 are exact bigints; 2^64 wraps", () =>
+        Effect.gen(function*() {
+          const store = yield* makeStore()
+          const key = uniqueKey("big")
+          const start = 2n ** 60n
+          assert.strictEqual(yield* TypedStore.incr(store, key, 1, { initial: start }), start)
+          assert.strictEqual(yield* TypedStore.incr(store, key, 2n ** 53n + 1n), start + 2n ** 53n + 1n)
+          const max = uniqueKey("max")
+          assert.strictEqual(yield* TypedStore.incr(store, max, 0, { initial: 2n ** 64n - 1n }), 2n ** 64n - 1n)
+          assert.strictEqual(yield* TypedStore.incr(store, max, 1), 0n)
+        }))
+
+      it.effect("invalid deltas and initial values are input errors", () =>
+        Effect.gen(function*() {
+          const store = yield* makeStore()
+          const key = uniqueKey("bad")
+          for (
+            const run of [
+              TypedStore.incr(store, key, 1.5),
+              TypedStore.incr(store, key, 2n ** 64n),
+              TypedStore.incr(store, key, 1, { initial: -1n }),
+              TypedStore.decr(store, key, Number.MAX_SAFE_INTEGER + 2)
+            ]
+          ) {
+            const e = yield* Effect.flip(run)
+            assert.strictEqual((e as MemcachedInputError)._tag, "MemcachedInputError")
+            assert.strictEqual((e as MemcachedInputError).reason, "InvalidArgument")
+          }
+          assert.isTrue(Option.isNone(yield* store.get(key)))
+        }))
+    })
+  })
+
+describe("TypedStore types", () => {
+  it("errors are narrowed per method (tsc rejects this file otherwise)", () => {
+    assert.deepStrictEqual(narrowedErrors, narrowedErrors.map(() => true))
+  })
+})
+
+describe("TypedStore counters (races, mapStore only)", () => {
+  it.effect("a concurrent creator wins the add: incr retries and applies the delta to its value", () =>
+    Effect.gen(function*() {
+      const { store } = mapStore()
+      let adds = 0
+      const racing: MapStore = {
+        ...store,
+        add: (key, value, options) => {
+          adds++
+          // another client creates the counter between our incr (NotFound) and our add
+          return adds === 1 ? Effect.zipRight(store.set(key, Buffer.from("100")), store.add(key, value, options)) : store.add(key, value, options)
+        }
+      }
+      assert.strictEqual(yield* TypedStore.incr(racing, "c", 5, { initial: 1n }), 105n)
+      assert.strictEqual(adds, 1)
+    }))
+
+  it.effect("gives up after maxAttempts under a delete storm, with the store's error", () =>
+    Effect.gen(function*() {
+      const { store } = mapStore()
+      let adds = 0
+      const hostile: MapStore = {
+        ...store,
+        add: (key) => (adds++, Effect.fail(new MemcachedStoreError({ reason: "NotStored", key, command: "add" })))
+      }
+      const e = yield* Effect.flip(TypedStore.incr(hostile, "c", 1, { maxAttempts: 2 }))
+      assert.strictEqual((e as MemcachedStoreError).reason, "NotStored")
+      assert.strictEqual(adds, 2)
+    }))
+
+  it.effect("records the TTL of a created counter", () =>
+    Effect.gen(function*() {
+      const { items, store } = mapStore()
+      yield* TypedStore.incr(store, "t", 1, { ttl: 42 })
+      assert.strictEqual(items.get("t")?.ttl, 42)
+      assert.strictEqual(Buffer.from(items.get("t")!.value).toString(), "1")
+    }))
+})
+
+const shared = mapStore()
+typedStoreSuite(
+  "TypedStore over mapStore",
+  () => Effect.succeed(shared.store as AnyStore),
+  (key) => Effect.sync(() => shared.items.get(key)?.ttl as number | undefined)
+)
+
+for (const [name, makeStore] of realStores()) {
+  typedStoreSuite(
+    `TypedStore over the real client, ${name}`,
+    () => makeStore() as Effect.Effect<AnyStore>,
+    (key) =>
+      Effect.flatMap(makeStore(), (client) =>
+        Effect.map(client.metaGet(key, { ttl: true, value: false }), (item) => Option.getOrUndefined(item)?.ttl))
+  )
+}
