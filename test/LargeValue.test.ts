@@ -1,73 +1,15 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { realStores } from "./support/realStores.js"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import { randomBytes } from "node:crypto"
 import { crc32Bytes } from "../src/Hash.js"
-import { validateKey } from "../src/Key.js"
 import * as LargeValue from "../src/LargeValue.js"
-import { MemcachedServerError, MemcachedStoreError } from "../src/MemcachedError.js"
-import type { MemcachedInputError } from "../src/MemcachedError.js"
 import * as ValueCodec from "../src/ValueCodec.js"
+import { mapStore } from "./support/mapStore.js"
+import { realStores } from "./support/realStores.js"
 
 const { Flags } = ValueCodec
-
-/**
- * A `ChunkStore` backed by a `Map`, enforcing the item size (1 MiB by default, as memcached's
- * `-I 1m`, counting value bytes only) and key validation like the real client.
- */
-export const mapStore = (itemSize = LargeValue.DEFAULT_ITEM_SIZE) => {
-  const items = new Map<string, LargeValue.RawItem & { readonly cas: bigint }>()
-  let cas = 0n
-  const ops: Array<string> = []
-  const check = (key: string) => {
-    const e = validateKey(key)
-    return e === undefined ? Effect.void : Effect.fail<MemcachedInputError>(e)
-  }
-  const store: LargeValue.ChunkStore<MemcachedInputError | MemcachedStoreError | MemcachedServerError> = {
-    get: (key) =>
-      Effect.zipRight(check(key), Effect.sync(() => (ops.push(`get ${key}`), Option.fromNullable(items.get(key))))),
-    getMany: (keys) =>
-      Effect.zipRight(
-        Effect.forEach(keys, check, { discard: true }),
-        Effect.sync(() => {
-          ops.push(`getMany ${keys.length}`)
-          const out = new Map<string, LargeValue.RawItem>()
-          for (const k of keys) {
-            const item = items.get(k)
-            if (item !== undefined) out.set(k, item)
-          }
-          return out
-        })
-      ),
-    set: (key, value, options) =>
-      Effect.zipRight(
-        check(key),
-        Effect.suspend(() => {
-          ops.push(`set ${key}`)
-          if (value.length > itemSize) {
-            return Effect.fail(
-              new MemcachedServerError({ reason: "ServerError", message: "object too large for cache", server: "map" })
-            )
-          }
-          items.set(key, { value: Uint8Array.from(value), flags: options?.flags ?? 0, cas: ++cas })
-          return Effect.void
-        })
-      ),
-    delete: (key) =>
-      Effect.zipRight(
-        check(key),
-        Effect.suspend(() => {
-          ops.push(`delete ${key}`)
-          return items.delete(key)
-            ? Effect.void
-            : Effect.fail(new MemcachedStoreError({ reason: "NotFound", key, command: "delete" }))
-        })
-      )
-  }
-  return { store, items, ops }
-}
 
 type AnyStore = LargeValue.ChunkStore<unknown>
 

@@ -6,119 +6,16 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { randomBytes } from "node:crypto"
-import { validateKey } from "../src/Key.js"
-import type { Ttl } from "../src/Key.js"
 import * as LargeValue from "../src/LargeValue.js"
-import type { CallOptions, StoreOptions } from "../src/MemcachedClient.js"
-import { MemcachedServerError, MemcachedStoreError } from "../src/MemcachedError.js"
-import type { MemcachedInputError } from "../src/MemcachedError.js"
+import { MemcachedStoreError } from "../src/MemcachedError.js"
+import type { MemcachedInputError, MemcachedServerError } from "../src/MemcachedError.js"
 import * as TypedStore from "../src/TypedStore.js"
 import * as ValueCodec from "../src/ValueCodec.js"
+import { mapStore } from "./support/mapStore.js"
+import type { ConditionalError, MapStore, ReadError, WriteError } from "./support/mapStore.js"
 import { realStores } from "./support/realStores.js"
 
 const { Flags } = ValueCodec
-
-type ReadError = MemcachedInputError
-type WriteError = MemcachedInputError | MemcachedServerError
-type ConditionalError = MemcachedInputError | MemcachedStoreError | MemcachedServerError
-
-interface MapItem {
-  readonly value: Uint8Array
-  readonly flags: number
-  readonly cas: bigint
-  readonly ttl?: unknown
-}
-
-/**
- * A `TypedStore.RawStore` backed by a `Map`, with per-method error types as narrow as the client's
- * (reads fail only on an invalid key): key validation as the client does it, a 1 MiB item size, `add`
- * → NotStored on an existing key, `replace` → NotStored on a missing one, `cas` → Exists / NotFound,
- * `touch`/`delete`/`incr`/`decr` → NotFound on a missing key, unsigned 64-bit counters (incr wraps,
- * decr floors at 0). TTLs are recorded, not enforced; `calls` records every call's options.
- */
-export const mapStore = () => {
-  const items = new Map<string, MapItem>()
-  const calls: Array<{ readonly method: string; readonly key: string; readonly options: CallOptions | undefined }> = []
-  let casCounter = 0n
-  const check = (method: string, key: string, options: CallOptions | undefined): Effect.Effect<void, ReadError> =>
-    Effect.suspend(() => {
-      calls.push({ method, key, options })
-      const e = validateKey(key)
-      return e === undefined ? Effect.void : Effect.fail(e)
-    })
-  const checked = <A, E>(method: string, key: string, options: CallOptions | undefined, body: () => Effect.Effect<A, E>) =>
-    Effect.zipRight(check(method, key, options), Effect.suspend(body))
-  const put = (key: string, value: Uint8Array, options?: StoreOptions): Effect.Effect<void, WriteError> => {
-    if (value.length > 1024 * 1024) {
-      return Effect.fail(new MemcachedServerError({ reason: "ServerError", message: "object too large for cache", server: "map" }))
-    }
-    items.set(key, { value: Uint8Array.from(value), flags: options?.flags ?? 0, cas: ++casCounter, ttl: options?.ttl })
-    return Effect.void
-  }
-  const storeError = (reason: MemcachedStoreError["reason"], key: string, command: string) =>
-    Effect.fail(new MemcachedStoreError({ reason, key, command }))
-  const delta = (command: "incr" | "decr") => (key: string, d: bigint, options?: CallOptions) =>
-    checked(command, key, options, (): Effect.Effect<bigint, ConditionalError> => {
-      const item = items.get(key)
-      if (item === undefined) return storeError("NotFound", key, command)
-      const text = Buffer.from(item.value).toString("latin1").trimEnd()
-      if (!/^\d+$/.test(text)) {
-        return Effect.fail(new MemcachedServerError({ reason: "ClientError", message: "cannot increment or decrement non-numeric value", server: "map" }))
-      }
-      const current = BigInt(text)
-      const next = command === "incr" ? (current + d) % (1n << 64n) : current > d ? current - d : 0n
-      items.set(key, { ...item, value: Buffer.from(next.toString()), cas: ++casCounter })
-      return Effect.succeed(next)
-    })
-  const touchItem = (key: string, ttl: Ttl): MapItem | undefined => {
-    const item = items.get(key)
-    if (item !== undefined) items.set(key, { ...item, ttl })
-    return item
-  }
-  const store = {
-    get: (key: string, options?: CallOptions) => checked("get", key, options, () => Effect.succeed(Option.fromNullable(items.get(key)))),
-    gets: (key: string, options?: CallOptions) => checked("gets", key, options, () => Effect.succeed(Option.fromNullable(items.get(key)))),
-    gat: (key: string, ttl: Ttl, options?: CallOptions) => checked("gat", key, options, () => Effect.succeed(Option.fromNullable(touchItem(key, ttl)))),
-    getMany: (keys: Iterable<string>, options?: CallOptions): Effect.Effect<ReadonlyMap<string, MapItem>, ReadError> => {
-      const list = [...keys]
-      return Effect.zipRight(
-        Effect.forEach(list, (k) => check("getMany", k, options), { discard: true }),
-        Effect.sync(() => {
-          const out = new Map<string, MapItem>()
-          for (const k of list) {
-            const item = items.get(k)
-            if (item !== undefined) out.set(k, item)
-          }
-          return out
-        })
-      )
-    },
-    set: (key: string, value: Uint8Array, options?: StoreOptions) => checked("set", key, options, () => put(key, value, options)),
-    add: (key: string, value: Uint8Array, options?: StoreOptions) =>
-      checked("add", key, options, (): Effect.Effect<void, ConditionalError> =>
-        items.has(key) ? storeError("NotStored", key, "add") : put(key, value, options)),
-    replace: (key: string, value: Uint8Array, options?: StoreOptions) =>
-      checked("replace", key, options, (): Effect.Effect<void, ConditionalError> =>
-        items.has(key) ? put(key, value, options) : storeError("NotStored", key, "replace")),
-    cas: (key: string, value: Uint8Array, cas: bigint, options?: StoreOptions) =>
-      checked("cas", key, options, (): Effect.Effect<void, ConditionalError> => {
-        const item = items.get(key)
-        if (item === undefined) return storeError("NotFound", key, "cas")
-        return item.cas === cas ? put(key, value, options) : storeError("Exists", key, "cas")
-      }),
-    touch: (key: string, ttl: Ttl, options?: CallOptions) =>
-      checked("touch", key, options, (): Effect.Effect<void, ConditionalError> =>
-        touchItem(key, ttl) === undefined ? storeError("NotFound", key, "touch") : Effect.void),
-    delete: (key: string, options?: CallOptions) =>
-      checked("delete", key, options, (): Effect.Effect<void, ConditionalError> =>
-        items.delete(key) ? Effect.void : storeError("NotFound", key, "delete")),
-    incr: delta("incr"),
-    decr: delta("decr")
-  }
-  return { store, items, calls }
-}
-
-type MapStore = ReturnType<typeof mapStore>["store"]
 
 // Errors are narrowed per method: these lines fail to compile if a read could fail with a store error.
 type ErrorOfMethod<T, K extends keyof T> = T[K] extends (...args: Array<any>) => Effect.Effect<any, infer E, any> ? E : never
@@ -461,6 +358,39 @@ export const typedStoreSuite = (name: string, makeStore: () => Effect.Effect<Any
           assert.isTrue(Option.isNone(yield* store.get(ns + "a")))
         }))
 
+      it.effect("every method of a typed store over the view lands on prefixed keys, split values included", () =>
+        Effect.gen(function*() {
+          const store = yield* makeStore()
+          const ns = `ns${randomBytes(3).toString("hex")}:`
+          const strings = TypedStore.make(TypedStore.withKeyPrefix(store, ns), ValueCodec.string)
+          const raw = (key: string) => Effect.map(store.get(key), Option.map((item) => Buffer.from(item.value).toString()))
+          yield* strings.set("a", "1")
+          const a = Option.getOrThrow(yield* strings.gets("a"))
+          assert.strictEqual(a.cas, Option.getOrThrow(yield* store.gets(ns + "a")).cas)
+          yield* strings.cas("a", "2", a.cas)
+          yield* strings.replace("a", "3")
+          assert.deepStrictEqual(yield* raw(ns + "a"), Option.some("3"))
+          assert.isTrue(Option.isNone(yield* store.get("a")))
+          yield* strings.touch("a", 100)
+          assert.deepStrictEqual(yield* strings.gat("a", 100), Option.some("3"))
+          yield* strings.add("b", "4")
+          const big = randomBytes(1_500_000).toString("base64")
+          yield* strings.set("big", big)
+          const chunks = yield* chunkKeysOf(store, ns + "big")
+          for (const k of chunks) assert.isTrue(k.startsWith(ns + "big|"))
+          yield* strings.touch("big", 100)
+          assert.deepStrictEqual(yield* strings.gat("big", 100), Option.some(big))
+          const streamed = yield* Stream.runCollect(strings.getStream()(Stream.make("a", "b", "c", "big")))
+          assert.deepStrictEqual(
+            Chunk.toReadonlyArray(streamed).map(([k, r]) => [k, Either.getOrThrow(r)]),
+            [["a", Option.some("3")], ["b", Option.some("4")], ["c", Option.none()], ["big", Option.some(big)]]
+          )
+          yield* strings.delete("big")
+          for (const k of [ns + "big", ...chunks]) assert.isTrue(Option.isNone(yield* store.get(k)))
+          const e = yield* flipped(strings.touch("big", 100))
+          assert.strictEqual(e.reason, "NotFound")
+        }))
+
       it.effect("the 250-byte limit applies to the prefixed key; hashLongKeys hashes instead", () =>
         Effect.gen(function*() {
           const store = yield* makeStore()
@@ -552,6 +482,44 @@ describe("TypedStore types", () => {
   it("errors are narrowed per method (tsc rejects this file otherwise)", () => {
     assert.deepStrictEqual(narrowedErrors, narrowedErrors.map(() => true))
   })
+})
+
+describe("TypedStore per-call options (mapStore)", () => {
+  it.effect("a call's timeout reaches every store call it makes, chunks included; other calls keep the client's", () =>
+    Effect.gen(function*() {
+      const { calls, store } = mapStore()
+      const bytes = TypedStore.make(store, ValueCodec.bytes)
+      const timeout = "1234 millis"
+      const big = randomBytes(2_500_000)
+      yield* bytes.set("k", big, { timeout, ttl: 10 })
+      // every chunk write (and the manifest's) carried the TTL of its value
+      assert.deepStrictEqual(calls.map((c) => [c.method, (c.options as { ttl?: unknown }).ttl]), [
+        ["set", 10],
+        ["set", 10],
+        ["set", 10],
+        ["set", 10]
+      ])
+      const run = [
+        Effect.asVoid(bytes.get("k", { timeout })),
+        Effect.flatMap(bytes.gets("k", { timeout }), (o) => bytes.cas("k", big, Option.getOrThrow(o).cas, { timeout })),
+        bytes.replace("k", big, { timeout }),
+        bytes.touch("k", 20, { timeout }),
+        Effect.asVoid(bytes.gat("k", 30, { timeout })),
+        Effect.asVoid(bytes.getMany(["k", "x"], { timeout })),
+        Stream.runDrain(bytes.getStream({ timeout })(Stream.make("k", "x"))),
+        Effect.asVoid(TypedStore.incr(store, "n", 1, { timeout })),
+        bytes.delete("k", { timeout })
+      ]
+      for (const effect of run) yield* effect
+      const methods = new Set(calls.map((c) => c.method))
+      for (const m of ["set", "get", "gets", "cas", "replace", "touch", "gat", "getMany", "incr", "add", "delete"]) {
+        assert.isTrue(methods.has(m), m)
+      }
+      for (const c of calls) assert.deepStrictEqual(c.options?.timeout, timeout, `${c.method} ${c.key}`)
+      calls.length = 0
+      yield* bytes.set("k", Buffer.from("v"))
+      assert.isUndefined(calls[0]!.options?.timeout)
+    }))
 })
 
 describe("TypedStore counters (races, mapStore only)", () => {
