@@ -20,10 +20,12 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as Bulk from "./Bulk.js"
 import type { Ttl } from "./Key.js"
+import { keyProblem, MAX_KEY_LENGTH } from "./Key.js"
 import * as LargeValue from "./LargeValue.js"
 import type { ErrorOf, RawItem } from "./LargeValue.js"
 import type { CallOptions, StoreOptions } from "./MemcachedClient.js"
 import { MemcachedInputError } from "./MemcachedError.js"
+import { U64_MAX } from "./protocol/bytes.js"
 import * as ValueCodec from "./ValueCodec.js"
 
 // ---------------------------------------------------------------------------------------------
@@ -78,7 +80,11 @@ const isStoreError = (reason: "NotStored" | "NotFound") => (e: unknown): boolean
 // Key prefix
 // ---------------------------------------------------------------------------------------------
 
-const forbiddenKeyChar = /[\u0000-\u0020\u007f-\u009f\s]/u
+// The one problem `hashLongKeys` repairs: Key's rules found nothing wrong with the key but its length.
+const tooLongOnly = (key: string): boolean => {
+  const problem = keyProblem(key)
+  return problem !== undefined && problem.startsWith("key is ") && problem.endsWith(`more than ${MAX_KEY_LENGTH}`)
+}
 
 /**
  * Options of {@link withKeyPrefix}. With `hashLongKeys`, a prefixed key over 250 bytes (and otherwise
@@ -100,8 +106,7 @@ export interface KeyPrefixOptions {
  */
 export const prefixedKey = (prefix: string, key: string, options?: KeyPrefixOptions): string => {
   const full = prefix + key
-  if (options?.hashLongKeys !== true || forbiddenKeyChar.test(full)) return full
-  return LargeValue.fitKey(full)
+  return options?.hashLongKeys === true && tooLongOnly(full) ? LargeValue.fitKey(full) : full
 }
 
 /**
@@ -493,7 +498,6 @@ export const make: {
 // Counters
 // ---------------------------------------------------------------------------------------------
 
-const U64_MAX = (1n << 64n) - 1n
 
 /**
  * Options of {@link incr} and {@link decr}.

@@ -423,6 +423,16 @@ export const typedStoreSuite = (name: string, makeStore: () => Effect.Effect<Any
           assert.strictEqual((e2 as MemcachedInputError).reason, "InvalidKey")
           // short keys are untouched
           assert.strictEqual(TypedStore.prefixedKey(ns, "short", { hashLongKeys: true }), ns + "short")
+          // Key's own rules decide what is repairable: long non-ASCII keys are hashed, a C1 control or a
+          // lone surrogate is left for the store to reject
+          const accents = "é".repeat(200)
+          assert.isAtMost(Buffer.byteLength(TypedStore.prefixedKey(ns, accents, { hashLongKeys: true })), 250)
+          yield* hashing.set(accents, Buffer.from("é"))
+          assert.strictEqual(Buffer.from(Option.getOrThrow(yield* hashing.get(accents)).value).toString(), "é")
+          for (const bad of ["\u0085" + key, "\ud800" + key]) {
+            assert.strictEqual(TypedStore.prefixedKey(ns, bad, { hashLongKeys: true }), ns + bad)
+            assert.strictEqual((yield* flipped(hashing.set(bad, Buffer.from("v")))).reason, "InvalidKey")
+          }
         }))
     })
 
