@@ -207,8 +207,8 @@ export interface Versioned<A> {
 
 /**
  * Options of {@link TypedStore.getStream}: batching as `Bulk.getStream` (`batchSize` keys or `window`,
- * `concurrency` batches in flight), the per-call `timeout`, and `onServerError: "miss"` to read the keys
- * of a failed batch as misses (invalid keys stay errors).
+ * `concurrency` batches in flight), the per-call `timeout`, and `onServerError: "miss"` to read a key
+ * whose read failed as a miss (an invalid key stays an error).
  *
  * @since 0.1.0
  * @category typed store
@@ -255,8 +255,10 @@ export interface TypedStore<A, S extends RawStore<unknown>> {
   ) => Effect.Effect<ReadonlyMap<string, A>, ErrorOf<S, "getMany"> | ValueCodec.MemcachedValueError>
   /**
    * A streaming typed multiget: keys in, `[key, result]` out in input order, one `getMany` per batch.
-   * Never fails on a key's account: a failed batch fails its keys (an invalid key fails alone), a bad
-   * value fails only its own key. Fails only with the key stream's error.
+   * Never fails on a key's account: when a batch's `getMany` fails (an invalid key, a failed server),
+   * its keys are read one by one, so an invalid key or a key on a failed server fails alone (or, with
+   * `onServerError: "miss"`, a server failure is a miss), and a bad value fails only its own key. Fails
+   * only with the key stream's error.
    */
   readonly getStream: (
     options?: StreamOptions
@@ -381,22 +383,31 @@ const readBatch = <A>(
     item === undefined
       ? Effect.succeed([key, Either.right(Option.none<A>())] as const)
       : Effect.map(Effect.either(decodeItem(c, key, item, call)), (r) => [key, r] as const)
-  return Effect.flatMap(Effect.either(c.store.getMany([...new Set(batch)], call)), (found) => {
+  const unique = [...new Set(batch)]
+  return Effect.flatMap(Effect.either(c.store.getMany(unique, call)), (found) => {
     if (Either.isRight(found)) {
       return Effect.map(Effect.forEach(batch, (k) => each(k, found.right.get(k)), { concurrency: 8 }), Chunk.unsafeFromArray)
     }
-    if (!Predicate.isTagged(found.left, "MemcachedInputError")) {
+    if (unique.length === 1) {
       const f = failed(found.left)
       return Effect.succeed(Chunk.unsafeFromArray(batch.map((k) => [k, f] as const)))
     }
-    // An invalid key fails alone: read the batch's keys one by one (they still pipeline and auto-batch).
-    return Effect.map(
-      Effect.forEach(batch, (k) =>
+    // The multiget failed as a whole (an invalid key, or one of the servers it spans): read the batch's
+    // keys one by one (they still pipeline and auto-batch), so each key fails or succeeds on its own.
+    const single = new Map<string, Effect.Effect<readonly [string, StreamResult<A, unknown>]>>()
+    for (const k of unique) {
+      single.set(
+        k,
         Effect.flatMap(Effect.either(c.store.get(k, call)), (r) =>
-          Either.isLeft(r) ? Effect.succeed([k, failed(r.left)] as const) : each(k, Option.getOrUndefined(r.right))), {
-        concurrency: "unbounded"
-      }),
-      Chunk.unsafeFromArray
+          Either.isLeft(r) ? Effect.succeed([k, failed(r.left)] as const) : each(k, Option.getOrUndefined(r.right)))
+      )
+    }
+    return Effect.map(
+      Effect.forEach(single.values(), (read) => read, { concurrency: "unbounded" }),
+      (results) => {
+        const byKey = new Map(results)
+        return Chunk.unsafeFromArray(batch.map((k) => [k, byKey.get(k)!] as const))
+      }
     )
   })
 }

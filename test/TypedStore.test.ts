@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto"
 import * as LargeValue from "../src/LargeValue.js"
 import type * as MemcachedClient from "../src/MemcachedClient.js"
 import type { MemcachedError } from "../src/MemcachedError.js"
-import { MemcachedStoreError } from "../src/MemcachedError.js"
+import { MemcachedConnectionError, MemcachedStoreError } from "../src/MemcachedError.js"
 import type { MemcachedInputError, MemcachedServerError } from "../src/MemcachedError.js"
 import * as TypedStore from "../src/TypedStore.js"
 import * as ValueCodec from "../src/ValueCodec.js"
@@ -550,6 +550,47 @@ describe("TypedStore per-call options (mapStore)", () => {
       calls.length = 0
       yield* bytes.set("k", Buffer.from("v"))
       assert.isUndefined(calls[0]!.options?.timeout)
+    }))
+})
+
+describe("TypedStore getStream over a failing server (mapStore)", () => {
+  // Keys under "down:" live on a server that is unreachable: any read that touches one fails as a whole.
+  const withDownServer = () => {
+    const { store } = mapStore()
+    const down = (keys: ReadonlyArray<string>) => keys.some((k) => k.startsWith("down:"))
+    const refused = new MemcachedConnectionError({ reason: "Connect", message: "connection refused", server: "down" })
+    const failing = {
+      ...store,
+      get: (key: string, o?: MemcachedClient.CallOptions) => (down([key]) ? Effect.fail(refused) : store.get(key, o)),
+      getMany: (keys: ReadonlyArray<string>, o?: MemcachedClient.CallOptions) =>
+        down(keys) ? Effect.fail(refused) : store.getMany(keys, o)
+    }
+    return { store, failing }
+  }
+
+  it.effect("only the failed server's keys fail; the others are read, in input order", () =>
+    Effect.gen(function*() {
+      const { failing, store } = withDownServer()
+      yield* store.set("up:a", Buffer.from("A"))
+      const strings = TypedStore.make(failing, ValueCodec.string)
+      const keys = ["up:a", "down:b", "up:c", "an invalid key", "up:a"]
+      const out = Chunk.toReadonlyArray(yield* Stream.runCollect(strings.getStream()(Stream.fromIterable(keys))))
+      assert.deepStrictEqual(out.map(([k]) => k), keys)
+      assert.deepStrictEqual(out[0]![1], Either.right(Option.some("A")))
+      assert.strictEqual((Option.getOrThrow(Either.getLeft(out[1]![1])) as { _tag: string })._tag, "MemcachedConnectionError")
+      assert.deepStrictEqual(out[2]![1], Either.right(Option.none()))
+      assert.strictEqual((Option.getOrThrow(Either.getLeft(out[3]![1])) as { _tag: string })._tag, "MemcachedInputError")
+      assert.deepStrictEqual(out[4]![1], Either.right(Option.some("A")))
+      // onServerError: "miss" turns the failed server's keys into misses; an invalid key stays an error
+      const lenient = Chunk.toReadonlyArray(
+        yield* Stream.runCollect(strings.getStream({ onServerError: "miss" })(Stream.fromIterable(keys)))
+      )
+      assert.deepStrictEqual(lenient[1]![1], Either.right(Option.none()))
+      assert.isTrue(Either.isLeft(lenient[3]![1]))
+      assert.deepStrictEqual(lenient[0]![1], Either.right(Option.some("A")))
+      // a batch of one failed key fails without a second read
+      const alone = Chunk.toReadonlyArray(yield* Stream.runCollect(strings.getStream()(Stream.make("down:z"))))
+      assert.isTrue(Either.isLeft(alone[0]![1]))
     }))
 })
 
