@@ -170,7 +170,8 @@ export const withKeyPrefix = <S extends RawStore<unknown>>(
  * - `compression`: wrap the codec with {@link ValueCodec.compressed} (default: off; compressed values
  *   written by others are then a `Decode` error).
  * - `largeValues`: split values over the item size ({@link LargeValue}); `false` stores every value as
- *   one item (the server rejects too-large ones). Default: on, with LargeValue's defaults.
+ *   one item (the server rejects too-large ones). Default: on, with LargeValue's defaults. (Timeouts
+ *   are per call: each method's `timeout` option.)
  * - `onDecodeError`: `"fail"` (default) fails the read with the `MemcachedValueError`; `"miss"` reads an
  *   undecodable value as a miss.
  *
@@ -179,7 +180,7 @@ export const withKeyPrefix = <S extends RawStore<unknown>>(
  */
 export interface Options {
   readonly compression?: ValueCodec.CompressionOptions | false | undefined
-  readonly largeValues?: LargeValue.Options | false | undefined
+  readonly largeValues?: Omit<LargeValue.Options, "timeout"> | false | undefined
   readonly onDecodeError?: "fail" | "miss" | undefined
 }
 
@@ -326,7 +327,7 @@ interface Context<A> {
   readonly store: RawStore<unknown>
   readonly codec: ValueCodec.ValueCodec<A>
   /** LargeValue's options, or `undefined` when large values are off. */
-  readonly large: LargeValue.Options | undefined
+  readonly large: Omit<LargeValue.Options, "timeout"> | undefined
   readonly missOnError: boolean
 }
 

@@ -282,6 +282,27 @@ describe("LargeValue (pure)", () => {
   })
 })
 
+describe("LargeValue.touchChunks (mapStore)", () => {
+  it.effect("touches every chunk of our split value, nothing for a plain item or a corrupt manifest, and never fails", () =>
+    Effect.gen(function*() {
+      const { calls, items, store } = mapStore()
+      yield* LargeValue.write(store, "big", { bytes: randomBytes(2_500_000), flags: 0 }, { ttl: 5 })
+      const manifest = items.get("big")!
+      const m = LargeValue.decodeManifest(manifest.value, "big") as LargeValue.Manifest
+      const chunks = Array.from({ length: m.chunkCount }, (_, i) => LargeValue.chunkKey("big", m.writeId, i))
+      // one chunk is gone: the others are still touched, and no error surfaces
+      items.delete(chunks[1]!)
+      calls.length = 0
+      yield* LargeValue.touchChunks(store, "big", manifest, 500, { timeout: "1 second" })
+      assert.deepStrictEqual(calls.map((c) => [c.method, c.key, c.options?.timeout]).sort(), chunks.map((k) => ["touch", k, "1 second"]).sort())
+      assert.deepStrictEqual([chunks[0], chunks[2]].map((k) => items.get(k!)?.ttl), [500, 500])
+      calls.length = 0
+      yield* LargeValue.touchChunks(store, "plain", { value: Buffer.from("v"), flags: 0 }, 500)
+      yield* LargeValue.touchChunks(store, "bad", { value: Buffer.from("EMCSPLIT1 nope"), flags: Flags.SPLIT }, 500)
+      assert.deepStrictEqual(calls, [])
+    }))
+})
+
 largeValueSuite("LargeValue over mapStore", () => Effect.sync(() => mapStore().store as AnyStore))
 
 for (const [name, makeStore] of realStores()) {
