@@ -153,7 +153,7 @@ const checksum = (bytes: Uint8Array): number =>
   nativeCrc32 === undefined ? crc32Bytes(bytes, bytes.length) : nativeCrc32(bytes) >>> 0
 
 /**
- * Cuts `key` to at most `maxBytes` UTF-8 bytes without splitting a character.
+ * Cuts `key` to at most `maxBytes` UTF-8 bytes without splitting a character. Pure; never fails.
  *
  * @since 0.1.0
  * @category keys
@@ -173,7 +173,7 @@ export const truncateUtf8 = (key: string, maxBytes: number): string => {
 
 /**
  * Returns `key` when `key + suffix` fits in 250 bytes, otherwise a prefix of `key`, `#` and the SHA-1 of
- * the whole key (hex), sized so that `result + suffix` fits.
+ * the whole key (hex), sized so that `result + suffix` fits. Pure; never fails (validity is the store's).
  *
  * @since 0.1.0
  * @category keys
@@ -185,7 +185,7 @@ export const fitKey = (key: string, suffixBytes = 0): string => {
 }
 
 /**
- * The key of chunk `index` of write `writeId` of `key`; always at most 250 bytes.
+ * The key of chunk `index` of write `writeId` of `key`; always at most 250 bytes. Pure; never fails.
  *
  * @since 0.1.0
  * @category keys
@@ -196,7 +196,7 @@ export const chunkKey = (key: string, writeId: string, index: number): string =>
 }
 
 /**
- * The keys under which libmc stores the chunks of a split value: `~<keyBytes><key>/<i>`.
+ * The keys under which libmc stores the chunks of a split value: `~<keyBytes><key>/<i>`. Pure; never fails.
  *
  * @since 0.1.0
  * @category keys
@@ -221,7 +221,7 @@ export interface Manifest {
 }
 
 /**
- * Serialises a manifest: `EMCSPLIT1 <writeId> <length> <chunkCount> <chunkSize> <crc32 hex>`.
+ * Serialises a manifest: `EMCSPLIT1 <writeId> <length> <chunkCount> <chunkSize> <crc32 hex>`. Never fails.
  *
  * @since 0.1.0
  * @category manifest
@@ -237,7 +237,8 @@ export const encodeManifest = (m: Manifest): Uint8Array =>
 const manifestPattern = /^EMCSPLIT1 ([0-9a-f]{16}) (\d{1,15}) (\d{1,9}) (\d{1,15}) ([0-9a-f]{8})$/
 
 /**
- * Parses and checks a manifest: the chunk count must be `ceil(length / chunkSize)`.
+ * Parses and checks a manifest: the chunk count must be `ceil(length / chunkSize)`. Returns (does not
+ * throw) a `MemcachedValueError` with reason `Corrupt` for anything else.
  *
  * @since 0.1.0
  * @category manifest
@@ -258,7 +259,7 @@ export const decodeManifest = (bytes: Uint8Array, key?: string): Manifest | Memc
 }
 
 /**
- * A random 64-bit write id as 16 hex digits.
+ * A random 64-bit write id as 16 hex digits. Never fails.
  *
  * @since 0.1.0
  * @category manifest
