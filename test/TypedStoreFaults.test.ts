@@ -23,6 +23,7 @@ const keyOn = (client: MemcachedClient.MemcachedClient, server: number, prefix: 
   throw new Error(`no key on server ${server}`)
 }
 
+/** Runs `body` over `servers` in-memory servers; no ejection, so each call sees its own timeout. */
 const withServers = <A, E>(
   servers: number,
   body: (
@@ -34,7 +35,7 @@ const withServers = <A, E>(
     const client = yield* MemcachedClient.MemcachedClient
     const memory = yield* MemcachedTest.MemoryServers
     return yield* body(client, memory)
-  }).pipe(Effect.provide(MemcachedTest.layer({ servers, timeout: "5 seconds", failureLimit: 1000 }) // no ejection: each call sees its own timeout))
+  }).pipe(Effect.provide(MemcachedTest.layer({ servers, timeout: "5 seconds", failureLimit: 1000 })))
 
 describe("TypedStore over in-memory servers with faults", () => {
   it.live("a call's timeout overrides the client's: plain and split values, reads and writes", () =>
