@@ -34,6 +34,6 @@ export * as MemoryServer from "./server/MemoryServer.js"
 /** @since 0.1.0 */
 export * as ServerSpec from "./ServerSpec.js"
 /** @since 0.1.0 */
-export * as TypedClient from "./TypedClient.js"
+export * as TypedStore from "./TypedStore.js"
 /** @since 0.1.0 */
 export * as ValueCodec from "./ValueCodec.js"

@@ -8,7 +8,7 @@ import Memcached from "memcached"
 import { MemcacheClient } from "memcache-client"
 import memjs from "memjs"
 import * as MemcachedClient from "../src/MemcachedClient.js"
-import * as TypedClient from "../src/TypedClient.js"
+import * as TypedStore from "../src/TypedStore.js"
 import * as ValueCodec from "../src/ValueCodec.js"
 import { acquireMemcached } from "./support/memcached.js"
 
@@ -36,11 +36,11 @@ describe("values across clients", () => {
       yield* promise<boolean>((cb) => theirs.set("x:obj", { name: "ada", age: 36 }, 60, cb))
       const str = Option.getOrThrow(yield* ours.get("x:str"))
       assert.strictEqual(yield* ValueCodec.string.decode(str.value, str.flags), "héllo")
-      const users = TypedClient.typed(ours, User)
+      const users = TypedStore.make(ours, User)
       assert.deepStrictEqual(yield* users.get("x:obj"), Option.some({ name: "ada", age: 36 }))
 
       yield* users.set("x:ours", { name: "grace", age: 85 })
-      yield* TypedClient.typed(ours, ValueCodec.string).set("x:ours-str", "plain ✓")
+      yield* TypedStore.make(ours, ValueCodec.string).set("x:ours-str", "plain ✓")
       assert.deepStrictEqual(yield* promise<unknown>((cb) => theirs.get("x:ours", cb)), { name: "grace", age: 85 })
       assert.strictEqual(yield* promise<unknown>((cb) => theirs.get("x:ours-str", cb)), "plain ✓")
     }))
@@ -54,7 +54,7 @@ describe("values across clients", () => {
       yield* Effect.promise(() => theirs.set("m:bytes", bytes, { expires: 60 }))
       const item = Option.getOrThrow(yield* ours.get("m:bytes"))
       assert.deepStrictEqual(Buffer.from(yield* ValueCodec.bytes.decode(item.value, item.flags)), bytes)
-      yield* TypedClient.typed(ours, ValueCodec.bytes).set("m:ours", Uint8Array.from([9, 8, 7]))
+      yield* TypedStore.make(ours, ValueCodec.bytes).set("m:ours", Uint8Array.from([9, 8, 7]))
       const back = yield* Effect.promise(() => theirs.get("m:ours"))
       assert.deepStrictEqual(Array.from(back.value!), [9, 8, 7])
     }))
@@ -68,8 +68,8 @@ describe("values across clients", () => {
       yield* Effect.promise(() => theirs.set("e:obj", { name: "linus", age: 55 }))
       const str = Option.getOrThrow(yield* ours.get("e:str"))
       assert.strictEqual(yield* ValueCodec.string.decode(str.value, str.flags), "from electrode")
-      assert.deepStrictEqual(yield* TypedClient.typed(ours, User).get("e:obj"), Option.some({ name: "linus", age: 55 }))
-      yield* TypedClient.typed(ours, User).set("e:ours", { name: "barbara", age: 86 })
+      assert.deepStrictEqual(yield* TypedStore.make(ours, User).get("e:obj"), Option.some({ name: "linus", age: 55 }))
+      yield* TypedStore.make(ours, User).set("e:ours", { name: "barbara", age: 86 })
       const back = yield* Effect.promise(() => theirs.get<unknown>("e:ours"))
       assert.deepStrictEqual(back.value, { name: "barbara", age: 86 })
     }))

@@ -1,72 +1,15 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { realStores } from "./support/realStores.js"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import { randomBytes } from "node:crypto"
-import { validateKey } from "../src/Key.js"
+import { crc32Bytes } from "../src/Hash.js"
 import * as LargeValue from "../src/LargeValue.js"
-import { MemcachedServerError, MemcachedStoreError } from "../src/MemcachedError.js"
-import type { MemcachedInputError } from "../src/MemcachedError.js"
 import * as ValueCodec from "../src/ValueCodec.js"
+import { mapStore } from "./support/mapStore.js"
+import { realStores } from "./support/realStores.js"
 
 const { Flags } = ValueCodec
-
-/**
- * A `ChunkStore` backed by a `Map`, enforcing the item size (1 MiB by default, as memcached's
- * `-I 1m`, counting value bytes only) and key validation like the real client.
- */
-export const mapStore = (itemSize = LargeValue.DEFAULT_ITEM_SIZE) => {
-  const items = new Map<string, LargeValue.Item>()
-  let cas = 0n
-  const ops: Array<string> = []
-  const check = (key: string) => {
-    const e = validateKey(key)
-    return e === undefined ? Effect.void : Effect.fail<MemcachedInputError>(e)
-  }
-  const store: LargeValue.ChunkStore<MemcachedInputError | MemcachedStoreError | MemcachedServerError> = {
-    get: (key) =>
-      Effect.zipRight(check(key), Effect.sync(() => (ops.push(`get ${key}`), Option.fromNullable(items.get(key))))),
-    getMany: (keys) =>
-      Effect.zipRight(
-        Effect.forEach(keys, check, { discard: true }),
-        Effect.sync(() => {
-          ops.push(`getMany ${keys.length}`)
-          const out = new Map<string, LargeValue.Item>()
-          for (const k of keys) {
-            const item = items.get(k)
-            if (item !== undefined) out.set(k, item)
-          }
-          return out
-        })
-      ),
-    set: (key, value, options) =>
-      Effect.zipRight(
-        check(key),
-        Effect.suspend(() => {
-          ops.push(`set ${key}`)
-          if (value.length > itemSize) {
-            return Effect.fail(
-              new MemcachedServerError({ reason: "ServerError", message: "object too large for cache", server: "map" })
-            )
-          }
-          items.set(key, { value: Uint8Array.from(value), flags: options?.flags ?? 0, cas: ++cas })
-          return Effect.void
-        })
-      ),
-    delete: (key) =>
-      Effect.zipRight(
-        check(key),
-        Effect.suspend(() => {
-          ops.push(`delete ${key}`)
-          return items.delete(key)
-            ? Effect.void
-            : Effect.fail(new MemcachedStoreError({ reason: "NotFound", key, command: "delete" }))
-        })
-      )
-  }
-  return { store, items, ops }
-}
 
 type AnyStore = LargeValue.ChunkStore<unknown>
 
@@ -299,8 +242,17 @@ describe("LargeValue (pure)", () => {
     assert.strictEqual((bad as ValueCodec.MemcachedValueError).reason, "Corrupt")
   })
 
-  it("crc32 matches the reference value", () => {
-    assert.strictEqual(LargeValue.crc32(Buffer.from("123456789")), 0xcbf43926)
+  it("the manifest checksum is Hash.crc32Bytes (the reference CRC-32), natively computed or not", () => {
+    const checksumOf = (bytes: Uint8Array) => {
+      const p = LargeValue.plan("k", { bytes, flags: 0 }, { chunkSize: 4 })
+      assert.strictEqual(p._tag, "Split")
+      return p._tag === "Split" ? p.manifest.crc32 : -1
+    }
+    assert.strictEqual(checksumOf(Buffer.from("123456789")), 0xcbf43926)
+    for (const n of [5, 1000, 65_537]) {
+      const bytes = randomBytes(n)
+      assert.strictEqual(checksumOf(bytes), crc32Bytes(bytes, bytes.length))
+    }
   })
 
   it("chunk keys hash over-long keys and keep a readable prefix", () => {
@@ -328,6 +280,27 @@ describe("LargeValue (pure)", () => {
     const bad = LargeValue.plan("k", { bytes: new Uint8Array(1), flags: Flags.SPLIT })
     assert.instanceOf(bad, ValueCodec.MemcachedValueError)
   })
+})
+
+describe("LargeValue.touchChunks (mapStore)", () => {
+  it.effect("touches every chunk of our split value, nothing for a plain item or a corrupt manifest, and never fails", () =>
+    Effect.gen(function*() {
+      const { calls, items, store } = mapStore()
+      yield* LargeValue.write(store, "big", { bytes: randomBytes(2_500_000), flags: 0 }, { ttl: 5 })
+      const manifest = items.get("big")!
+      const m = LargeValue.decodeManifest(manifest.value, "big") as LargeValue.Manifest
+      const chunks = Array.from({ length: m.chunkCount }, (_, i) => LargeValue.chunkKey("big", m.writeId, i))
+      // one chunk is gone: the others are still touched, and no error surfaces
+      items.delete(chunks[1]!)
+      calls.length = 0
+      yield* LargeValue.touchChunks(store, "big", manifest, 500, { timeout: "1 second" })
+      assert.deepStrictEqual(calls.map((c) => [c.method, c.key, c.options?.timeout]).sort(), chunks.map((k) => ["touch", k, "1 second"]).sort())
+      assert.deepStrictEqual([chunks[0], chunks[2]].map((k) => items.get(k!)?.ttl), [500, 500])
+      calls.length = 0
+      yield* LargeValue.touchChunks(store, "plain", { value: Buffer.from("v"), flags: 0 }, 500)
+      yield* LargeValue.touchChunks(store, "bad", { value: Buffer.from("EMCSPLIT1 nope"), flags: Flags.SPLIT }, 500)
+      assert.deepStrictEqual(calls, [])
+    }))
 })
 
 largeValueSuite("LargeValue over mapStore", () => Effect.sync(() => mapStore().store as AnyStore))
