@@ -1,0 +1,260 @@
+/**
+ * A Promise facade over the real {@link MemcachedClient}: every command as an `async` method, for code
+ * that is not written with Effect. It runs the client's own layers in a `ManagedRuntime` (there is no
+ * second implementation), so validation, routing, auto-batching, timeouts and retries are the Effect
+ * client's.
+ *
+ * - Results: `Option` becomes `value | undefined`; per-key bulk outcomes (`Either`) become
+ *   {@link Outcome} objects (`{ ok: true, value }` or `{ ok: false, error }`).
+ * - Errors: a failed call rejects with the very `MemcachedError` the Effect API fails with
+ *   (`MemcachedInputError`, `MemcachedStoreError`, …): `Error` subclasses carrying `_tag` and `reason`.
+ *   A layer that cannot be built (invalid options) rejects every call with its `ConfigError`.
+ * - Abort: `client.withSignal(signal).get(key)` runs that call under `signal`. A signal already aborted
+ *   rejects at once with `signal.reason`, before anything is sent; an abort while the request is in
+ *   flight interrupts it the way an Effect interruption does (the connection stays in sync: the reply
+ *   is still read and dropped) and rejects with `signal.reason`.
+ * - `close()` disposes the runtime (closing every connection); later calls reject with
+ *   `MemcachedConnectionError("Closed")`.
+ *
+ * @since 0.1.0
+ */
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import type * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Option from "effect/Option"
+import * as Bulk from "./Bulk.js"
+import * as MemcachedClient from "./MemcachedClient.js"
+import { MemcachedConnectionError } from "./MemcachedError.js"
+
+/**
+ * The outcome of one key in a bulk operation: `{ ok: true, value }` when it succeeded (for reads,
+ * `value` is the item or `undefined` on a miss), `{ ok: false, error }` when it failed.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Outcome<A, E> =
+  | { readonly ok: true; readonly value: A }
+  | { readonly ok: false; readonly error: E }
+
+/**
+ * What a client method resolves to, given what its Effect resolves to: `Option<A>` → `A | undefined`;
+ * a map of per-key `Either`s → a map of {@link Outcome}s; anything else unchanged.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Plain<X> = X extends Option.Option<infer A> ? A | undefined
+  : X extends ReadonlyMap<infer K, Either.Either<infer R, infer L>> ? ReadonlyMap<K, Outcome<Plain<R>, L>>
+  : X
+
+type AsyncMethod<F> = F extends (...args: infer P) => Effect.Effect<infer A, infer _E, infer _R>
+  ? (...args: P) => Promise<Plain<A>>
+  : never
+
+type EffectMethods = {
+  readonly [K in keyof MemcachedClient.MemcachedClient as MemcachedClient.MemcachedClient[K] extends
+    (...args: ReadonlyArray<never>) => Effect.Effect<unknown, unknown, unknown> ? K : never]: AsyncMethod<
+      MemcachedClient.MemcachedClient[K]
+    >
+}
+
+/**
+ * The commands of the client as Promises: one `async` method per Effect method of
+ * {@link MemcachedClient.MemcachedClient}, with the same parameters, each rejecting with the same typed
+ * error its Effect fails with (see that interface for which method fails with what).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Commands = EffectMethods
+
+/**
+ * The bulk operations of {@link Bulk} as Promises. `getMany` reports every key's own outcome (a failing
+ * server fails only its keys) and never rejects for a key's failure; the writes report each key's
+ * outcome like the client's `setMany` / `deleteMany` / `touchMany`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BulkCommands {
+  readonly getMany: (
+    keys: Iterable<string>,
+    options?: Parameters<typeof Bulk.getMany>[2]
+  ) => Promise<Plain<Effect.Effect.Success<ReturnType<typeof Bulk.getMany>>>>
+  readonly setMany: AsyncMethod<(...args: DropFirst<Parameters<typeof Bulk.setMany>>) => ReturnType<typeof Bulk.setMany>>
+  readonly deleteMany: AsyncMethod<
+    (...args: DropFirst<Parameters<typeof Bulk.deleteMany>>) => ReturnType<typeof Bulk.deleteMany>
+  >
+  readonly touchMany: AsyncMethod<
+    (...args: DropFirst<Parameters<typeof Bulk.touchMany>>) => ReturnType<typeof Bulk.touchMany>
+  >
+}
+
+type DropFirst<P> = P extends readonly [unknown, ...infer Rest] ? Rest : never
+
+/**
+ * A Promise client: the {@link Commands}, {@link BulkCommands} under `bulk`, `withSignal` for a
+ * per-call `AbortSignal`, `run` to run any Effect program against the same client, and `close`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PromiseClient<R = MemcachedClient.MemcachedClient, ER = unknown> extends Commands {
+  /** The bulk operations (per-key outcomes). */
+  readonly bulk: BulkCommands
+  /**
+   * The same client whose calls run under `signal`: aborted before the call, it rejects with
+   * `signal.reason` and sends nothing; aborted in flight, the request is interrupted and the call
+   * rejects with `signal.reason`.
+   */
+  readonly withSignal: (signal: AbortSignal) => PromiseClient<R, ER>
+  /**
+   * Runs an Effect program that needs the client (or any service of the layer) and settles like the
+   * methods do: resolves with its value, rejects with its typed error (not a `FiberFailure`), or with
+   * `signal.reason` when aborted.
+   */
+  readonly run: <A, E>(effect: Effect.Effect<A, E, R>) => Promise<A>
+  /** The runtime the client lives in (for advanced use: `runtime.runFork`, streams, …). */
+  readonly runtime: ManagedRuntime.ManagedRuntime<R, ER>
+  /** True once {@link PromiseClient.close} was called. */
+  readonly closed: boolean
+  /**
+   * Closes every connection and disposes the runtime. Requests still pending fail with
+   * `MemcachedConnectionError("Closed")`; later calls reject with it. Idempotent; never rejects.
+   */
+  readonly close: () => Promise<void>
+}
+
+const isEither = (u: unknown): u is Either.Either<unknown, unknown> => Either.isEither(u)
+
+/** Converts an Effect result into its Promise-facing form (see {@link Plain}). */
+const toPlain = (value: unknown): unknown => {
+  if (Option.isOption(value)) return Option.getOrUndefined(value)
+  if (value instanceof Map) {
+    let eithers = false
+    for (const v of value.values()) {
+      eithers = isEither(v)
+      break
+    }
+    if (!eithers) return value
+    const out = new Map<unknown, Outcome<unknown, unknown>>()
+    for (const [k, v] of value as Map<unknown, Either.Either<unknown, unknown>>) {
+      out.set(k, Either.isRight(v) ? { ok: true, value: toPlain(v.right) } : { ok: false, error: v.left })
+    }
+    return out
+  }
+  return value
+}
+
+/** The error a failed exit rejects with: the typed failure itself, the abort reason, or the defect. */
+const rejection = (cause: Cause.Cause<unknown>, signal: AbortSignal | undefined): unknown => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure)) return failure.value
+  if (signal?.aborted === true && Cause.isInterruptedOnly(cause)) return signal.reason
+  return Cause.squash(cause)
+}
+
+const closedError = () =>
+  new MemcachedConnectionError({ reason: "Closed", server: "", message: "the Promise client was closed" })
+
+interface Shared<R, ER> {
+  readonly runtime: ManagedRuntime.ManagedRuntime<R, ER>
+  closed: boolean
+}
+
+const runner = <R, ER>(shared: Shared<R, ER>, signal: AbortSignal | undefined) =>
+<A, E>(effect: Effect.Effect<A, E, R>): Promise<A> => {
+  if (shared.closed) return Promise.reject(closedError())
+  if (signal?.aborted === true) return Promise.reject(signal.reason)
+  return shared.runtime.runPromiseExit(effect, signal === undefined ? undefined : { signal }).then((exit) => {
+    if (Exit.isSuccess(exit)) return exit.value
+    throw rejection(exit.cause, signal)
+  })
+}
+
+const commandNames = (client: MemcachedClient.MemcachedClient): ReadonlyArray<string> =>
+  Object.keys(client).filter((k) => typeof (client as unknown as Record<string, unknown>)[k] === "function")
+
+const build = <R, ER>(
+  shared: Shared<R | MemcachedClient.MemcachedClient, ER>,
+  signal: AbortSignal | undefined
+): PromiseClient<R | MemcachedClient.MemcachedClient, ER> => {
+  const run = runner(shared, signal)
+  const call = (f: (client: MemcachedClient.MemcachedClient) => Effect.Effect<unknown, unknown>) =>
+    run(Effect.flatMap(MemcachedClient.MemcachedClient, f)).then(toPlain)
+  const methods: Record<string, (...args: Array<unknown>) => Promise<unknown>> = {}
+  // Every Effect method of the service, by name, so a command added to the client is here too. The
+  // names come from the interface type (`Commands`); at run time the service object is the source.
+  const handler: ProxyHandler<Record<string, unknown>> = {
+    get: (target, name) => {
+      if (typeof name !== "string") return undefined
+      if (name in target) return target[name]
+      const known = methods[name]
+      if (known !== undefined) return known
+      // Not a thenable: `await client` must not call a command named "then".
+      if (name === "then") return undefined
+      const method = (...args: Array<unknown>) =>
+        call((client) => {
+          const f = (client as unknown as Record<string, unknown>)[name]
+          if (typeof f !== "function") {
+            return Effect.dieMessage(`MemcachedClient has no method ${name} (known: ${commandNames(client).join(", ")})`)
+          }
+          return (f as (...a: Array<unknown>) => Effect.Effect<unknown, unknown>)(...args)
+        })
+      methods[name] = method
+      return method
+    }
+  }
+  const bulk: BulkCommands = {
+    getMany: (keys, options) => call((client) => Bulk.getMany(client, keys, options)) as never,
+    setMany: (entries, options) => call((client) => Bulk.setMany(client, entries, options)) as never,
+    deleteMany: (keys) => call((client) => Bulk.deleteMany(client, keys)) as never,
+    touchMany: (keys, ttl) => call((client) => Bulk.touchMany(client, keys, ttl)) as never
+  }
+  // ---------------------------------------------------------------------------------------------
+  // Cache-aside (getOrSet) lives in src/CacheAside.ts, built on another branch; it joins `base`
+  // below as `getOrSet` when that module is merged, run through `run` like every other call.
+  // ---------------------------------------------------------------------------------------------
+  const base: Record<string, unknown> = {
+    bulk,
+    run,
+    runtime: shared.runtime,
+    withSignal: (s: AbortSignal) => build<R, ER>(shared, s),
+    close: async () => {
+      if (shared.closed) return
+      shared.closed = true
+      await shared.runtime.dispose()
+    }
+  }
+  Object.defineProperty(base, "closed", { get: () => shared.closed, enumerable: true })
+  return new Proxy(base, handler) as unknown as PromiseClient<R | MemcachedClient.MemcachedClient, ER>
+}
+
+/**
+ * A Promise client over any layer that provides a {@link MemcachedClient.MemcachedClient} (for instance
+ * `MemcachedTest.layer()` for the in-memory server, or a layer with a custom transport or ring). The
+ * layer is built on the first call; a layer that fails to build rejects each call with its error.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromLayer = <R, ER>(
+  layer: Layer.Layer<R | MemcachedClient.MemcachedClient, ER>
+): PromiseClient<R | MemcachedClient.MemcachedClient, ER> =>
+  build<R, ER>({ runtime: ManagedRuntime.make(layer), closed: false }, undefined)
+
+/**
+ * A Promise client configured by options, over `MemcachedClient.layer(options)`. Invalid options
+ * reject every call with the `ConfigError` naming the option; each command rejects with the typed
+ * `MemcachedError` its Effect fails with.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const createClient = (
+  options: MemcachedClient.MemcachedClientOptions = {}
+): PromiseClient<MemcachedClient.MemcachedClient, unknown> => fromLayer(MemcachedClient.layer(options))
