@@ -144,11 +144,11 @@ export class KeyvMemcached extends EventEmitter implements KeyvStoreAdapter {
   }
 
   /**
-   * Stores many entries (pipelined, one batch per TTL) and resolves each entry's outcome in order:
-   * `true` when stored, `false` when that key failed. Rejects only when the namespace generation
-   * cannot be read, or a value is not a string or bytes.
+   * Stores many entries, pipelined, one batch per TTL. Resolves when every entry was stored; otherwise
+   * rejects with the first failing key's `MemcachedError` (the other entries were still written), or
+   * with `MemcachedInputError` before anything is sent when a value is not a string or bytes.
    */
-  setMany(entries: Array<{ key: string; value: unknown; ttl?: number }>): Promise<Array<boolean>> {
+  setMany(entries: Array<{ key: string; value: unknown; ttl?: number }>): Promise<void> {
     return this.run((c) =>
       Effect.gen(this, function*() {
         const wire = yield* this.wire(c, entries.map((e) => e.key))
@@ -159,12 +159,15 @@ export class KeyvMemcached extends EventEmitter implements KeyvStoreAdapter {
           group.push([wire[i]!, yield* storable(entries[i]!.value)])
           byTtl.set(ttl, group)
         }
-        const results = new Map<string, boolean>()
+        const failures = new Map<string, MemcachedError>()
         for (const [ttl, group] of byTtl) {
           const written = yield* c.setMany(group, { ttl: ttlOf(ttl) })
-          for (const [k, r] of written) results.set(k, Either.isRight(r))
+          for (const [k, r] of written) if (Either.isLeft(r)) failures.set(k, r.left)
         }
-        return wire.map((k) => results.get(k) ?? false)
+        for (const k of wire) {
+          const failure = failures.get(k)
+          if (failure !== undefined) return yield* Effect.fail(failure)
+        }
       })
     )
   }

@@ -96,14 +96,15 @@ for (const [name, connect] of backends) {
         expect((await client.metaGet("ttl:never", { ttl: true }))?.ttl).toBe(-1)
       })
 
-      it("setMany reports each entry, groups by TTL, and getMany/hasMany keep order", async () => {
+      it("setMany groups by TTL and rejects with the failing key's error; getMany/hasMany keep order", async () => {
         const store = new KeyvMemcached(client)
-        const results = await store.setMany([
+        await expect(store.setMany([
           { key: "sm:a", value: "A", ttl: 10_000 },
           { key: "sm:b", value: "B" },
           { key: "sm bad", value: "C" }
-        ])
-        expect(results).toEqual([true, true, false])
+        ])).rejects.toMatchObject({ _tag: "MemcachedInputError", reason: "InvalidKey", key: "sm bad" })
+        expect((await client.metaGet("sm:a", { ttl: true }))?.ttl).toBeGreaterThan(5)
+        expect((await client.metaGet("sm:b", { ttl: true }))?.ttl).toBe(-1)
         expect(await store.getMany(["sm:b", "sm:none", "sm:a"])).toEqual(["B", undefined, "A"])
         expect(await store.hasMany(["sm:a", "sm:none"])).toEqual([true, false])
         expect(await store.deleteMany(["sm:a", "sm:b"])).toBe(true)
