@@ -11,9 +11,10 @@
  *
  * @since 0.1.0
  */
-import { randomBytes } from "node:crypto"
+import { createHash, randomBytes } from "node:crypto"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { keyProblem } from "./Key.js"
 import type * as MemcachedClient from "./MemcachedClient.js"
 import type { MemcachedError } from "./MemcachedError.js"
 
@@ -45,14 +46,36 @@ export interface Namespace {
 const freshGeneration = (): string => randomBytes(6).toString("base64url")
 
 /**
+ * `prefix + key` when that is a valid memcached key; otherwise (spaces, control characters, more than
+ * 250 bytes) `prefix + "#" + sha256(key)` in base64url, so any string can be stored. Never fails.
+ *
+ * @since 0.1.0
+ * @category keys
+ */
+export const safeKey = (prefix: string, key: string): string => {
+  const candidate = prefix + key
+  return keyProblem(candidate) === undefined
+    ? candidate
+    : prefix + "#" + createHash("sha256").update(key, "utf8").digest("base64url")
+}
+
+/**
  * A namespace named `name` over `client`. Keys of the namespace become `<name>:<generation>:<key>`,
  * so a key must leave room for the name and 10 characters within memcached's 250 bytes (a longer key
- * fails with `MemcachedInputError("InvalidKey")` when used).
+ * fails with `MemcachedInputError("InvalidKey")` when used, unless `hashInvalidKeys`, see
+ * {@link safeKey}). Never fails itself.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (client: MemcachedClient.MemcachedClient, name: string): Namespace => {
+export const make = (
+  client: MemcachedClient.MemcachedClient,
+  name: string,
+  options?: {
+    /** Store keys that are not valid memcached keys (or too long once prefixed) under their SHA-256. */
+    readonly hashInvalidKeys?: boolean | undefined
+  }
+): Namespace => {
   const generationKey = `${name}:~generation`
   const current: Effect.Effect<string, MemcachedError> = Effect.suspend(() => {
     const attempt = (n: number): Effect.Effect<string, MemcachedError> =>
@@ -71,7 +94,9 @@ export const make = (client: MemcachedClient.MemcachedClient, name: string): Nam
       })
     return attempt(0)
   })
-  const wire = (generation: string, key: string) => `${name}:${generation}:${key}`
+  const hash = options?.hashInvalidKeys === true
+  const wire = (generation: string, key: string) =>
+    hash ? safeKey(`${name}:${generation}:`, key) : `${name}:${generation}:${key}`
   return {
     name,
     generationKey,
