@@ -54,10 +54,10 @@ const freshGeneration = (): string => randomBytes(6).toString("base64url")
  */
 export const safeKey = (prefix: string, key: string): string => {
   const candidate = prefix + key
-  return keyProblem(candidate) === undefined
-    ? candidate
-    : prefix + "#" + createHash("sha256").update(key, "utf8").digest("base64url")
+  return keyProblem(candidate) === undefined ? candidate : prefix + hashed(key)
 }
+
+const hashed = (s: string): string => "#" + createHash("sha256").update(s, "utf8").digest("base64url")
 
 /**
  * A namespace named `name` over `client`. Keys of the namespace become `<name>:<generation>:<key>`,
@@ -76,7 +76,10 @@ export const make = (
     readonly hashInvalidKeys?: boolean | undefined
   }
 ): Namespace => {
-  const generationKey = `${name}:~generation`
+  const hash = options?.hashInvalidKeys === true
+  // A name that would make an invalid key (spaces, too long) is itself replaced by its hash.
+  const base = hash && keyProblem(`${name}:~generation:`) !== undefined ? hashed(name) : name
+  const generationKey = `${base}:~generation`
   const current: Effect.Effect<string, MemcachedError> = Effect.suspend(() => {
     const attempt = (n: number): Effect.Effect<string, MemcachedError> =>
       Effect.flatMap(client.getString(generationKey), (found) => {
@@ -94,9 +97,8 @@ export const make = (
       })
     return attempt(0)
   })
-  const hash = options?.hashInvalidKeys === true
   const wire = (generation: string, key: string) =>
-    hash ? safeKey(`${name}:${generation}:`, key) : `${name}:${generation}:${key}`
+    hash ? safeKey(`${base}:${generation}:`, key) : `${base}:${generation}:${key}`
   return {
     name,
     generationKey,
