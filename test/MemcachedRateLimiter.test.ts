@@ -124,6 +124,27 @@ for (const [name, clientLayer] of backends) {
   })
 }
 
+describe("MemcachedRateLimiter round trips", () => {
+  layer(Layer.provideMerge(MemcachedRateLimiter.layer(), MemcachedTest.layer()))("in-memory", (it) => {
+    it.effect("one meta command per admitted consume, two for a rejected one (the refund)", () =>
+      Effect.gen(function*() {
+        const limiter = yield* RateLimiter.RateLimiter
+        const server = yield* MemcachedTest.MemoryServer
+        yield* limiter.consume({ key: "warm-up", limit: 5, window: "1 minute" })
+        for (const algorithm of ["fixed-window", "token-bucket"] as const) {
+          const consume = limiter.consume({ key: `rt-${algorithm}`, limit: 3, window: "1 minute", algorithm })
+          const before = server.stats().cmd_meta
+          yield* consume
+          yield* consume
+          yield* consume
+          assert.strictEqual(server.stats().cmd_meta - before, 3, algorithm)
+          yield* Effect.flip(consume)
+          assert.strictEqual(server.stats().cmd_meta - before, 5, algorithm)
+        }
+      }))
+  })
+})
+
 describe("MemcachedRateLimiter failures", () => {
   layer(Layer.provideMerge(MemcachedRateLimiter.layer(), MemcachedTest.layer({ protocol: "text" })))("text", (it) => {
     it.effect("a text-protocol server fails with RateLimitStoreError (cause: Unsupported)", () =>
