@@ -25,6 +25,7 @@ import * as Exit from "effect/Exit"
 import type * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import * as Bulk from "./Bulk.js"
 import * as MemcachedClient from "./MemcachedClient.js"
 import { MemcachedConnectionError } from "./MemcachedError.js"
@@ -92,7 +93,28 @@ export interface BulkCommands {
   readonly touchMany: AsyncMethod<
     (...args: DropFirst<Parameters<typeof Bulk.touchMany>>) => ReturnType<typeof Bulk.touchMany>
   >
+  /**
+   * The streaming multiget as an async iterable: keys in (any iterable or async iterable), `[key,
+   * outcome]` out in input order, batched and bounded like `Bulk.getStream`. A server failure is an
+   * outcome, not a rejection; the iteration rejects only when the key source throws (with its error),
+   * when the client is closed, or on abort (with `signal.reason`). Breaking out of the loop stops it.
+   */
+  readonly getStream: (
+    keys: Iterable<string> | AsyncIterable<string>,
+    options?: Bulk.StreamOptions
+  ) => AsyncIterable<readonly [string, StreamOutcome]>
 }
+
+/**
+ * One key's outcome in {@link BulkCommands.getStream}: the item (`undefined` on a miss) or the error.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type StreamOutcome = Outcome<
+  Plain<Either.Either.Right<Bulk.GetResult>>,
+  Either.Either.Left<Bulk.GetResult>
+>
 
 type DropFirst<P> = P extends readonly [unknown, ...infer Rest] ? Rest : never
 
@@ -149,6 +171,20 @@ const toPlain = (value: unknown): unknown => {
   }
   return value
 }
+
+const toPlainOutcome = (result: Bulk.GetResult): StreamOutcome =>
+  Either.isRight(result)
+    ? { ok: true, value: Option.getOrUndefined(result.right) }
+    : { ok: false, error: result.left }
+
+/** Fails with `signal.reason` once `signal` aborts. */
+const aborted = (signal: AbortSignal): Effect.Effect<never, unknown> =>
+  Effect.async<never, unknown>((resume) => {
+    const onAbort = () => resume(Effect.fail(signal.reason))
+    if (signal.aborted) onAbort()
+    else signal.addEventListener("abort", onAbort, { once: true })
+    return Effect.sync(() => signal.removeEventListener("abort", onAbort))
+  })
 
 /** The error a failed exit rejects with: the typed failure itself, the abort reason, or the defect. */
 const rejection = (cause: Cause.Cause<unknown>, signal: AbortSignal | undefined): unknown => {
@@ -209,7 +245,24 @@ const build = <R, ER>(
       return method
     }
   }
+  const getStream: BulkCommands["getStream"] = (keys, options) => {
+    const source: Stream.Stream<string, unknown> = Symbol.asyncIterator in keys
+      ? Stream.fromAsyncIterable(keys as AsyncIterable<string>, (e) => e)
+      : Stream.fromIterable(keys as Iterable<string>)
+    const results = Stream.unwrap(
+      Effect.map(MemcachedClient.MemcachedClient, (client) => Bulk.getStream(client, options)(source))
+    ).pipe(Stream.map(([key, result]) => [key, toPlainOutcome(result)] as const))
+    const guarded = signal === undefined ? results : Stream.interruptWhen(results, aborted(signal))
+    async function* iterate(): AsyncGenerator<readonly [string, StreamOutcome]> {
+      if (shared.closed) throw closedError()
+      if (signal?.aborted === true) throw signal.reason
+      const runtime = await shared.runtime.runtime()
+      yield* Stream.toAsyncIterableRuntime<readonly [string, StreamOutcome], R | MemcachedClient.MemcachedClient>(runtime)(guarded)
+    }
+    return iterate()
+  }
   const bulk: BulkCommands = {
+    getStream,
     getMany: (keys, options) => call((client) => Bulk.getMany(client, keys, options)) as never,
     setMany: (entries, options) => call((client) => Bulk.setMany(client, entries, options)) as never,
     deleteMany: (keys) => call((client) => Bulk.deleteMany(client, keys)) as never,

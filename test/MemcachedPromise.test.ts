@@ -116,6 +116,41 @@ const suite = (name: string, make: () => Promise<Client>) =>
       expect(await client.get(a)).toBeUndefined()
     })
 
+    it("bulk.getStream: keys from an async iterable, outcomes in input order, early break", async () => {
+      const keys = Array.from({ length: 250 }, (_, i) => key(`s${i}`))
+      await client.setMany(keys.filter((_, i) => i % 2 === 0).map((k) => [k, k] as const))
+      async function* source() {
+        for (const k of keys) yield k
+        yield "bad key"
+      }
+      const seen: Array<string> = []
+      let hits = 0
+      for await (const [k, outcome] of client.bulk.getStream(source(), { batchSize: 40 })) {
+        seen.push(k)
+        if (k === "bad key") {
+          expect(outcome).toMatchObject({ ok: false, error: { reason: "InvalidKey" } })
+        } else if (outcome.ok && outcome.value !== undefined) {
+          hits++
+          expect(text(outcome.value.value)).toBe(k)
+        }
+      }
+      expect(seen).toEqual([...keys, "bad key"])
+      expect(hits).toBe(125)
+      let taken = 0
+      for await (const _ of client.bulk.getStream(keys)) {
+        if (++taken === 3) break
+      }
+      expect(taken).toBe(3)
+      const failing = async function*() {
+        yield keys[0]!
+        throw new Error("source broke")
+      }
+      const consume = async () => {
+        for await (const _ of client.bulk.getStream(failing())) { /* drain */ }
+      }
+      await expect(consume()).rejects.toThrow("source broke")
+    })
+
     it("admin commands: version / stats / verbosity / protocols / flushAll", async () => {
       const versions = await client.version()
       expect(versions.size).toBe(1)
@@ -211,6 +246,29 @@ describe("Promise facade: abort in flight and close", () => {
       await client.set("inflight", "after")
       expect(await client.getString("inflight")).toBe("after")
       expect(await client.getString("absent-key")).toBeUndefined()
+    } finally {
+      await client.close()
+    }
+  })
+
+  it("an abort during bulk.getStream rejects the iteration with the reason", async () => {
+    const client = MemcachedPromise.fromLayer(MemcachedTest.layerTcp())
+    try {
+      const server = await client.run(MemcachedTest.MemoryServer)
+      server.faults.delay(200)
+      const controller = new AbortController()
+      const reason = new Error("enough")
+      setTimeout(() => controller.abort(reason), 30)
+      const consume = async () => {
+        for await (const _ of client.withSignal(controller.signal).bulk.getStream(["a", "b", "c"])) { /* drain */ }
+      }
+      await expect(consume()).rejects.toBe(reason)
+      const before = new AbortController()
+      before.abort(reason)
+      const early = async () => {
+        for await (const _ of client.withSignal(before.signal).bulk.getStream(["a"])) { /* drain */ }
+      }
+      await expect(early()).rejects.toBe(reason)
     } finally {
       await client.close()
     }
