@@ -212,8 +212,46 @@ const runner = <R, ER>(shared: Shared<R, ER>, signal: AbortSignal | undefined) =
   })
 }
 
-const commandNames = (client: MemcachedClient.MemcachedClient): ReadonlyArray<string> =>
-  Object.keys(client).filter((k) => typeof (client as unknown as Record<string, unknown>)[k] === "function")
+/**
+ * The Effect methods of the service, by name. Checked against the interface both ways: a name that is
+ * not a method fails to compile, and so does a method missing here (see `exhaustive` below), so a
+ * command added to the client cannot be silently absent from the facade.
+ */
+const commandNames = [
+  "get",
+  "getString",
+  "gets",
+  "getMany",
+  "setMany",
+  "deleteMany",
+  "touchMany",
+  "gat",
+  "gats",
+  "set",
+  "add",
+  "replace",
+  "append",
+  "prepend",
+  "cas",
+  "delete",
+  "touch",
+  "incr",
+  "decr",
+  "flushAll",
+  "version",
+  "stats",
+  "verbosity",
+  "protocols",
+  "metaGet",
+  "metaSet",
+  "metaDelete",
+  "metaArithmetic",
+  "metaDebug"
+] as const satisfies ReadonlyArray<keyof Commands>
+
+type MissingCommand = Exclude<keyof Commands, typeof commandNames[number]>
+const exhaustive: [MissingCommand] extends [never] ? true : { readonly missing: MissingCommand } = true
+void exhaustive
 
 const build = <R, ER>(
   shared: Shared<R | MemcachedClient.MemcachedClient, ER>,
@@ -222,28 +260,10 @@ const build = <R, ER>(
   const run = runner(shared, signal)
   const call = (f: (client: MemcachedClient.MemcachedClient) => Effect.Effect<unknown, unknown>) =>
     run(Effect.flatMap(MemcachedClient.MemcachedClient, f)).then(toPlain)
-  const methods: Record<string, (...args: Array<unknown>) => Promise<unknown>> = {}
-  // Every Effect method of the service, by name, so a command added to the client is here too. The
-  // names come from the interface type (`Commands`); at run time the service object is the source.
-  const handler: ProxyHandler<Record<string, unknown>> = {
-    get: (target, name) => {
-      if (typeof name !== "string") return undefined
-      if (name in target) return target[name]
-      const known = methods[name]
-      if (known !== undefined) return known
-      // Not a thenable: `await client` must not call a command named "then".
-      if (name === "then") return undefined
-      const method = (...args: Array<unknown>) =>
-        call((client) => {
-          const f = (client as unknown as Record<string, unknown>)[name]
-          if (typeof f !== "function") {
-            return Effect.dieMessage(`MemcachedClient has no method ${name} (known: ${commandNames(client).join(", ")})`)
-          }
-          return (f as (...a: Array<unknown>) => Effect.Effect<unknown, unknown>)(...args)
-        })
-      methods[name] = method
-      return method
-    }
+  const commands: Record<string, (...args: Array<unknown>) => Promise<unknown>> = {}
+  for (const name of commandNames) {
+    commands[name] = (...args) =>
+      call((client) => (client[name] as (...a: Array<unknown>) => Effect.Effect<unknown, unknown>)(...args))
   }
   const getStream: BulkCommands["getStream"] = (keys, options) => {
     const source: Stream.Stream<string, unknown> = Symbol.asyncIterator in keys
@@ -273,6 +293,7 @@ const build = <R, ER>(
   // below as `getOrSet` when that module is merged, run through `run` like every other call.
   // ---------------------------------------------------------------------------------------------
   const base: Record<string, unknown> = {
+    ...commands,
     bulk,
     run,
     runtime: shared.runtime,
@@ -284,7 +305,7 @@ const build = <R, ER>(
     }
   }
   Object.defineProperty(base, "closed", { get: () => shared.closed, enumerable: true })
-  return new Proxy(base, handler) as unknown as PromiseClient<R | MemcachedClient.MemcachedClient, ER>
+  return base as unknown as PromiseClient<R | MemcachedClient.MemcachedClient, ER>
 }
 
 /**

@@ -193,6 +193,18 @@ const suite = (name: string, make: () => Promise<Client>) =>
       await expect(client.set("k".repeat(251), "v")).rejects.toMatchObject({ reason: "InvalidKey" })
     })
 
+    it("exposes every Effect method of the live service as an async method", async () => {
+      const service = await client.run(MemcachedClient.MemcachedClient)
+      const effectMethods = Object.entries(service)
+        .filter(([name, f]) => typeof f === "function" && name !== "serverFor")
+        .map(([name]) => name)
+      expect(effectMethods.length).toBeGreaterThan(25)
+      for (const name of effectMethods) {
+        expect(typeof (client as unknown as Record<string, unknown>)[name], name).toBe("function")
+      }
+      expect((client as unknown as Record<string, unknown>)["then"]).toBeUndefined()
+    })
+
     it("run: an Effect program over the same client, typed failure as rejection", async () => {
       const k = key("run")
       await client.set(k, "r")
