@@ -128,6 +128,10 @@ type DropFirst<P> = P extends readonly [unknown, ...infer Rest] ? Rest : never
 export interface PromiseClient<R = MemcachedClient.MemcachedClient, ER = unknown> extends Commands {
   /** The bulk operations (per-key outcomes). */
   readonly bulk: BulkCommands
+  /** The servers, in configuration order. Rejects only when the layer cannot be built (its error). */
+  readonly servers: () => Promise<MemcachedClient.MemcachedClient["servers"]>
+  /** Index (in {@link PromiseClient.servers}) of the server `key` is routed to. Rejects like `servers`. */
+  readonly serverFor: (key: string) => Promise<number>
   /**
    * The same client whose calls run under `signal`: aborted before the call, it rejects with
    * `signal.reason` and sends nothing; aborted in flight, the request is interrupted and the call
@@ -295,6 +299,8 @@ const build = <R, ER>(
   const base: Record<string, unknown> = {
     ...commands,
     bulk,
+    servers: () => run(Effect.map(MemcachedClient.MemcachedClient, (client) => client.servers)),
+    serverFor: (key: string) => run(Effect.map(MemcachedClient.MemcachedClient, (client) => client.serverFor(key))),
     run,
     runtime: shared.runtime,
     withSignal: (s: AbortSignal) => build<R, ER>(shared, s),

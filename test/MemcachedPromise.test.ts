@@ -203,6 +203,8 @@ const suite = (name: string, make: () => Promise<Client>) =>
         expect(typeof (client as unknown as Record<string, unknown>)[name], name).toBe("function")
       }
       expect((client as unknown as Record<string, unknown>)["then"]).toBeUndefined()
+      expect((await client.servers()).length).toBe(1)
+      expect(await client.serverFor("any")).toBe(0)
     })
 
     it("run: an Effect program over the same client, typed failure as rejection", async () => {
