@@ -3,10 +3,13 @@
  * token bucket are each one meta arithmetic (`ma`) round trip in the common case, atomic across every
  * process sharing the servers. Meta protocol only (memcached ≥ 1.6, or the in-memory server).
  *
- * - **Fixed window** (the Redis store's semantics: each consume extends the window by
- *   `refillRate × tokens`): one counter holds `start (ms) × 2^20 + count`; `ma` with vivify (`N`) and an
- *   initial value (`J`) creates it and counts in the same request. A consume beyond `limit` is
- *   refunded (a second `ma`, only on rejection).
+ * - **Fixed window**, `onExceeded: "fail"`: one counter per window (`<key>:<window index>`); `ma` with
+ *   vivify (`N`, the window's remaining seconds) and an initial value (`J`) creates it and counts in
+ *   the same request, so it is exact under any concurrency. A consume beyond `limit` is refunded (a
+ *   second `ma`, only on rejection). `onExceeded: "delay"`, where the store is given no limit, keeps
+ *   the Redis store's semantics (each consume extends the window by `refillRate × tokens`): one
+ *   counter holds `start (ms) × 2^20 + count`, still one `ma`; at a window's end, under contention, a
+ *   consume can be counted twice (a longer delay), never less.
  * - **Token bucket** as GCRA: one counter holds the theoretical arrival time (µs); a consume adds
  *   `tokens × refillRate` with one `ma`; a rejected consume (without `allowOverflow`) is refunded.
  * - Time is the Effect `Clock` of the caller (so `TestClock` drives it); every process sharing a
@@ -95,38 +98,55 @@ export const make = (
       return loop(attempts)
     }
 
+    /** `onExceeded: "fail"` (a limit): a counter per window, `<key>:<window index>`, one `ma`. */
+    const windowed = (key: string, tokens: number, limit: number, r: number, now: number) => {
+      const window = Math.max(1, Math.round(r * limit))
+      const index = Math.floor(now / window)
+      const left = (index + 1) * window - now
+      const k = keyOf(`${key}:${index}`)
+      const t = BigInt(tokens)
+      return Effect.gen(function*() {
+        const counter = yield* client.metaArithmetic(k, { delta: t, vivify: secondsFor(left), initial: t })
+        const count = Number(counter.value)
+        // Over the limit: give the tokens back so a smaller consume later in the window still fits.
+        if (count > limit) yield* client.metaArithmetic(k, { mode: "decr", delta: t })
+        return [count, left] as const
+      })
+    }
+
+    /**
+     * `onExceeded: "delay"` (no limit): the Redis store's semantics, where each consume extends the
+     * window by `refillRate × tokens`, on one counter holding `start × 2^20 + count`.
+     */
+    const extending = (key: string, tokens: number, r: number, now: number) => {
+      const k = keyOf(key)
+      const t = BigInt(tokens)
+      const fresh = (BigInt(Math.floor(now)) << COUNT_BITS) | t
+      return Effect.gen(function*() {
+        const counter = yield* client.metaArithmetic(k, { delta: t, vivify: secondsFor(r * tokens), initial: fresh })
+        let start = Number(counter.value >> COUNT_BITS)
+        let count = Number(counter.value & COUNT_MASK)
+        const before = count - tokens
+        if (before > 0 && start + r * before <= now) {
+          // The previous window is over but its item lived on (TTLs are whole seconds): start anew.
+          yield* reset(k, fresh, counter.cas, secondsFor(r * tokens))
+          start = now
+          count = tokens
+        }
+        const expires = start + r * count
+        yield* extend(k, counter.ttl, expires - now)
+        return [count, expires - now] as const
+      })
+    }
+
     const fixedWindow: RateLimiter.RateLimiterStore["Type"]["fixedWindow"] = ({ key, limit, refillRate, tokens }) =>
       Effect.clockWith((clock) => {
-        const k = keyOf(key)
         const r = Duration.toMillis(refillRate)
-        const t = BigInt(tokens)
         return retrying(
           "fixedWindow",
-          Effect.gen(function*() {
+          Effect.suspend(() => {
             const now = clock.unsafeCurrentTimeMillis()
-            const fresh = (BigInt(Math.floor(now)) << COUNT_BITS) | t
-            const bound = limit === undefined ? undefined : secondsFor(r * (limit + tokens))
-            const counter = yield* client.metaArithmetic(k, {
-              delta: t,
-              vivify: bound ?? secondsFor(r * tokens),
-              initial: fresh,
-              ttl: bound
-            })
-            let start = Number(counter.value >> COUNT_BITS)
-            let count = Number(counter.value & COUNT_MASK)
-            const before = count - tokens
-            if (before > 0 && start + r * before <= now) {
-              // The previous window is over but its item lived on (TTLs are whole seconds): start anew.
-              yield* reset(k, fresh, counter.cas, bound ?? secondsFor(r * tokens))
-              start = now
-              count = tokens
-            } else if (limit !== undefined && count > limit) {
-              yield* client.metaArithmetic(k, { mode: "decr", delta: t })
-              return [count, Math.max(0, start + r * before - now)] as const
-            }
-            const expires = start + r * count
-            if (limit === undefined) yield* extend(k, counter.ttl, expires - now)
-            return [count, expires - now] as const
+            return limit === undefined ? extending(key, tokens, r, now) : windowed(key, tokens, limit, r, now)
           })
         )
       })

@@ -8,6 +8,7 @@ import { assert, describe, expect, layer } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import * as MemcachedClient from "../src/MemcachedClient.js"
 import * as MemcachedRateLimiter from "../src/MemcachedRateLimiter.js"
@@ -105,6 +106,15 @@ for (const [name, clientLayer] of backends) {
               { concurrency: "unbounded" }
             )
             assert.strictEqual(results.filter((r) => r._tag === "Right").length, 10, algorithm)
+            // Again after the window: the outdated state is replaced exactly once, whoever races.
+            yield* TestClock.adjust("2 minutes")
+            const again = yield* Effect.forEach(
+              Array.from({ length: 25 }, (_, i) => i),
+              () => Effect.either(limiter.consume({ key, limit: 10, window: "1 minute", algorithm })),
+              { concurrency: "unbounded" }
+            )
+            const failures = again.flatMap((r) => (r._tag === "Left" ? [r.left.reason] : []))
+            assert.deepStrictEqual(failures, Array.from({ length: 15 }, () => "Exceeded"), algorithm)
           }
         }))
 
@@ -112,13 +122,19 @@ for (const [name, clientLayer] of backends) {
         Effect.gen(function*() {
           const limiter = yield* RateLimiter.RateLimiter
           const client = yield* MemcachedClient.MemcachedClient
+          yield* TestClock.setTime(12_345)
           const key = fresh("item")
+          // fail mode: a counter per window, `<key>:<window index>`, holding the count.
           yield* limiter.consume({ key, limit: 5, window: "5 seconds" })
           yield* limiter.consume({ key, limit: 5, window: "5 seconds", tokens: 2 })
-          const raw = yield* client.getString(`ratelimiter:${key}`)
-          assert.isTrue(raw._tag === "Some")
-          const value = BigInt(raw._tag === "Some" ? raw.value.trim() : "0")
+          assert.deepStrictEqual(yield* client.getString(`ratelimiter:${key}:2`), Option.some("3"))
+          // delay mode: one counter holding start (ms) × 2^20 + count.
+          yield* limiter.consume({ key, limit: 5, window: "5 seconds", onExceeded: "delay" })
+          yield* limiter.consume({ key, limit: 5, window: "5 seconds", onExceeded: "delay", tokens: 2 })
+          const raw = Option.getOrThrow(yield* client.getString(`ratelimiter:${key}`))
+          const value = BigInt(raw.trim())
           assert.strictEqual(Number(value & ((1n << 20n) - 1n)), 3)
+          assert.strictEqual(Number(value >> 20n), 12_345)
         }))
     })
   })
