@@ -372,12 +372,14 @@ describe("CacheAside, memcached 1.6 (real process, live clock)", () => {
         maxMs: number
         count: number
       })
-      assert.strictEqual(reports.reduce((n, r) => n + r.computes, 0), 1)
+      assert.strictEqual(reports.reduce((n, r) => n + r.computes, 0), 1, outputs.join("|"))
       assert.isTrue(reports.every((r) => r.count === 250 && r.values.length === 1))
       assert.strictEqual(new Set(reports.flatMap((r) => r.values)).size, 1)
       const client = yield* MemcachedClient.MemcachedClient
       assert.strictEqual(Option.map(yield* client.getString(counter), Number).pipe(Option.getOrThrow), 1)
       // Documented bound: compute (50 ms) + lease wait (lockTtl 5 s + 250 ms) + round trips.
-      assert.isAtMost(Math.max(...reports.map((r) => r.maxMs)), 50 + 5250 + 1000)
+      const worst = Math.max(...reports.map((r) => r.maxMs))
+      console.log(`4-process herd: worst latency ${worst} ms`, reports.map((r) => r.computes))
+      assert.isAtMost(worst, 50 + 5250 + 1000)
     }).pipe(Effect.scoped, Effect.provide(MemcachedClient.layer({ servers: [`127.0.0.1:${mc!.port}`], protocol: "meta" }))), 60_000)
 })

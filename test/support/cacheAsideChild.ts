@@ -1,7 +1,7 @@
 /**
  * One client process of the cross-process herd test: connects to memcached on 127.0.0.1:<port>, prints
  * `ready`, waits for `go` on stdin, then runs <fibers> concurrent `getOrSet(<key>)` whose compute takes
- * 50 ms and counts itself in memcached (`incr <counter>`, created on first use). Prints one JSON line:
+ * 50 ms and counts itself in memcached (`ma <counter>`, created as 1 on first use). Prints one JSON line:
  * this process's compute count, the distinct values it got, its worst latency and how many calls ended.
  */
 import * as Effect from "effect/Effect"
@@ -25,7 +25,8 @@ const program = Effect.gen(function*() {
   const compute = Effect.gen(function*() {
     computes++
     yield* Effect.sleep("50 millis")
-    yield* client.metaArithmetic(counter!, { vivify: 600, initial: 0 })
+    // Created with 1 by the first compute, incremented by any other.
+    yield* client.metaArithmetic(counter!, { vivify: 600, initial: 1 })
     return `computed-by-${process.pid}`
   })
   const results = yield* Effect.forEach(
