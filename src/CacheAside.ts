@@ -463,7 +463,10 @@ export const make = (
 ): Effect.Effect<CacheAside, never, MemcachedClient.MemcachedClient | Scope.Scope> =>
   Effect.gen(function*() {
     const client = yield* MemcachedClient.MemcachedClient
-    const scope = yield* Effect.scope
+    // Flight fibers are daemons tracked here and interrupted (leases released) when the scope closes:
+    // cheaper per flight than a child scope each (`forkIn`).
+    const live = new Set<Fiber.RuntimeFiber<void>>()
+    yield* Effect.addFinalizer(() => Fiber.interruptAll(live))
     const metrics = metricsFor(options.name ?? "default")
     const flights = new Map<string, Flight>()
     const engine = new Engine(client, metrics)
@@ -489,7 +492,11 @@ export const make = (
             // A flight of another codec on this key keeps running; this one is not registered.
             const registered = !flights.has(key)
             if (registered) flights.set(key, f)
-            f.fiber = yield* engine.flight(key, compute, codec, o).pipe(
+            f.fiber = yield* Effect.zipRight(
+              // Registered from inside the fiber, so a flight that ends at once is never left in `live`.
+              Effect.withFiberRuntime<void>((fiber) => Effect.sync(() => void live.add(fiber as Fiber.RuntimeFiber<void>))),
+              engine.flight(key, compute, codec, o)
+            ).pipe(
               Effect.onExit((exit) =>
                 Exit.isSuccess(exit)
                   ? Deferred.succeed(deferred, exit.value.value)
@@ -501,9 +508,10 @@ export const make = (
               })),
               Effect.asVoid,
               Effect.catchAllCause(() => Effect.void),
+              Effect.ensuring(Effect.withFiberRuntime<void>((fiber) => Effect.sync(() => void live.delete(fiber as Fiber.RuntimeFiber<void>)))),
               // Forked from inside the mask: the flight itself must stay interruptible.
               Effect.interruptible,
-              Effect.forkIn(scope)
+              Effect.forkDaemon
             )
           }
           const joined = flight
@@ -682,9 +690,10 @@ class Engine {
     codec: Codec<A>,
     cas: bigint | undefined,
     item: MetaItem | undefined,
-    o: Resolved
+    o: Resolved,
+    restore: <X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z> = (effect) => effect
   ): Effect.Effect<A, E | ValueCodec.MemcachedValueError, R> {
-    return Effect.flatMap(compute, (value) => Effect.map(codec.encode(value), (encoded) => [value, encoded] as const)).pipe(
+    return Effect.flatMap(restore(compute), (value) => Effect.map(codec.encode(value), (encoded) => [value, encoded] as const)).pipe(
       Effect.onExit((exit) =>
         Exit.isSuccess(exit) ? Effect.void : Effect.zipRight(
           Effect.sync(() => this.inc(this.metrics.computeFailed)),
@@ -703,7 +712,9 @@ class Engine {
     codec: Codec<A>,
     o: Resolved
   ): Effect.Effect<Step<A>, E | CacheAsideError | ValueCodec.MemcachedValueError, R> {
-    const attempt: Effect.Effect<Step<A>, E | MemcachedError | ValueCodec.MemcachedValueError | Wait, R> = Effect.flatMap(
+    // From the `mg` to the release handler of the compute nothing may be interrupted: a lease won on the
+    // wire but never seen would stay held by nobody until it expires. Only `compute` is interruptible.
+    const attempt: Effect.Effect<Step<A>, E | MemcachedError | ValueCodec.MemcachedValueError | Wait, R> = Effect.uninterruptibleMask((restore) => Effect.flatMap(
       this.read(key, o),
       (reply): Effect.Effect<Step<A>, E | MemcachedError | ValueCodec.MemcachedValueError | Wait, R> => {
         const outcome = classify(reply)
@@ -717,12 +728,15 @@ class Engine {
             return Effect.map(this.decode(codec, outcome.item), (value) => ({ value, refresh: refresh as Effect.Effect<void> }))
           }
           case "WonStub":
-            return Effect.map(this.computeAndWrite(key, compute, codec, outcome.cas, undefined, o), (value) => ({ value, refresh: undefined }))
+            return Effect.map(
+              this.computeAndWrite(key, compute, codec, outcome.cas, undefined, o, restore),
+              (value) => ({ value, refresh: undefined })
+            )
           case "LostEmpty":
             return Effect.fail(new Wait())
         }
       }
-    )
+    ))
     return this.retrying(attempt, [key], o, Effect.map(compute, (value) => ({ value, refresh: undefined })))
   }
 
@@ -762,7 +776,8 @@ class Engine {
   ): Effect.Effect<ReadonlyMap<string, A>, E | CacheAsideError | ValueCodec.MemcachedValueError, R> {
     const out = new Map<string, A>()
     let pending = keys
-    const round: Effect.Effect<void, E | MemcachedError | ValueCodec.MemcachedValueError | Wait, R> = Effect.gen(this, function*() {
+    // As in `flight`: uninterruptible from the `mg`s to the release handler; only computeMany is interruptible.
+    const round: Effect.Effect<void, E | MemcachedError | ValueCodec.MemcachedValueError | Wait, R> = Effect.uninterruptibleMask((restore) => Effect.gen(this, function*() {
       const replies = yield* Effect.forEach(pending, (key) => this.read(key, o), { concurrency: "unbounded" })
       const won: Array<{ key: string; cas: bigint | undefined; item: MetaItem | undefined }> = []
       const waiting: Array<string> = []
@@ -785,10 +800,10 @@ class Engine {
             waiting.push(key)
         }
       }
-      if (won.length > 0) yield* this.computeWon(won, computeMany, codec, o, out)
+      if (won.length > 0) yield* this.computeWon(won, (ks) => restore(computeMany(ks)), codec, o, out)
       pending = waiting
       if (waiting.length > 0) return yield* Effect.fail(new Wait())
-    })
+    }))
     const fallback = Effect.suspend(() => computeMany(pending)).pipe(
       Effect.map((computed) => {
         for (const key of pending) if (computed.has(key)) out.set(key, computed.get(key)!)
