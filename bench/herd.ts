@@ -70,9 +70,10 @@ const workload = (strategy: Strategy, prefix: string) =>
     const db = (key: string) => Effect.as(Effect.sleep(DB_MS), (dbCalls++, `row-of-${key}`))
     const latencies: Array<number> = []
     const deadline = Date.now() + SECONDS * 1000
+    const options: CacheAside.RawOptions = { ttl: TTL, lockTtl: 5, recache: RECACHE > 0 ? RECACHE : undefined }
     const request = (key: string): Effect.Effect<unknown, unknown> =>
       strategy === "getOrSet"
-        ? cache.getOrSet(key, Effect.suspend(() => db(key)), { ttl: TTL, lockTtl: 5, recache: RECACHE > 0 ? RECACHE : undefined })
+        ? cache.getOrSet(key, Effect.suspend(() => db(key)), options)
         : Effect.flatMap(client.get(key), (hit) =>
           hit._tag === "Some" ? Effect.succeed<unknown>(hit.value.value) : Effect.tap(Effect.suspend(() => db(key)), (v) => client.set(key, v, { ttl: TTL })))
     const loop = Effect.gen(function*() {

@@ -342,8 +342,7 @@ interface Resolved {
   readonly recache: number
   readonly xfetch: { readonly deltaSeconds: number; readonly beta: number } | undefined
   readonly touch: Ttl | undefined
-  readonly schedule: Schedule.Schedule<unknown>
-  readonly waitBound: Duration.Duration
+  readonly schedule: () => Schedule.Schedule<unknown>
   readonly onLeaseTimeout: "fail" | "compute"
   readonly timeout: Duration.DurationInput | undefined
   readonly flags: number
@@ -356,7 +355,23 @@ const seconds = (ttl: Ttl, what: string): number | MemcachedInputError => {
   return s
 }
 
+const TEN_MILLIS = Duration.millis(10)
+const MAX_WAIT_STEP = Duration.millis(250)
+
+// Options objects are usually constants: resolve each once.
+const resolved = new WeakMap<RawOptions, Resolved>()
+let resolvedDefault: Resolved | undefined
+
 const resolve = (options: RawOptions | undefined): Resolved | MemcachedInputError => {
+  if (options === undefined) return resolvedDefault ??= resolveNow(undefined) as Resolved
+  const known = resolved.get(options)
+  if (known !== undefined) return known
+  const r = resolveNow(options)
+  if (!(r instanceof MemcachedInputError)) resolved.set(options, r)
+  return r
+}
+
+const resolveNow = (options: RawOptions | undefined): Resolved | MemcachedInputError => {
   const lockTtl = seconds(options?.lockTtl ?? 10, "lockTtl")
   if (typeof lockTtl !== "number") return lockTtl
   if (lockTtl < 1) return new MemcachedInputError({ reason: "InvalidTtl", message: "lockTtl must be at least 1 second" })
@@ -369,8 +384,8 @@ const resolve = (options: RawOptions | undefined): Resolved | MemcachedInputErro
   if (delta !== undefined && (Option.isNone(delta) || !Duration.isFinite(delta.value) || !(beta > 0))) {
     return new MemcachedInputError({ reason: "InvalidArgument", message: "xfetch needs a finite delta and a beta > 0" })
   }
-  const initial = Duration.decode(options?.wait?.initial ?? "10 millis")
-  const max = Duration.decode(options?.wait?.max ?? "250 millis")
+  const initial = options?.wait?.initial === undefined ? TEN_MILLIS : Duration.decode(options.wait.initial)
+  const max = options?.wait?.max === undefined ? MAX_WAIT_STEP : Duration.decode(options.wait.max)
   const factor = options?.wait?.factor ?? 1.5
   if (!(factor >= 1) || !Duration.isFinite(max) || Duration.toMillis(initial) <= 0) {
     return new MemcachedInputError({ reason: "InvalidArgument", message: "wait needs initial > 0, a finite max and factor >= 1" })
@@ -381,12 +396,13 @@ const resolve = (options: RawOptions | undefined): Resolved | MemcachedInputErro
   }
   // Sleeps are capped at `max` and none starts after `lease`: the whole wait is under lease + max.
   const lease = Duration.seconds(Math.max(lockTtl, touch))
-  const waitBound = Duration.sum(lease, max)
-  const schedule = Schedule.exponential(initial, factor).pipe(
-    Schedule.jittered,
-    Schedule.modifyDelay((d) => Duration.min(d, max)),
-    Schedule.upTo(lease)
-  )
+  // Built only when a caller has to wait (most calls never do).
+  const schedule = () =>
+    Schedule.exponential(initial, factor).pipe(
+      Schedule.jittered,
+      Schedule.modifyDelay((d) => Duration.min(d, max)),
+      Schedule.upTo(lease)
+    )
   return {
     ttl: options?.ttl,
     lockTtl,
@@ -394,7 +410,6 @@ const resolve = (options: RawOptions | undefined): Resolved | MemcachedInputErro
     xfetch: delta === undefined || Option.isNone(delta) ? undefined : { deltaSeconds: Duration.toMillis(delta.value) / 1000, beta },
     touch: options?.touch,
     schedule,
-    waitBound,
     onLeaseTimeout: options?.onLeaseTimeout ?? "fail",
     timeout: options?.timeout,
     flags
@@ -748,12 +763,16 @@ class Engine {
     fallback: Effect.Effect<B, E, R>
   ): Effect.Effect<B, E | LeaseTimeout, R> {
     return Effect.gen(this, function*() {
-      const driver = yield* Schedule.driver(o.schedule)
-      const started = yield* Effect.clockWith((c) => c.currentTimeMillis)
+      let driver: Schedule.ScheduleDriver<unknown, unknown> | undefined
+      let started = 0
       while (true) {
         const result = yield* Effect.either(attempt)
         if (Either.isRight(result)) return result.right
         if (!(result.left instanceof Wait)) return yield* Effect.fail(result.left as E)
+        if (driver === undefined) {
+          driver = yield* Schedule.driver(o.schedule())
+          started = yield* Effect.clockWith((c) => c.currentTimeMillis)
+        }
         const more = yield* Effect.option(driver.next(undefined))
         if (Option.isSome(more)) {
           this.inc(this.metrics.waited)
