@@ -351,9 +351,14 @@ export const make = (
               engine.flight(key, compute, codec, o)
             ).pipe(
               Effect.onExit((exit) =>
-                Exit.isSuccess(exit)
-                  ? Deferred.succeed(deferred, exit.value.value)
-                  : Deferred.failCause(deferred, exit.cause)
+                Effect.zipRight(
+                  Exit.isSuccess(exit) ? Deferred.succeed(deferred, exit.value.value) : Deferred.failCause(deferred, exit.cause),
+                  // Unregistered once callers have the value: callers arriving during a background refresh
+                  // read the server again (a stuck refresh can never pin an old value in this process).
+                  Effect.sync(() => {
+                    if (flights.get(key) === f) flights.delete(key)
+                  })
+                )
               ),
               Effect.flatMap((step) => step.refresh ?? Effect.void),
               Effect.ensuring(Effect.sync(() => {
