@@ -196,6 +196,27 @@ const cases = (mode: Mode, layer: () => Layer.Layer<MemcachedClient.MemcachedCli
     assert.isFalse(yield* a.invalidate(fresh("absent")))
   }))
 
+  run("a failed background refresh re-invalidates the value: readers keep it, the next reader wins the refresh", Effect.gen(function*() {
+    const a = yield* CacheAside.make({ name: fresh("a") })
+    const b = yield* CacheAside.make({ name: fresh("b") })
+    const key = fresh("refail")
+    const { state, compute } = computer(0, (n) => `v${n}`)
+    assert.strictEqual(text(yield* a.getOrSet(key, compute, { ttl: 300 })), "v1")
+    yield* a.invalidate(key, { staleTtl: 60 })
+    const failing = Effect.zipRight(Effect.sleep("20 millis"), Effect.fail("db down" as const))
+    const [served] = yield* joinAll([yield* Effect.fork(a.getOrSet(key, failing, { ttl: 300 }))], mode)
+    assert.strictEqual(text(served!), "v1")
+    yield* pass(mode, 40)
+    assert.strictEqual(yield* count(a.metrics.computeFailed), 1)
+    // The token was given back (md I C<cas>): b wins at once, still serving the stale value meanwhile.
+    const [again] = yield* joinAll([yield* Effect.fork(b.getOrSet(key, compute, { ttl: 300 }))], mode)
+    assert.strictEqual(text(again!), "v1")
+    assert.strictEqual(yield* count(b.metrics.won), 1)
+    yield* pass(mode, 20)
+    assert.strictEqual(state.runs, 2)
+    assert.strictEqual(text(yield* b.getOrSet(key, compute, { ttl: 300 })), "v2")
+  }))
+
   run("interrupting one caller leaves the shared compute running; interrupting all releases the lease", Effect.gen(function*() {
     const cache = yield* CacheAside.make({ name: fresh("int") })
     const other = yield* CacheAside.make({ name: fresh("other") })
