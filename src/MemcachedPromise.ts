@@ -23,10 +23,12 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import type * as Layer from "effect/Layer"
+import * as Scope from "effect/Scope"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Bulk from "./Bulk.js"
+import * as CacheAside from "./CacheAside.js"
 import * as MemcachedClient from "./MemcachedClient.js"
 import { MemcachedConnectionError } from "./MemcachedError.js"
 
@@ -139,6 +141,24 @@ export interface PromiseClient<R = MemcachedClient.MemcachedClient, ER = unknown
    */
   readonly withSignal: (signal: AbortSignal) => PromiseClient<R, ER>
   /**
+   * Cache-aside with leases ({@link CacheAside.CacheAside.getOrSet}): the cached value of `key`, or the
+   * result of `compute` stored under it so that `compute` runs once per expiry across every client of
+   * the cluster (concurrent calls in this process share one `mg` and one `compute`). `compute` gets an
+   * `AbortSignal` that fires when every caller of the flight is gone. Rejects with `compute`'s own
+   * rejection (after the lease is released), a `MemcachedError`, or `CacheAsideLeaseTimeout`; on a
+   * text-only server with `MemcachedInputError("Unsupported")`.
+   */
+  readonly getOrSet: (
+    key: string,
+    compute: (signal: AbortSignal) => Promise<MemcachedClient.Value>,
+    options?: CacheAside.RawOptions
+  ) => Promise<Uint8Array>
+  /**
+   * Marks `key` stale ({@link CacheAside.CacheAside.invalidate}): readers get the old value while one
+   * of them recomputes it. `false` when the key does not exist. Rejects with a `MemcachedError`.
+   */
+  readonly invalidate: (key: string, options?: CacheAside.InvalidateOptions) => Promise<boolean>
+  /**
    * Runs an Effect program that needs the client (or any service of the layer) and settles like the
    * methods do: resolves with its value, rejects with its typed error (not a `FiberFailure`), or with
    * `signal.reason` when aborted.
@@ -204,6 +224,9 @@ const closedError = () =>
 interface Shared<R, ER> {
   readonly runtime: ManagedRuntime.ManagedRuntime<R, ER>
   closed: boolean
+  /** The cache-aside service (its single-flight table is shared by every call), built on first use. */
+  cacheAside?: Promise<CacheAside.CacheAside> | undefined
+  cacheAsideScope?: Scope.CloseableScope | undefined
 }
 
 const runner = <R, ER>(shared: Shared<R, ER>, signal: AbortSignal | undefined) =>
@@ -292,13 +315,26 @@ const build = <R, ER>(
     deleteMany: (keys) => call((client) => Bulk.deleteMany(client, keys)) as never,
     touchMany: (keys, ttl) => call((client) => Bulk.touchMany(client, keys, ttl)) as never
   }
-  // ---------------------------------------------------------------------------------------------
-  // Cache-aside (getOrSet) lives in src/CacheAside.ts, built on another branch; it joins `base`
-  // below as `getOrSet` when that module is merged, run through `run` like every other call.
-  // ---------------------------------------------------------------------------------------------
+  // One cache-aside service per client, living until close() (its flights end with its scope).
+  const cacheAside = (): Promise<CacheAside.CacheAside> =>
+    shared.cacheAside ??= run(Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      shared.cacheAsideScope = scope
+      return yield* Scope.extend(CacheAside.make(), scope)
+    }))
   const base: Record<string, unknown> = {
     ...commands,
     bulk,
+    getOrSet: async (
+      key: string,
+      compute: (signal: AbortSignal) => Promise<MemcachedClient.Value>,
+      options?: CacheAside.RawOptions
+    ) => {
+      const cache = await cacheAside()
+      return run(cache.getOrSet(key, Effect.tryPromise({ try: compute, catch: (e) => e }), options))
+    },
+    invalidate: async (key: string, options?: CacheAside.InvalidateOptions) =>
+      run((await cacheAside()).invalidate(key, options)),
     servers: () => run(Effect.map(MemcachedClient.MemcachedClient, (client) => client.servers)),
     serverFor: (key: string) => run(Effect.map(MemcachedClient.MemcachedClient, (client) => client.serverFor(key))),
     run,
@@ -307,6 +343,8 @@ const build = <R, ER>(
     close: async () => {
       if (shared.closed) return
       shared.closed = true
+      const scope = shared.cacheAsideScope
+      if (scope !== undefined) await shared.runtime.runPromise(Scope.close(scope, Exit.void))
       await shared.runtime.dispose()
     }
   }

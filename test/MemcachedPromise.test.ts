@@ -230,6 +230,29 @@ const suite = (name: string, make: () => Promise<Client>) =>
       await client.withSignal(new AbortController().signal).set(k, "yes")
       expect(await client.getString(k)).toBe("yes")
     })
+
+    it("getOrSet: concurrent callers share one compute, later calls hit, a rejection reaches the caller", async () => {
+      const k = key("getOrSet")
+      let computes = 0
+      const compute = async () => {
+        computes++
+        await new Promise((r) => setTimeout(r, 20))
+        return "computed"
+      }
+      const values = await Promise.all(Array.from({ length: 50 }, () => client.getOrSet(k, compute, { ttl: 60 })))
+      expect(computes).toBe(1)
+      expect(values.map(text)).toEqual(Array(50).fill("computed"))
+      expect(await client.getString(k)).toBe("computed")
+      expect(text(await client.getOrSet(k, compute))).toBe("computed")
+      expect(computes).toBe(1)
+      const failing = key("getOrSet-fail")
+      const boom = new Error("database down")
+      await expect(client.getOrSet(failing, () => Promise.reject(boom))).rejects.toBe(boom)
+      // The lease was released: the next caller wins and computes at once.
+      expect(text(await client.getOrSet(failing, async () => "second"))).toBe("second")
+      expect(await client.invalidate(k)).toBe(true)
+      expect(await client.invalidate(key("absent"))).toBe(false)
+    })
   })
 
 suite("the in-memory server", async () => MemcachedPromise.fromLayer(MemcachedTest.layer()))
