@@ -18,6 +18,7 @@ import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
+import { chunkGroups, groupByServer } from "./engine/cluster.js"
 import { type Command, type Finish, Slot, SlotKind, type Timers } from "./engine/connection.js"
 import type { Policy } from "./MemcachedPolicy.js"
 import { type PoolEvents, proxyUnsupported, ServerPool, type ServerProtocolName, type Settings } from "./engine/pool.js"
@@ -931,14 +932,15 @@ export const make = (
       }
     }
     const logAt = { debug: Effect.logDebug, info: Effect.logInfo, warning: Effect.logWarning } as const
-    const router = new Router(servers, distribution, failover)
+    // The pools report health changes to the router, which is built over them right after.
+    let router: Router | undefined = undefined
     const events: PoolEvents = {
       log: (level, message, server) =>
         runFork(logAt[level](message).pipe(Effect.annotateLogs({ module: "MemcachedClient", server }))),
-      healthChanged: () => router.invalidate()
+      healthChanged: () => router?.invalidate()
     }
     const pools = servers.map((spec, i) => new ServerPool(i, spec, transport, settings, timers, events))
-    router.pools = pools
+    router = new Router(servers, pools, distribution, failover)
     yield* Effect.addFinalizer(() => Effect.sync(() => pools.forEach((p) => p.shutdown())))
     if (options.eager === true) for (const pool of pools) pool.openAll()
 
@@ -950,7 +952,6 @@ export const make = (
 
 /** Maps keys to pools; with failover `next`, over the ring rebuilt without ejected servers. */
 class Router {
-  pools: ReadonlyArray<ServerPool> = []
   private readonly placement: Distribution.Placement | undefined
   private live: Distribution.Placement | undefined = undefined
   private liveIndex: Array<number> = []
@@ -958,6 +959,7 @@ class Router {
   private dirty = false
   constructor(
     readonly servers: ReadonlyArray<ServerSpec.ServerSpec>,
+    readonly pools: ReadonlyArray<ServerPool>,
     private readonly distribution: Distribution.Distribution,
     private readonly failover: "none" | "next"
   ) {
@@ -1262,18 +1264,7 @@ const makeClient = (
     if (typeof timeout !== "number") return Effect.fail(timeout)
     if (unique.length === 0) return Effect.succeed(new Map())
     const command = options?.cas === true ? "gets" : "get"
-    const groups = new Map<number, Array<string>>()
-    for (const key of unique) {
-      const s = serverFor(key)
-      const g = groups.get(s)
-      if (g === undefined) groups.set(s, [key])
-      else g.push(key)
-    }
-    const batches: Array<[number, ReadonlyArray<string>]> = []
-    const max = settings.maxKeysPerGet
-    for (const [s, keys] of groups) {
-      for (let i = 0; i < keys.length; i += max) batches.push([s, keys.slice(i, i + max)])
-    }
+    const batches = chunkGroups(groupByServer(unique, (k) => k, serverFor, false), settings.maxKeysPerGet)
     // Meta: one quiet `mg <key> k v f q` per key and one `mn` (a Barrier slot). Hits come back in
     // request order (misses are silent) and each carries its key, which is checked.
     const metaTail = command === "gets" ? " k v f c q\r\n" : " k v f q\r\n"
@@ -1385,18 +1376,12 @@ const makeClient = (
   ): Effect.Effect<ReadonlyMap<string, WriteResult>> =>
     Effect.async<ReadonlyMap<string, WriteResult>>((resume) => {
       const results = new Map<string, WriteResult>()
-      const byPool = new Map<number, Array<BulkItem>>()
+      const valid: Array<BulkItem> = []
       for (const item of items) {
-        if (Array.isArray(item)) {
-          results.set(item[0] as string, Either.left(item[1] as MemcachedError))
-          continue
-        }
-        const b = item as BulkItem
-        const s = router.route(b.key)
-        const group = byPool.get(s)
-        if (group === undefined) byPool.set(s, [b])
-        else group.push(b)
+        if (Array.isArray(item)) results.set(item[0] as string, Either.left(item[1] as MemcachedError))
+        else valid.push(item as BulkItem)
       }
+      const byPool = groupByServer(valid, (b) => b.key, router.route, false)
       let pending = 1
       const settle = () => {
         if (--pending === 0) resume(Exit.succeed(results))
