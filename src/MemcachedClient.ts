@@ -40,6 +40,7 @@ import { positiveFiniteMillis, type Ttl, toExptime, validateKey } from "./Key.js
 import {
   type MemcachedError,
   MemcachedInputError,
+  type MemcachedReadError,
   MemcachedProtocolError,
   MemcachedServerError,
   MemcachedStoreError
@@ -76,6 +77,16 @@ export interface Item {
   readonly value: Uint8Array
   readonly flags: number
   readonly cas: bigint | undefined
+}
+
+/**
+ * An item read with its CAS unique (`gets`, `gats`): `cas` is always present.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CasItem extends Item {
+  readonly cas: bigint
 }
 
 /**
@@ -156,13 +167,16 @@ export interface MemcachedClient {
   readonly serverFor: (key: string) => number
   /**
    * Reads a key. Fails with `MemcachedInputError` (invalid key), `MemcachedConnectionError`,
-   * `MemcachedServerError` or `MemcachedProtocolError`.
+   * `MemcachedServerError` or `MemcachedProtocolError` — never `MemcachedStoreError` (a miss is `None`).
    */
-  readonly get: (key: string, options?: CallOptions) => Effect.Effect<Option.Option<Item>, MemcachedError>
+  readonly get: (key: string, options?: CallOptions) => Effect.Effect<Option.Option<Item>, MemcachedReadError>
   /** Reads a key and decodes it as UTF-8. Fails like {@link MemcachedClient.get}. */
-  readonly getString: (key: string, options?: CallOptions) => Effect.Effect<Option.Option<string>, MemcachedError>
-  /** Reads a key with its CAS unique (`gets`). Fails like {@link MemcachedClient.get}. */
-  readonly gets: (key: string, options?: CallOptions) => Effect.Effect<Option.Option<Item>, MemcachedError>
+  readonly getString: (key: string, options?: CallOptions) => Effect.Effect<Option.Option<string>, MemcachedReadError>
+  /**
+   * Reads a key with its CAS unique (`gets`): the item's `cas` is always there (a hit without one is a
+   * `MemcachedProtocolError`). Fails like {@link MemcachedClient.get}.
+   */
+  readonly gets: (key: string, options?: CallOptions) => Effect.Effect<Option.Option<CasItem>, MemcachedReadError>
   /**
    * Reads many keys in one round trip per server (chunked, servers in parallel). Missing keys are
    * absent from the map; duplicate keys are asked once. Fails like {@link MemcachedClient.get}.
@@ -170,7 +184,7 @@ export interface MemcachedClient {
   readonly getMany: (
     keys: Iterable<string>,
     options?: CallOptions & { readonly cas?: boolean | undefined }
-  ) => Effect.Effect<ReadonlyMap<string, Item>, MemcachedError>
+  ) => Effect.Effect<ReadonlyMap<string, Item>, MemcachedReadError>
   /**
    * Stores many values and reports each key's outcome; never fails as a whole. Pipelined per server;
    * on meta servers sent as quiet `ms` batches closed by `mn`, so only failures travel back (each tied
@@ -186,9 +200,9 @@ export interface MemcachedClient {
   /** Updates the TTL of many keys, reporting each key's outcome (`NotFound` for a missing key). */
   readonly touchMany: (keys: Iterable<string>, ttl: Ttl, options?: CallOptions) => Effect.Effect<ReadonlyMap<string, WriteResult>>
   /** Reads a key and updates its TTL (`gat`). Fails like {@link MemcachedClient.get}, or with `InvalidTtl`. */
-  readonly gat: (key: string, ttl: Ttl, options?: CallOptions) => Effect.Effect<Option.Option<Item>, MemcachedError>
-  /** `gat` that also returns the CAS unique (`gats`). */
-  readonly gats: (key: string, ttl: Ttl, options?: CallOptions) => Effect.Effect<Option.Option<Item>, MemcachedError>
+  readonly gat: (key: string, ttl: Ttl, options?: CallOptions) => Effect.Effect<Option.Option<Item>, MemcachedReadError>
+  /** `gat` that also returns the CAS unique (`gats`), always present as in {@link MemcachedClient.gets}. */
+  readonly gats: (key: string, ttl: Ttl, options?: CallOptions) => Effect.Effect<Option.Option<CasItem>, MemcachedReadError>
   /** Stores a value. Fails with `MemcachedInputError`, `MemcachedServerError` (e.g. too large), or a network error. */
   readonly set: (key: string, value: Value, options?: StoreOptions) => Effect.Effect<void, MemcachedError>
   /** Stores a value only if the key is absent; fails with `MemcachedStoreError("NotStored")` if present. */
@@ -245,7 +259,7 @@ export interface MemcachedClient {
    * `alreadyWon` (W/X/Z) are always reported. `None` on a miss (unless vivified). Meta only: fails
    * with `MemcachedInputError("Unsupported")` on a text-only server.
    */
-  readonly metaGet: (key: string, options?: MetaGetOptions) => Effect.Effect<Option.Option<MetaItem>, MemcachedError>
+  readonly metaGet: (key: string, options?: MetaGetOptions) => Effect.Effect<Option.Option<MetaItem>, MemcachedReadError>
   /**
    * Meta set (`ms`): mode (set/add/replace/append/prepend), compare-and-swap (`cas`), explicit new CAS
    * (`casUnique`, memcached ≥ 1.6.21), `invalidate` (with an older `cas`: store as stale), vivify for
@@ -268,7 +282,7 @@ export interface MemcachedClient {
   readonly metaDebug: (
     key: string,
     options?: MetaKeyOptions
-  ) => Effect.Effect<Option.Option<ReadonlyMap<string, string>>, MemcachedError>
+  ) => Effect.Effect<Option.Option<ReadonlyMap<string, string>>, MemcachedReadError>
 }
 
 /**
@@ -547,16 +561,33 @@ const failure = (slot: Slot, reply: Reply, command: string): Exit.Exit<never, Me
   }
 }
 
+/**
+ * A reply to a read that is not its answer. A store outcome (`NOT_FOUND`, `EXISTS`, `NOT_STORED`, `NS`,
+ * `EX`, `NF`) makes no sense there: the replies are out of step, a protocol error closes the connection.
+ * Server and client errors stay what they are.
+ */
+const readFailure = (slot: Slot, reply: Reply, command: string): Exit.Exit<never, MemcachedError> => {
+  switch (reply._tag) {
+    case "NotStored":
+    case "Exists":
+    case "NotFound":
+      return Exit.fail(
+        new MemcachedProtocolError({ reason: "Unexpected", message: `${slot.server}: unexpected ${reply._tag} reply to ${command}`, server: slot.server })
+      )
+  }
+  return failure(slot, reply, command)
+}
+
 const toItem = (v: ValueReply): Item => ({ value: v.value, flags: v.flags, cas: v.cas })
 
 const finishGet: Finish = (slot, reply) => {
-  if (reply._tag !== "End") return failure(slot, reply, "get")
+  if (reply._tag !== "End") return readFailure(slot, reply, "get")
   return slot.acc === undefined ? exitNone : Exit.succeed(Option.some(toItem(slot.acc[0] as ValueReply)))
 }
 
 /** A multi-key get: `[key, item, key, item, …]` (the connection already checked each VALUE's key). */
 const finishGetMany: Finish = (slot, reply) => {
-  if (reply._tag !== "End") return failure(slot, reply, "get")
+  if (reply._tag !== "End") return readFailure(slot, reply, "get")
   const keys = slot.keys!
   const flat: Array<string | Item> = []
   let cursor = 0
@@ -698,7 +729,15 @@ const finishMetaGet: Finish = (slot, reply) => {
     }
     if (reply.code === "EN") return exitNone
   }
-  return failure(slot, reply, "mg")
+  return readFailure(slot, reply, "mg")
+}
+/** `gets`/`gats`: a hit must carry its CAS unique. */
+const withCas = (finish: Finish): Finish => (slot, reply) => {
+  const exit = finish(slot, reply)
+  if (exit._tag === "Success" && Option.isSome(exit.value as Option.Option<Item>)) {
+    if ((exit.value as Option.Some<Item>).value.cas === undefined) return malformed(slot, `${slot.command.name} reply without a CAS unique`)
+  }
+  return exit
 }
 /** A quiet write batch up to its `mn`: the replies that came back (failures only). */
 const finishQuietBatch: Finish = (slot, reply) =>
@@ -706,14 +745,14 @@ const finishQuietBatch: Finish = (slot, reply) =>
 
 /** A quiet meta batch up to its `mn`: `[key, item, …]`, each hit's `k` checked in request order. */
 const finishMetaGetMany: Finish = (slot, reply) => {
-  if (reply._tag !== "Meta" || reply.code !== "MN") return failure(slot, reply, "mg")
+  if (reply._tag !== "Meta" || reply.code !== "MN") return readFailure(slot, reply, "mg")
   const keys = slot.keys!
   const flat: Array<string | Item> = []
   let cursor = 0
   for (const r of slot.acc ?? []) {
     if (r._tag !== "Meta" || r.code !== "VA") {
       if (r._tag === "Meta" && r.code === "EN") continue
-      return failure(slot, r, "mg")
+      return readFailure(slot, r, "mg")
     }
     while (cursor < keys.length && !metaKeyIs(r, keys[cursor]!)) cursor++
     if (cursor === keys.length) {
@@ -736,7 +775,7 @@ const finishMetaItem: Finish = (slot, reply) => {
     }
     if (reply.code === "EN") return exitNone
   }
-  return failure(slot, reply, "mg")
+  return readFailure(slot, reply, "mg")
 }
 const metaHd = (command: string): Finish => (slot, reply) =>
   reply._tag === "Meta" && reply.code === "HD" ? exitVoid : metaFailure(slot, reply, command)
@@ -799,7 +838,7 @@ const finishMetaArithmetic: Finish = (slot, reply) => {
 const finishMetaDebug: Finish = (slot, reply) => {
   if (reply._tag === "MetaDebug") return Exit.succeed(Option.some(parseMetaDebug(reply.fields)))
   if (reply._tag === "Meta" && reply.code === "EN") return exitNone
-  return failure(slot, reply, "me")
+  return readFailure(slot, reply, "me")
 }
 const casProblem = (key: string, cas: bigint | undefined): MemcachedInputError | undefined =>
   cas !== undefined && (typeof cas !== "bigint" || cas < 0n || cas > U64_MAX)
@@ -841,9 +880,9 @@ const storeRow = (c: StorageCommand): CommandRow & { readonly text: Command; rea
 
 const commands = {
   get: { text: cmd("get", SlotKind.Values, finishGet, "get"), meta: cmd("mg", S, finishMetaGet), idempotent: true },
-  gets: { text: cmd("gets", SlotKind.Values, finishGet, "gets"), meta: cmd("mg", S, finishMetaGet), idempotent: true },
+  gets: { text: cmd("gets", SlotKind.Values, withCas(finishGet), "gets"), meta: cmd("mg", S, withCas(finishMetaGet)), idempotent: true },
   gat: { text: cmd("gat", SlotKind.Values, finishGet), meta: cmd("mg", S, finishMetaGet), idempotent: true },
-  gats: { text: cmd("gats", SlotKind.Values, finishGet), meta: cmd("mg", S, finishMetaGet), idempotent: true },
+  gats: { text: cmd("gats", SlotKind.Values, withCas(finishGet)), meta: cmd("mg", S, withCas(finishMetaGet)), idempotent: true },
   getMany: { text: cmd("get", SlotKind.Values, finishGetMany), meta: cmd("mg", SlotKind.Barrier, finishMetaGetMany), idempotent: true },
   set: storeRow("set"),
   add: storeRow("add"),
@@ -1029,7 +1068,8 @@ const makeClient = (
     data: Uint8Array | undefined,
     key: string,
     timeout: number,
-    resume: (effect: Effect.Effect<any, MemcachedError>) => void
+    // The command's finisher decides the error type the caller sees (e.g. reads never get a store error).
+    resume: (effect: Effect.Effect<any, any>) => void
   ): Slot => {
     const slot = new Slot(command, head, data, key, timeout)
     slot.resume = resume
@@ -1064,14 +1104,15 @@ const makeClient = (
     if (typeof timeout !== "number") return Effect.fail(timeout)
     const metaFlags = command === "get" ? " v f k\r\n" : " v f c k\r\n"
     const row = commands[command]
-    return retrying(row, Effect.async<Option.Option<Item>, MemcachedError>((resume) => {
+    return retrying(row, Effect.async<Option.Option<Item>, MemcachedReadError>((resume) => {
       const pool = poolOf(key)
       if (pool.protocol === "meta") submit(pool, row.meta, "mg " + key + metaFlags, undefined, key, timeout, resume)
       else submit(pool, row.text, `${command} ${key}\r\n`, undefined, key, timeout, resume)
     }))
   }
   const get = retrieve("get")
-  const gets = retrieve("gets")
+  // The gets finisher fails a hit without a CAS unique (withCas), so every item has one.
+  const gets = retrieve("gets") as (key: string, options?: CallOptions) => Effect.Effect<Option.Option<CasItem>, MemcachedReadError>
 
   const gat = (command: "gat" | "gats") => (key: string, ttl: Ttl, options?: CallOptions) => {
     const invalidKey = validateKey(key)
@@ -1082,7 +1123,7 @@ const makeClient = (
       const exptime = toExptime(ttl, timers.now())
       if (typeof exptime !== "number") return Effect.fail(exptime)
       const row = commands[command]
-      return retrying(row, Effect.async<Option.Option<Item>, MemcachedError>((resume) => {
+      return retrying(row, Effect.async<Option.Option<Item>, MemcachedReadError>((resume) => {
         const pool = poolOf(key)
         // In auto mode the probe tells a text-only proxy (which closes the connection on gat) apart.
         pool.whenKnown(() => {
@@ -1254,7 +1295,7 @@ const makeClient = (
   const getMany = (
     keysIn: Iterable<string>,
     options?: CallOptions & { readonly cas?: boolean | undefined }
-  ): Effect.Effect<ReadonlyMap<string, Item>, MemcachedError> => {
+  ): Effect.Effect<ReadonlyMap<string, Item>, MemcachedReadError> => {
     const unique = Array.from(new Set(keysIn))
     for (const key of unique) {
       const invalidKey = validateKey(key)
@@ -1268,13 +1309,13 @@ const makeClient = (
     // Meta: one quiet `mg <key> k v f q` per key and one `mn` (a Barrier slot). Hits come back in
     // request order (misses are silent) and each carries its key, which is checked.
     const metaTail = command === "gets" ? " k v f c q\r\n" : " k v f q\r\n"
-    return Effect.async<ReadonlyMap<string, Item>, MemcachedError>((resume) => {
+    return Effect.async<ReadonlyMap<string, Item>, MemcachedReadError>((resume) => {
       const out = new Map<string, Item>()
       let pending = batches.length
       let done = false
       const onBatch = (effect: Effect.Effect<unknown, MemcachedError>) => {
         if (done) return
-        const exit = effect as Exit.Exit<Array<string | Item>, MemcachedError>
+        const exit = effect as Exit.Exit<Array<string | Item>, MemcachedReadError>
         if (exit._tag === "Failure") {
           done = true
           return resume(Exit.failCause(exit.cause))
@@ -1307,7 +1348,7 @@ const makeClient = (
    * A meta-only request: waits for the server's protocol when not known yet, fails with
    * `Unsupported` on a text-only server. `build` gets the wire key and a TTL converter.
    */
-  const metaOnly = <A>(
+  const metaOnly = <A, E extends MemcachedError = MemcachedError>(
     key: string,
     options: MetaKeyOptions | undefined,
     label: "metaGet" | "metaSet" | "metaDelete" | "metaArithmetic" | "metaDebug",
@@ -1315,7 +1356,7 @@ const makeClient = (
       wire: string,
       ttlOf: (ttl: Ttl | undefined) => number | undefined | MemcachedInputError
     ) => readonly [string, Uint8Array | undefined] | MemcachedInputError
-  ): Effect.Effect<A, MemcachedError> => {
+  ): Effect.Effect<A, E | MemcachedInputError> => {
     const row = commands[label]
     if (options?.base64 === true) {
       const problem = typeof key === "string" ? base64KeyProblem(key) : "key must be a string"
@@ -1329,10 +1370,10 @@ const makeClient = (
     const timeout = timeoutOf(options)
     if (typeof timeout !== "number") return Effect.fail(timeout)
     const wire = wireKey(key, options?.base64)
-    return retrying(row, Effect.async<A, MemcachedError>((resume) => {
+    return retrying(row, Effect.async<A, E | MemcachedInputError>((resume) => {
       const pool = poolOf(key)
       const go = (p: ServerProtocolName | MemcachedError): void => {
-        if (typeof p !== "string") return resume(Exit.fail(p))
+        if (typeof p !== "string") return resume(Exit.fail(p as E))
         if (p !== "meta") {
           return resume(Exit.fail(
             new MemcachedInputError({
@@ -1556,7 +1597,7 @@ const makeClient = (
     getString: (key, options) => Effect.map(get(key, options), Option.map((item) => utf8Decoder.decode(item.value))),
     getMany,
     gat: gat("gat"),
-    gats: gat("gats"),
+    gats: gat("gats") as MemcachedClient["gats"],
     set: (key, value, options) => set(key, value, options),
     add: (key, value, options) => add(key, value, options),
     replace: (key, value, options) => replace(key, value, options),
@@ -1596,7 +1637,7 @@ const makeClient = (
           pool.detect((p) => resume(typeof p === "string" ? Exit.succeed([pool.spec.name, p] as const) : Exit.fail(p)))
         ), { concurrency: "unbounded" }).pipe(Effect.map((entries) => new Map(entries))),
     metaGet: (key, options) =>
-      metaOnly(key, options, "metaGet", (wire, ttlOf) => {
+      metaOnly<Option.Option<MetaItem>, MemcachedReadError>(key, options, "metaGet", (wire, ttlOf) => {
         const touch = ttlOf(options?.touch)
         const vivify = ttlOf(options?.vivify)
         const recache = ttlOf(options?.recache)
@@ -1708,7 +1749,7 @@ const makeClient = (
       })
     },
     metaDebug: (key, options) =>
-      metaOnly(key, options, "metaDebug", (wire) => [encodeMetaDebug(wire, options?.base64), undefined])
+      metaOnly<Option.Option<ReadonlyMap<string, string>>, MemcachedReadError>(key, options, "metaDebug", (wire) => [encodeMetaDebug(wire, options?.base64), undefined])
   }
   return MemcachedClient.of(client)
 }
