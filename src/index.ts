@@ -1,12 +1,14 @@
 /**
  * effect-memcached: a memcached client for Effect.
  *
+ * The namespaces a user needs: the client and its options, errors, policy, ring, transport, bulk
+ * helpers, value codecs, the typed store, test layers and the in-memory server. The protocol codec
+ * (`src/protocol`) and the connection engine (`src/engine`) are internals and not exported here.
+ *
  * @since 0.1.0
  */
 /** @since 0.1.0 */
 export * as Bulk from "./Bulk.js"
-/** @since 0.1.0 */
-export * as Connection from "./engine/connection.js"
 /** @since 0.1.0 */
 export * as Distribution from "./Distribution.js"
 /** @since 0.1.0 */
@@ -29,14 +31,6 @@ export * as MemcachedTest from "./MemcachedTest.js"
 export * as MemcachedTransport from "./MemcachedTransport.js"
 /** @since 0.1.0 */
 export * as MemoryServer from "./server/MemoryServer.js"
-/** @since 0.1.0 */
-export * as MetaProtocol from "./protocol/meta.js"
-/** @since 0.1.0 */
-export * as Protocol from "./protocol/client.js"
-/** @since 0.1.0 */
-export * as ServerPool from "./engine/pool.js"
-/** @since 0.1.0 */
-export * as ServerProtocol from "./protocol/server.js"
 /** @since 0.1.0 */
 export * as ServerSpec from "./ServerSpec.js"
 /** @since 0.1.0 */
