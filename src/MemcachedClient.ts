@@ -18,33 +18,28 @@ import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
-import { chunkGroups, groupByServer } from "./engine/cluster.js"
-import { type Command, type Finish, Slot, SlotKind, type Timers } from "./engine/connection.js"
-import type { Policy } from "./MemcachedPolicy.js"
-import { type PoolEvents, proxyUnsupported, ServerPool, type ServerProtocolName, type Settings } from "./engine/pool.js"
 import {
-  base64KeyProblem,
-  encodeMetaArithmetic,
-  encodeMetaDebug,
-  encodeMetaDelete,
-  encodeMetaGet,
-  encodeMetaSetHeader,
-  type MetaItem,
-  metaItem,
-  type MetaSetMode,
-  parseMetaDebug,
-  wireKey
-} from "./protocol/meta.js"
+  casProblem,
+  commandFor,
+  type CommandRow,
+  commands,
+  failure,
+  metaFailure,
+  storeModes,
+  toBytes,
+  U32_MAX,
+  u64,
+  utf8Decoder
+} from "./client/commands.js"
 import * as Distribution from "./Distribution.js"
+import { chunkGroups, groupByServer } from "./engine/cluster.js"
+import { type Command, Slot, type Timers } from "./engine/connection.js"
+import { type PoolEvents, proxyUnsupported, ServerPool, type ServerProtocolName, type Settings } from "./engine/pool.js"
+import { Router } from "./engine/router.js"
 import { positiveFiniteMillis, type Ttl, toExptime, validateKey } from "./Key.js"
-import {
-  type MemcachedError,
-  MemcachedInputError,
-  type MemcachedReadError,
-  MemcachedProtocolError,
-  MemcachedServerError,
-  MemcachedStoreError
-} from "./MemcachedError.js"
+import { type MemcachedError, MemcachedInputError, type MemcachedReadError, MemcachedStoreError } from "./MemcachedError.js"
+import type { Policy } from "./MemcachedPolicy.js"
+import * as MemcachedRing from "./MemcachedRing.js"
 import { net as netTransport, type Transport } from "./MemcachedTransport.js"
 import {
   encodeDelete,
@@ -57,14 +52,21 @@ import {
   encodeTouch,
   encodeVerbosity,
   encodeVersion,
-  type MetaReply,
   type Reply,
-  type StorageCommand,
-  type ValueReply
+  type StorageCommand
 } from "./protocol/client.js"
-import * as MemcachedRing from "./MemcachedRing.js"
+import {
+  base64KeyProblem,
+  encodeMetaArithmetic,
+  encodeMetaDebug,
+  encodeMetaDelete,
+  encodeMetaGet,
+  encodeMetaSetHeader,
+  type MetaItem,
+  wireKey
+} from "./protocol/meta.js"
+import { U64_MAX } from "./protocol/bytes.js"
 import * as ServerSpec from "./ServerSpec.js"
-import { parseU64, parseUint, toBuffer, U64_MAX } from "./protocol/bytes.js"
 
 /**
  * A stored item: its bytes, its 32-bit client flags, and its CAS unique when it was asked for
@@ -527,389 +529,6 @@ const resolveServers = (
 const isConfigError = (u: unknown): u is ConfigError.ConfigError => ConfigError.isConfigError(u)
 
 // ---------------------------------------------------------------------------------------------
-// Reply → result
-// ---------------------------------------------------------------------------------------------
-
-const exitVoid = Exit.void
-const exitNone = Exit.succeed(Option.none())
-
-const failure = (slot: Slot, reply: Reply, command: string): Exit.Exit<never, MemcachedError> => {
-  switch (reply._tag) {
-    case "NotStored":
-      return Exit.fail(new MemcachedStoreError({ reason: "NotStored", key: slot.key, command }))
-    case "Exists":
-      return Exit.fail(new MemcachedStoreError({ reason: "Exists", key: slot.key, command }))
-    case "NotFound":
-      return Exit.fail(new MemcachedStoreError({ reason: "NotFound", key: slot.key, command }))
-    case "ServerError":
-      return Exit.fail(new MemcachedServerError({ reason: "ServerError", message: reply.message, server: slot.server }))
-    case "ClientError":
-      return Exit.fail(new MemcachedServerError({ reason: "ClientError", message: reply.message, server: slot.server }))
-    case "Error":
-      return Exit.fail(
-        new MemcachedServerError({ reason: "UnknownCommand", message: reply.message || "ERROR", server: slot.server })
-      )
-    default:
-      // A reply of the wrong kind means replies and requests are out of step: the connection closes.
-      return Exit.fail(
-        new MemcachedProtocolError({
-          reason: "Unexpected",
-          message: `${slot.server}: unexpected ${reply._tag === "Meta" ? reply.code : reply._tag} reply to ${command}`,
-          server: slot.server
-        })
-      )
-  }
-}
-
-/**
- * A reply to a read that is not its answer. A store outcome (`NOT_FOUND`, `EXISTS`, `NOT_STORED`, `NS`,
- * `EX`, `NF`) makes no sense there: the replies are out of step, a protocol error closes the connection.
- * Server and client errors stay what they are.
- */
-const readFailure = (slot: Slot, reply: Reply, command: string): Exit.Exit<never, MemcachedError> => {
-  switch (reply._tag) {
-    case "NotStored":
-    case "Exists":
-    case "NotFound":
-      return Exit.fail(
-        new MemcachedProtocolError({ reason: "Unexpected", message: `${slot.server}: unexpected ${reply._tag} reply to ${command}`, server: slot.server })
-      )
-  }
-  return failure(slot, reply, command)
-}
-
-const toItem = (v: ValueReply): Item => ({ value: v.value, flags: v.flags, cas: v.cas })
-
-const finishGet: Finish = (slot, reply) => {
-  if (reply._tag !== "End") return readFailure(slot, reply, "get")
-  return slot.acc === undefined ? exitNone : Exit.succeed(Option.some(toItem(slot.acc[0] as ValueReply)))
-}
-
-/** A multi-key get: `[key, item, key, item, …]` (the connection already checked each VALUE's key). */
-const finishGetMany: Finish = (slot, reply) => {
-  if (reply._tag !== "End") return readFailure(slot, reply, "get")
-  const keys = slot.keys!
-  const flat: Array<string | Item> = []
-  let cursor = 0
-  for (const r of slot.acc ?? []) {
-    const v = r as ValueReply
-    while (cursor < keys.length && !v.keyEquals(keys[cursor]!)) cursor++
-    flat.push(keys[cursor]!, toItem(v))
-    cursor++
-  }
-  return Exit.succeed(flat)
-}
-
-const finishStore = (command: StorageCommand): Finish => (slot, reply) =>
-  reply._tag === "Stored" ? exitVoid : failure(slot, reply, command)
-const storeFinishers: Record<StorageCommand, Finish> = {
-  set: finishStore("set"),
-  add: finishStore("add"),
-  replace: finishStore("replace"),
-  append: finishStore("append"),
-  prepend: finishStore("prepend"),
-  cas: finishStore("cas")
-}
-const finishDelete: Finish = (slot, reply) => (reply._tag === "Deleted" ? exitVoid : failure(slot, reply, "delete"))
-const finishTouch: Finish = (slot, reply) => (reply._tag === "Touched" ? exitVoid : failure(slot, reply, "touch"))
-const finishIncr: Finish = (slot, reply) =>
-  reply._tag === "Numeric" ? Exit.succeed(reply.value) : failure(slot, reply, "incr")
-const finishDecr: Finish = (slot, reply) =>
-  reply._tag === "Numeric" ? Exit.succeed(reply.value) : failure(slot, reply, "decr")
-const finishOk: Finish = (slot, reply) => (reply._tag === "Ok" ? exitVoid : failure(slot, reply, slot.key))
-const finishVersion: Finish = (slot, reply) =>
-  reply._tag === "Version" ? Exit.succeed(reply.version) : failure(slot, reply, "version")
-const finishStats: Finish = (slot, reply) => {
-  if (reply._tag !== "End") return failure(slot, reply, "stats")
-  const map = new Map<string, string>()
-  for (const r of slot.acc ?? []) if (r._tag === "Stat") map.set(r.name, r.value)
-  return Exit.succeed(map)
-}
-
-const U32_MAX = 0xffffffff
-
-const utf8Decoder = new TextDecoder()
-const toBytes = (value: Value): Uint8Array => (typeof value === "string" ? Buffer.from(value, "utf8") : value)
-
-// ---------------------------------------------------------------------------------------------
-// Meta replies → results
-// ---------------------------------------------------------------------------------------------
-
-const metaFailure = (slot: Slot, reply: Reply, command: string): Exit.Exit<never, MemcachedError> => {
-  if (reply._tag === "Meta") {
-    switch (reply.code) {
-      case "NS":
-        return Exit.fail(new MemcachedStoreError({ reason: "NotStored", key: slot.key, command }))
-      case "EX":
-        return Exit.fail(new MemcachedStoreError({ reason: "Exists", key: slot.key, command }))
-      case "NF":
-      case "EN":
-        return Exit.fail(new MemcachedStoreError({ reason: "NotFound", key: slot.key, command }))
-    }
-  }
-  return failure(slot, reply, command)
-}
-
-/**
- * `f` and `c` of a meta reply, in one scan (the hot path of get in meta mode), validated like the text
- * path: `f` a 32-bit unsigned integer, `c` an unsigned 64-bit one, `t` -1 or a 32-bit unsigned integer.
- * `undefined` when one of them is malformed (the caller fails the request with a protocol error).
- */
-const metaToItem = (r: MetaReply): Item | undefined => {
-  const buf = r.line
-  const end = r.flagsEnd
-  let i = r.flagsStart
-  let flags = 0
-  let cas: bigint | undefined = undefined
-  while (i < end) {
-    const c = buf[i]
-    let j = i + 1
-    while (j < end && buf[j] !== 32) j++
-    if (c === 102) { // f
-      flags = parseUint(buf, i + 1, j, U32_MAX)
-      if (flags < 0) return undefined
-    } else if (c === 99) { // c
-      cas = parseU64(buf, i + 1, j)
-      if (cas < 0n) return undefined
-    } else if (c === 116) { // t
-      if (!(j === i + 3 && buf[i + 1] === 45 && buf[i + 2] === 49) && parseUint(buf, i + 1, j, U32_MAX) < 0) return undefined
-    }
-    i = j + 1
-  }
-  return { value: r.value!, flags, cas }
-}
-
-const malformed = (slot: Slot, what: string): Exit.Exit<never, MemcachedError> =>
-  Exit.fail(new MemcachedProtocolError({ reason: "Malformed", message: `${slot.server}: malformed ${what}`, server: slot.server }))
-
-/** True when the reply's `k` token is `key` (compared as bytes, without decoding for ASCII keys). */
-const metaKeyIs = (r: MetaReply, key: string): boolean => {
-  const buf = r.line
-  const end = r.flagsEnd
-  let i = r.flagsStart
-  while (i < end) {
-    let j = i + 1
-    while (j < end && buf[j] !== 32) j++
-    if (buf[i] === 107) { // k
-      const n = j - i - 1
-      if (n === key.length) {
-        let same = true
-        for (let x = 0; x < n; x++) {
-          if (buf[i + 1 + x] !== key.charCodeAt(x)) {
-            same = false
-            break
-          }
-        }
-        if (same) return true
-      }
-      return Buffer.from(buf.latin1Slice(i + 1, j), "latin1").toString("utf8") === key
-    }
-    i = j + 1
-  }
-  return false
-}
-
-const finishMetaGet: Finish = (slot, reply) => {
-  if (reply._tag === "Meta") {
-    if (reply.code === "VA") {
-      // The `k` flag ties the value to its key: a reply meant for another request is never returned.
-      if (!metaKeyIs(reply, slot.key)) {
-        // The replies are out of step with the requests: a protocol error closes the connection (every
-        // pending request fails typed, the server's health counts it) before a later reply reaches anyone.
-        return Exit.fail(
-          new MemcachedProtocolError({
-            reason: "Unexpected",
-            message: `${slot.server}: mg ${slot.key} answered for another key`,
-            server: slot.server
-          })
-        )
-      }
-      const item = metaToItem(reply)
-      return item === undefined ? malformed(slot, `mg reply flags: ${reply.flags}`) : Exit.succeed(Option.some(item))
-    }
-    if (reply.code === "EN") return exitNone
-  }
-  return readFailure(slot, reply, "mg")
-}
-/** `gets`/`gats`: a hit must carry its CAS unique. */
-const withCas = (finish: Finish): Finish => (slot, reply) => {
-  const exit = finish(slot, reply)
-  if (exit._tag === "Success" && Option.isSome(exit.value as Option.Option<Item>)) {
-    if ((exit.value as Option.Some<Item>).value.cas === undefined) return malformed(slot, `${slot.command.name} reply without a CAS unique`)
-  }
-  return exit
-}
-/** A quiet write batch up to its `mn`: the replies that came back (failures only). */
-const finishQuietBatch: Finish = (slot, reply) =>
-  reply._tag === "Meta" && reply.code === "MN" ? Exit.succeed(slot.acc ?? []) : failure(slot, reply, "mn")
-
-/** A quiet meta batch up to its `mn`: `[key, item, …]`, each hit's `k` checked in request order. */
-const finishMetaGetMany: Finish = (slot, reply) => {
-  if (reply._tag !== "Meta" || reply.code !== "MN") return readFailure(slot, reply, "mg")
-  const keys = slot.keys!
-  const flat: Array<string | Item> = []
-  let cursor = 0
-  for (const r of slot.acc ?? []) {
-    if (r._tag !== "Meta" || r.code !== "VA") {
-      if (r._tag === "Meta" && r.code === "EN") continue
-      return readFailure(slot, r, "mg")
-    }
-    while (cursor < keys.length && !metaKeyIs(r, keys[cursor]!)) cursor++
-    if (cursor === keys.length) {
-      return Exit.fail(
-        new MemcachedProtocolError({ reason: "Unexpected", message: `${slot.server}: mg answered for a key that was not asked`, server: slot.server })
-      )
-    }
-    const item = metaToItem(r)
-    if (item === undefined) return malformed(slot, `mg reply flags: ${r.flags}`)
-    flat.push(keys[cursor]!, item)
-    cursor++
-  }
-  return Exit.succeed(flat)
-}
-const finishMetaItem: Finish = (slot, reply) => {
-  if (reply._tag === "Meta") {
-    if (reply.code === "VA" || reply.code === "HD") {
-      if (metaToItem(reply) === undefined || !metaCountsValid(reply)) return malformed(slot, `mg reply flags: ${reply.flags}`)
-      return Exit.succeed(Option.some(metaItem(reply)))
-    }
-    if (reply.code === "EN") return exitNone
-  }
-  return readFailure(slot, reply, "mg")
-}
-const metaHd = (command: string): Finish => (slot, reply) =>
-  reply._tag === "Meta" && reply.code === "HD" ? exitVoid : metaFailure(slot, reply, command)
-const metaStoreFinishers: Record<StorageCommand, Finish> = {
-  set: metaHd("set"),
-  add: metaHd("add"),
-  replace: metaHd("replace"),
-  append: metaHd("append"),
-  prepend: metaHd("prepend"),
-  cas: metaHd("cas")
-}
-const finishMetaDelete = metaHd("delete")
-/** `mg <key> T<ttl>` used as a touch: `HD` when touched, `EN` when missing. */
-const finishMetaTouch = metaHd("touch")
-const finishMetaMd = metaHd("md")
-const finishMetaSet: Finish = (slot, reply) => {
-  if (reply._tag !== "Meta" || reply.code !== "HD") return metaFailure(slot, reply, "ms")
-  const item = metaToItem(reply)
-  return item === undefined ? malformed(slot, `ms reply flags: ${reply.flags}`) : Exit.succeed({ cas: item.cas })
-}
-/** `s`, `l` and `h` of a meta reply: non-negative integers (`h` 0 or 1). */
-const metaCountsValid = (r: MetaReply): boolean => {
-  const buf = r.line
-  const end = r.flagsEnd
-  let i = r.flagsStart
-  while (i < end) {
-    const c = buf[i]
-    let j = i + 1
-    while (j < end && buf[j] !== 32) j++
-    if ((c === 115 || c === 108) && parseUint(buf, i + 1, j, Number.MAX_SAFE_INTEGER) < 0) return false
-    if (c === 104 && !(j === i + 2 && (buf[i + 1] === 48 || buf[i + 1] === 49))) return false
-    i = j + 1
-  }
-  return true
-}
-/** The value of an `ma … v` reply: an unsigned 64-bit decimal, -1n when it is not one. */
-const metaNumber = (reply: MetaReply): bigint => {
-  const v = reply.value
-  if (v === undefined) return -1n
-  const buf = toBuffer(v)
-  return parseU64(buf, 0, buf.length)
-}
-const metaDelta = (command: string): Finish => (slot, reply) => {
-  if (reply._tag !== "Meta" || reply.code !== "VA") return metaFailure(slot, reply, command)
-  const n = metaNumber(reply)
-  return n < 0n ? malformed(slot, `${command} value`) : Exit.succeed(n)
-}
-const finishMetaIncr = metaDelta("incr")
-const finishMetaDecr = metaDelta("decr")
-const finishMetaArithmetic: Finish = (slot, reply) => {
-  if (reply._tag === "Meta" && reply.code === "VA") {
-    const n = metaNumber(reply)
-    const checked = metaToItem(reply)
-    if (n < 0n || checked === undefined) return malformed(slot, "ma reply")
-    const f = metaItem(reply)
-    return Exit.succeed({ value: n, ttl: f.ttl, cas: checked.cas })
-  }
-  return metaFailure(slot, reply, "ma")
-}
-const finishMetaDebug: Finish = (slot, reply) => {
-  if (reply._tag === "MetaDebug") return Exit.succeed(Option.some(parseMetaDebug(reply.fields)))
-  if (reply._tag === "Meta" && reply.code === "EN") return exitNone
-  return readFailure(slot, reply, "me")
-}
-const casProblem = (key: string, cas: bigint | undefined): MemcachedInputError | undefined =>
-  cas !== undefined && (typeof cas !== "bigint" || cas < 0n || cas > U64_MAX)
-    ? new MemcachedInputError({ reason: "InvalidArgument", message: `invalid CAS unique ${String(cas)}`, key })
-    : undefined
-/** An unsigned 64-bit integer, undefined when absent, null when invalid. */
-const u64 = (n: number | bigint | undefined): bigint | undefined | null => {
-  if (n === undefined) return undefined
-  const b = typeof n === "bigint" ? n : Number.isSafeInteger(n) ? BigInt(n) : -1n
-  return b < 0n || b > U64_MAX ? null : b
-}
-const storeModes: Record<StorageCommand, MetaSetMode> = { set: "S", add: "E", replace: "R", append: "A", prepend: "P", cas: "S" }
-
-// ---------------------------------------------------------------------------------------------
-// The command table
-// ---------------------------------------------------------------------------------------------
-
-/**
- * One row per command: how its replies are framed and mapped in each protocol (the engine's
- * {@link Command}), whether it may be retried on a transient failure (idempotence is a property of the
- * command, so a new method built on a row gets the right retry behaviour), and whether a text-only
- * proxy forwards it. Auto-batching is the `batch` field of the text command.
- */
-interface CommandRow {
-  readonly text: Command | undefined
-  readonly meta: Command | undefined
-  readonly idempotent: boolean
-}
-
-const cmd = (name: string, kind: SlotKind, finish: Finish, batch?: "get" | "gets"): Command =>
-  batch === undefined ? { name, kind, finish } : { name, kind, finish, batch }
-const S = SlotKind.Single
-
-const storeRow = (c: StorageCommand): CommandRow & { readonly text: Command; readonly meta: Command } => ({
-  text: cmd(c, S, storeFinishers[c]),
-  meta: cmd("ms", S, metaStoreFinishers[c]),
-  idempotent: c === "set"
-})
-
-const commands = {
-  get: { text: cmd("get", SlotKind.Values, finishGet, "get"), meta: cmd("mg", S, finishMetaGet), idempotent: true },
-  gets: { text: cmd("gets", SlotKind.Values, withCas(finishGet), "gets"), meta: cmd("mg", S, withCas(finishMetaGet)), idempotent: true },
-  gat: { text: cmd("gat", SlotKind.Values, finishGet), meta: cmd("mg", S, finishMetaGet), idempotent: true },
-  gats: { text: cmd("gats", SlotKind.Values, withCas(finishGet)), meta: cmd("mg", S, withCas(finishMetaGet)), idempotent: true },
-  getMany: { text: cmd("get", SlotKind.Values, finishGetMany), meta: cmd("mg", SlotKind.Barrier, finishMetaGetMany), idempotent: true },
-  set: storeRow("set"),
-  add: storeRow("add"),
-  replace: storeRow("replace"),
-  append: storeRow("append"),
-  prepend: storeRow("prepend"),
-  cas: storeRow("cas"),
-  delete: { text: cmd("delete", S, finishDelete), meta: cmd("md", S, finishMetaDelete), idempotent: true },
-  touch: { text: cmd("touch", S, finishTouch), meta: cmd("mg", S, finishMetaTouch), idempotent: true },
-  incr: { text: cmd("incr", S, finishIncr), meta: cmd("ma", S, finishMetaIncr), idempotent: false },
-  decr: { text: cmd("decr", S, finishDecr), meta: cmd("ma", S, finishMetaDecr), idempotent: false },
-  quietBatch: { text: undefined, meta: cmd("mn", SlotKind.Barrier, finishQuietBatch), idempotent: false },
-  flush_all: { text: cmd("flush_all", S, finishOk), meta: cmd("flush_all", S, finishOk), idempotent: true },
-  version: { text: cmd("version", S, finishVersion), meta: cmd("version", S, finishVersion), idempotent: true },
-  stats: { text: cmd("stats", SlotKind.Stats, finishStats), meta: cmd("stats", SlotKind.Stats, finishStats), idempotent: true },
-  verbosity: { text: cmd("verbosity", S, finishOk), meta: cmd("verbosity", S, finishOk), idempotent: true },
-  metaGet: { text: undefined, meta: cmd("mg", S, finishMetaItem), idempotent: true },
-  metaSet: { text: undefined, meta: cmd("ms", S, finishMetaSet), idempotent: false },
-  metaDelete: { text: undefined, meta: cmd("md", S, finishMetaMd), idempotent: false },
-  metaArithmetic: { text: undefined, meta: cmd("ma", S, finishMetaArithmetic), idempotent: false },
-  metaDebug: { text: undefined, meta: cmd("me", S, finishMetaDebug), idempotent: true }
-} as const satisfies Record<string, CommandRow>
-
-/** The row's command for a server speaking `meta` or not (text). */
-const commandFor = (row: CommandRow, meta: boolean): Command => (meta ? row.meta : row.text) ?? row.meta!
-
-// ---------------------------------------------------------------------------------------------
 // ---------------------------------------------------------------------------------------------
 // Constructor
 // ---------------------------------------------------------------------------------------------
@@ -989,48 +608,6 @@ export const make = (
     return makeClient(servers, pools, router, settings, timers, retry)
   })
 
-/** Maps keys to pools; with failover `next`, over the ring rebuilt without ejected servers. */
-class Router {
-  private readonly placement: Distribution.Placement | undefined
-  private live: Distribution.Placement | undefined = undefined
-  private liveIndex: Array<number> = []
-  private degraded = false
-  private dirty = false
-  constructor(
-    readonly servers: ReadonlyArray<ServerSpec.ServerSpec>,
-    readonly pools: ReadonlyArray<ServerPool>,
-    private readonly distribution: Distribution.Distribution,
-    private readonly failover: "none" | "next"
-  ) {
-    this.placement = servers.length === 1 ? undefined : distribution.build(servers)
-  }
-  /** The server a key belongs to when every server is up. */
-  readonly home = (key: string): number => (this.placement === undefined ? 0 : this.placement.serverFor(key))
-  invalidate(): void {
-    this.dirty = true
-  }
-  /** The pool that serves `key` now. */
-  readonly route = (key: string): number => {
-    if (this.dirty) this.rebuild()
-    if (!this.degraded) return this.home(key)
-    const home = this.home(key)
-    if (this.pools[home]!.available || this.live === undefined) return home
-    return this.liveIndex[this.live.serverFor(key)]!
-  }
-  private rebuild(): void {
-    this.dirty = false
-    if (this.failover === "none") return
-    const alive: Array<number> = []
-    for (let i = 0; i < this.pools.length; i++) if (this.pools[i]!.available) alive.push(i)
-    this.degraded = alive.length < this.pools.length
-    if (!this.degraded || alive.length === 0) {
-      this.live = undefined
-      return
-    }
-    this.liveIndex = alive
-    this.live = this.distribution.build(alive.map((i) => this.servers[i]!))
-  }
-}
 
 /**
  * Errors a retry can help with. `Ejected` only with failover `next`, where the retry goes to the
