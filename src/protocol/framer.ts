@@ -60,6 +60,8 @@ export abstract class Framer<T> {
     this.lineBound = options.lineBound
     this.strictCrlf = options.strictCrlf
     this.copyHeld = options.copyHeld
+    // `push` is a function property in the parser interfaces: it works detached from its parser.
+    this.push = this.push.bind(this)
   }
 
   /** Bytes held for an incomplete message (a skipped block is not held). */

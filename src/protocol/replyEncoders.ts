@@ -169,3 +169,26 @@ declare global {
     latin1Write(string: string, offset?: number, length?: number): number
   }
 }
+
+/**
+ * Encodes a meta reply: `VA <bytes> <flag>*\r\n<data>\r\n` when `value` is given (code `VA`), else
+ * `<code> <flag>*\r\n`. Flags are raw tokens (`"f0"`, `"c12"`, `"kfoo"`, `"W"`).
+ *
+ * @since 0.2.0
+ * @category encoders
+ */
+export const encodeMetaReply = (
+  code: "HD" | "VA" | "EN" | "NS" | "EX" | "NF" | "MN",
+  flags: ReadonlyArray<string>,
+  value?: Uint8Array
+): Buffer => {
+  const tail = flags.length === 0 ? "" : " " + flags.join(" ")
+  if (value === undefined) return line(code + tail)
+  const w = new ReplyWriter(value.length + tail.length + 32)
+  w.line(`VA ${value.length}${tail}`)
+  w.raw(value)
+  w.raw(CRLF_BYTES)
+  return w.take()
+}
+
+const CRLF_BYTES = Buffer.from("\r\n")
