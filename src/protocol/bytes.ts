@@ -10,6 +10,12 @@ export const LF = 10
 /** space */
 export const SP = 32
 
+/** The line end of the protocol, as a string (appended after a data block). @since 0.2.0 */
+export const CRLF = "\r\n"
+
+/** The line end of the protocol, as bytes. @since 0.2.0 */
+export const CRLF_BYTES: Buffer = Buffer.from(CRLF, "latin1")
+
 /** An empty Buffer, shared. */
 export const EMPTY = Buffer.alloc(0)
 

@@ -5,7 +5,7 @@
  *
  * @since 0.2.0
  */
-import { EMPTY, SP, tokenize } from "./bytes.js"
+import { EMPTY, latin1, SP, tokenize } from "./bytes.js"
 import type { StorageCommand } from "./client.js"
 import {
   type AdminCommandName,
@@ -28,8 +28,6 @@ const DEFAULT_MAX_LINE = 1024 * 1024
 const DEFAULT_MAX_ITEM = 1024 * 1024
 /** Command names are decoded only up to this length (the longest memcached knows is 14). */
 const MAX_NAME = 16
-
-const latin1 = (buf: Buffer, start: number, end: number): string => buf.latin1Slice(start, end)
 
 const isNoreply = (buf: Buffer, start: number, end: number): boolean =>
   end - start === 7 &&
