@@ -128,12 +128,8 @@ export class SessionImpl implements Session {
         return meta(ctx, cmd, this.w)
       case "Invalid":
         return cmd.noreply ? undefined : line(cmd.reply)
-      default: {
-        // The parser's `Admin` command (cache_memlimit, slabs, lru_crawler, lru, shutdown), matched by
-        // its tag so that this module builds both before and after the codec adds it to `Command`.
-        const a = cmd as unknown as { _tag: string; command: string; args: ReadonlyArray<string>; noreply: boolean }
-        if (a._tag !== "Admin") return undefined
-        const r = admin(ctx, a.command, a.args, a.noreply)
+      case "Admin": {
+        const r = admin(ctx, cmd.command, cmd.args, cmd.noreply)
         return r.close ? CLOSE : r.reply
       }
     }
