@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import * as Cluster from "./engine/cluster.js"
 import * as Chunk from "effect/Chunk"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -34,19 +35,8 @@ export type GetResult = Either.Either<Option.Option<Item>, MemcachedError>
  */
 export type OnServerError = "error" | "miss"
 
-const groupByServer = (client: MemcachedClient, keys: Iterable<string>): Map<number, Array<string>> => {
-  const groups = new Map<number, Array<string>>()
-  const seen = new Set<string>()
-  for (const key of keys) {
-    if (seen.has(key)) continue
-    seen.add(key)
-    const s = client.serverFor(key)
-    const g = groups.get(s)
-    if (g === undefined) groups.set(s, [key])
-    else g.push(key)
-  }
-  return groups
-}
+const groupByServer = (client: MemcachedClient, keys: Iterable<string>): Map<number, Array<string>> =>
+  Cluster.groupByServer(keys, (k) => k, client.serverFor)
 
 /**
  * Reads many keys and returns every key's own result. Invalid keys fail their own entry with

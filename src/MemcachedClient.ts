@@ -4,7 +4,6 @@
  *
  * @since 0.1.0
  */
-import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -18,31 +17,26 @@ import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
-import { type Command, type Finish, Slot, SlotKind, type Timers } from "./engine/connection.js"
-import type { Policy } from "./MemcachedPolicy.js"
-import { type PoolEvents, proxyUnsupported, ServerPool, type ServerProtocolName, type Settings } from "./engine/pool.js"
 import {
-  base64KeyProblem,
-  encodeMetaArithmetic,
-  encodeMetaDebug,
-  encodeMetaDelete,
-  encodeMetaGet,
-  encodeMetaSetHeader,
-  type MetaItem,
-  metaItem,
-  type MetaSetMode,
-  parseMetaDebug,
-  wireKey
-} from "./protocol/meta.js"
+  commandFor,
+  type CommandRow,
+  commands,
+  storeModes,
+  toBytes,
+  U32_MAX,
+  utf8Decoder
+} from "./client/commands.js"
 import * as Distribution from "./Distribution.js"
+import { chunkGroups, groupByServer } from "./engine/cluster.js"
+import { type Command, Slot, type Timers } from "./engine/connection.js"
+import { type PoolEvents, proxyUnsupported, ServerPool, type ServerProtocolName, type Settings } from "./engine/pool.js"
+import { Router } from "./engine/router.js"
+import { makeBulkWrites } from "./client/bulkWrites.js"
+import { makeMetaMethods } from "./client/metaMethods.js"
 import { positiveFiniteMillis, type Ttl, toExptime, validateKey } from "./Key.js"
-import {
-  type MemcachedError,
-  MemcachedInputError,
-  MemcachedProtocolError,
-  MemcachedServerError,
-  MemcachedStoreError
-} from "./MemcachedError.js"
+import { type MemcachedError, MemcachedInputError, type MemcachedReadError } from "./MemcachedError.js"
+import type { Policy } from "./MemcachedPolicy.js"
+import * as MemcachedRing from "./MemcachedRing.js"
 import { net as netTransport, type Transport } from "./MemcachedTransport.js"
 import {
   encodeDelete,
@@ -55,14 +49,16 @@ import {
   encodeTouch,
   encodeVerbosity,
   encodeVersion,
-  type MetaReply,
-  type Reply,
-  type StorageCommand,
-  type ValueReply
+  type StorageCommand
 } from "./protocol/client.js"
-import * as MemcachedRing from "./MemcachedRing.js"
+import {
+  encodeMetaArithmetic,
+  encodeMetaDelete,
+  encodeMetaSetHeader,
+  type MetaItem
+} from "./protocol/meta.js"
+import { U64_MAX } from "./protocol/bytes.js"
 import * as ServerSpec from "./ServerSpec.js"
-import { parseU64, parseUint, toBuffer, U64_MAX } from "./protocol/bytes.js"
 
 /**
  * A stored item: its bytes, its 32-bit client flags, and its CAS unique when it was asked for
@@ -75,6 +71,16 @@ export interface Item {
   readonly value: Uint8Array
   readonly flags: number
   readonly cas: bigint | undefined
+}
+
+/**
+ * An item read with its CAS unique (`gets`, `gats`): `cas` is always present.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CasItem extends Item {
+  readonly cas: bigint
 }
 
 /**
@@ -155,13 +161,16 @@ export interface MemcachedClient {
   readonly serverFor: (key: string) => number
   /**
    * Reads a key. Fails with `MemcachedInputError` (invalid key), `MemcachedConnectionError`,
-   * `MemcachedServerError` or `MemcachedProtocolError`.
+   * `MemcachedServerError` or `MemcachedProtocolError` — never `MemcachedStoreError` (a miss is `None`).
    */
-  readonly get: (key: string, options?: CallOptions) => Effect.Effect<Option.Option<Item>, MemcachedError>
+  readonly get: (key: string, options?: CallOptions) => Effect.Effect<Option.Option<Item>, MemcachedReadError>
   /** Reads a key and decodes it as UTF-8. Fails like {@link MemcachedClient.get}. */
-  readonly getString: (key: string, options?: CallOptions) => Effect.Effect<Option.Option<string>, MemcachedError>
-  /** Reads a key with its CAS unique (`gets`). Fails like {@link MemcachedClient.get}. */
-  readonly gets: (key: string, options?: CallOptions) => Effect.Effect<Option.Option<Item>, MemcachedError>
+  readonly getString: (key: string, options?: CallOptions) => Effect.Effect<Option.Option<string>, MemcachedReadError>
+  /**
+   * Reads a key with its CAS unique (`gets`): the item's `cas` is always there (a hit without one is a
+   * `MemcachedProtocolError`). Fails like {@link MemcachedClient.get}.
+   */
+  readonly gets: (key: string, options?: CallOptions) => Effect.Effect<Option.Option<CasItem>, MemcachedReadError>
   /**
    * Reads many keys in one round trip per server (chunked, servers in parallel). Missing keys are
    * absent from the map; duplicate keys are asked once. Fails like {@link MemcachedClient.get}.
@@ -169,7 +178,7 @@ export interface MemcachedClient {
   readonly getMany: (
     keys: Iterable<string>,
     options?: CallOptions & { readonly cas?: boolean | undefined }
-  ) => Effect.Effect<ReadonlyMap<string, Item>, MemcachedError>
+  ) => Effect.Effect<ReadonlyMap<string, Item>, MemcachedReadError>
   /**
    * Stores many values and reports each key's outcome; never fails as a whole. Pipelined per server;
    * on meta servers sent as quiet `ms` batches closed by `mn`, so only failures travel back (each tied
@@ -185,9 +194,9 @@ export interface MemcachedClient {
   /** Updates the TTL of many keys, reporting each key's outcome (`NotFound` for a missing key). */
   readonly touchMany: (keys: Iterable<string>, ttl: Ttl, options?: CallOptions) => Effect.Effect<ReadonlyMap<string, WriteResult>>
   /** Reads a key and updates its TTL (`gat`). Fails like {@link MemcachedClient.get}, or with `InvalidTtl`. */
-  readonly gat: (key: string, ttl: Ttl, options?: CallOptions) => Effect.Effect<Option.Option<Item>, MemcachedError>
-  /** `gat` that also returns the CAS unique (`gats`). */
-  readonly gats: (key: string, ttl: Ttl, options?: CallOptions) => Effect.Effect<Option.Option<Item>, MemcachedError>
+  readonly gat: (key: string, ttl: Ttl, options?: CallOptions) => Effect.Effect<Option.Option<Item>, MemcachedReadError>
+  /** `gat` that also returns the CAS unique (`gats`), always present as in {@link MemcachedClient.gets}. */
+  readonly gats: (key: string, ttl: Ttl, options?: CallOptions) => Effect.Effect<Option.Option<CasItem>, MemcachedReadError>
   /** Stores a value. Fails with `MemcachedInputError`, `MemcachedServerError` (e.g. too large), or a network error. */
   readonly set: (key: string, value: Value, options?: StoreOptions) => Effect.Effect<void, MemcachedError>
   /** Stores a value only if the key is absent; fails with `MemcachedStoreError("NotStored")` if present. */
@@ -244,7 +253,7 @@ export interface MemcachedClient {
    * `alreadyWon` (W/X/Z) are always reported. `None` on a miss (unless vivified). Meta only: fails
    * with `MemcachedInputError("Unsupported")` on a text-only server.
    */
-  readonly metaGet: (key: string, options?: MetaGetOptions) => Effect.Effect<Option.Option<MetaItem>, MemcachedError>
+  readonly metaGet: (key: string, options?: MetaGetOptions) => Effect.Effect<Option.Option<MetaItem>, MemcachedReadError>
   /**
    * Meta set (`ms`): mode (set/add/replace/append/prepend), compare-and-swap (`cas`), explicit new CAS
    * (`casUnique`, memcached ≥ 1.6.21), `invalidate` (with an older `cas`: store as stale), vivify for
@@ -267,7 +276,7 @@ export interface MemcachedClient {
   readonly metaDebug: (
     key: string,
     options?: MetaKeyOptions
-  ) => Effect.Effect<Option.Option<ReadonlyMap<string, string>>, MemcachedError>
+  ) => Effect.Effect<Option.Option<ReadonlyMap<string, string>>, MemcachedReadError>
 }
 
 /**
@@ -512,364 +521,6 @@ const resolveServers = (
 const isConfigError = (u: unknown): u is ConfigError.ConfigError => ConfigError.isConfigError(u)
 
 // ---------------------------------------------------------------------------------------------
-// Reply → result
-// ---------------------------------------------------------------------------------------------
-
-const exitVoid = Exit.void
-const exitNone = Exit.succeed(Option.none())
-
-const failure = (slot: Slot, reply: Reply, command: string): Exit.Exit<never, MemcachedError> => {
-  switch (reply._tag) {
-    case "NotStored":
-      return Exit.fail(new MemcachedStoreError({ reason: "NotStored", key: slot.key, command }))
-    case "Exists":
-      return Exit.fail(new MemcachedStoreError({ reason: "Exists", key: slot.key, command }))
-    case "NotFound":
-      return Exit.fail(new MemcachedStoreError({ reason: "NotFound", key: slot.key, command }))
-    case "ServerError":
-      return Exit.fail(new MemcachedServerError({ reason: "ServerError", message: reply.message, server: slot.server }))
-    case "ClientError":
-      return Exit.fail(new MemcachedServerError({ reason: "ClientError", message: reply.message, server: slot.server }))
-    case "Error":
-      return Exit.fail(
-        new MemcachedServerError({ reason: "UnknownCommand", message: reply.message || "ERROR", server: slot.server })
-      )
-    default:
-      // A reply of the wrong kind means replies and requests are out of step: the connection closes.
-      return Exit.fail(
-        new MemcachedProtocolError({
-          reason: "Unexpected",
-          message: `${slot.server}: unexpected ${reply._tag === "Meta" ? reply.code : reply._tag} reply to ${command}`,
-          server: slot.server
-        })
-      )
-  }
-}
-
-const toItem = (v: ValueReply): Item => ({ value: v.value, flags: v.flags, cas: v.cas })
-
-const finishGet: Finish = (slot, reply) => {
-  if (reply._tag !== "End") return failure(slot, reply, "get")
-  return slot.acc === undefined ? exitNone : Exit.succeed(Option.some(toItem(slot.acc[0] as ValueReply)))
-}
-
-/** A multi-key get: `[key, item, key, item, …]` (the connection already checked each VALUE's key). */
-const finishGetMany: Finish = (slot, reply) => {
-  if (reply._tag !== "End") return failure(slot, reply, "get")
-  const keys = slot.keys!
-  const flat: Array<string | Item> = []
-  let cursor = 0
-  for (const r of slot.acc ?? []) {
-    const v = r as ValueReply
-    while (cursor < keys.length && !v.keyEquals(keys[cursor]!)) cursor++
-    flat.push(keys[cursor]!, toItem(v))
-    cursor++
-  }
-  return Exit.succeed(flat)
-}
-
-const finishStore = (command: StorageCommand): Finish => (slot, reply) =>
-  reply._tag === "Stored" ? exitVoid : failure(slot, reply, command)
-const storeFinishers: Record<StorageCommand, Finish> = {
-  set: finishStore("set"),
-  add: finishStore("add"),
-  replace: finishStore("replace"),
-  append: finishStore("append"),
-  prepend: finishStore("prepend"),
-  cas: finishStore("cas")
-}
-const finishDelete: Finish = (slot, reply) => (reply._tag === "Deleted" ? exitVoid : failure(slot, reply, "delete"))
-const finishTouch: Finish = (slot, reply) => (reply._tag === "Touched" ? exitVoid : failure(slot, reply, "touch"))
-const finishIncr: Finish = (slot, reply) =>
-  reply._tag === "Numeric" ? Exit.succeed(reply.value) : failure(slot, reply, "incr")
-const finishDecr: Finish = (slot, reply) =>
-  reply._tag === "Numeric" ? Exit.succeed(reply.value) : failure(slot, reply, "decr")
-const finishOk: Finish = (slot, reply) => (reply._tag === "Ok" ? exitVoid : failure(slot, reply, slot.key))
-const finishVersion: Finish = (slot, reply) =>
-  reply._tag === "Version" ? Exit.succeed(reply.version) : failure(slot, reply, "version")
-const finishStats: Finish = (slot, reply) => {
-  if (reply._tag !== "End") return failure(slot, reply, "stats")
-  const map = new Map<string, string>()
-  for (const r of slot.acc ?? []) if (r._tag === "Stat") map.set(r.name, r.value)
-  return Exit.succeed(map)
-}
-
-const U32_MAX = 0xffffffff
-
-const utf8Decoder = new TextDecoder()
-const toBytes = (value: Value): Uint8Array => (typeof value === "string" ? Buffer.from(value, "utf8") : value)
-
-// ---------------------------------------------------------------------------------------------
-// Meta replies → results
-// ---------------------------------------------------------------------------------------------
-
-const metaFailure = (slot: Slot, reply: Reply, command: string): Exit.Exit<never, MemcachedError> => {
-  if (reply._tag === "Meta") {
-    switch (reply.code) {
-      case "NS":
-        return Exit.fail(new MemcachedStoreError({ reason: "NotStored", key: slot.key, command }))
-      case "EX":
-        return Exit.fail(new MemcachedStoreError({ reason: "Exists", key: slot.key, command }))
-      case "NF":
-      case "EN":
-        return Exit.fail(new MemcachedStoreError({ reason: "NotFound", key: slot.key, command }))
-    }
-  }
-  return failure(slot, reply, command)
-}
-
-/**
- * `f` and `c` of a meta reply, in one scan (the hot path of get in meta mode), validated like the text
- * path: `f` a 32-bit unsigned integer, `c` an unsigned 64-bit one, `t` -1 or a 32-bit unsigned integer.
- * `undefined` when one of them is malformed (the caller fails the request with a protocol error).
- */
-const metaToItem = (r: MetaReply): Item | undefined => {
-  const buf = r.line
-  const end = r.flagsEnd
-  let i = r.flagsStart
-  let flags = 0
-  let cas: bigint | undefined = undefined
-  while (i < end) {
-    const c = buf[i]
-    let j = i + 1
-    while (j < end && buf[j] !== 32) j++
-    if (c === 102) { // f
-      flags = parseUint(buf, i + 1, j, U32_MAX)
-      if (flags < 0) return undefined
-    } else if (c === 99) { // c
-      cas = parseU64(buf, i + 1, j)
-      if (cas < 0n) return undefined
-    } else if (c === 116) { // t
-      if (!(j === i + 3 && buf[i + 1] === 45 && buf[i + 2] === 49) && parseUint(buf, i + 1, j, U32_MAX) < 0) return undefined
-    }
-    i = j + 1
-  }
-  return { value: r.value!, flags, cas }
-}
-
-const malformed = (slot: Slot, what: string): Exit.Exit<never, MemcachedError> =>
-  Exit.fail(new MemcachedProtocolError({ reason: "Malformed", message: `${slot.server}: malformed ${what}`, server: slot.server }))
-
-/** True when the reply's `k` token is `key` (compared as bytes, without decoding for ASCII keys). */
-const metaKeyIs = (r: MetaReply, key: string): boolean => {
-  const buf = r.line
-  const end = r.flagsEnd
-  let i = r.flagsStart
-  while (i < end) {
-    let j = i + 1
-    while (j < end && buf[j] !== 32) j++
-    if (buf[i] === 107) { // k
-      const n = j - i - 1
-      if (n === key.length) {
-        let same = true
-        for (let x = 0; x < n; x++) {
-          if (buf[i + 1 + x] !== key.charCodeAt(x)) {
-            same = false
-            break
-          }
-        }
-        if (same) return true
-      }
-      return Buffer.from(buf.latin1Slice(i + 1, j), "latin1").toString("utf8") === key
-    }
-    i = j + 1
-  }
-  return false
-}
-
-const finishMetaGet: Finish = (slot, reply) => {
-  if (reply._tag === "Meta") {
-    if (reply.code === "VA") {
-      // The `k` flag ties the value to its key: a reply meant for another request is never returned.
-      if (!metaKeyIs(reply, slot.key)) {
-        // The replies are out of step with the requests: a protocol error closes the connection (every
-        // pending request fails typed, the server's health counts it) before a later reply reaches anyone.
-        return Exit.fail(
-          new MemcachedProtocolError({
-            reason: "Unexpected",
-            message: `${slot.server}: mg ${slot.key} answered for another key`,
-            server: slot.server
-          })
-        )
-      }
-      const item = metaToItem(reply)
-      return item === undefined ? malformed(slot, `mg reply flags: ${reply.flags}`) : Exit.succeed(Option.some(item))
-    }
-    if (reply.code === "EN") return exitNone
-  }
-  return failure(slot, reply, "mg")
-}
-/** A quiet write batch up to its `mn`: the replies that came back (failures only). */
-const finishQuietBatch: Finish = (slot, reply) =>
-  reply._tag === "Meta" && reply.code === "MN" ? Exit.succeed(slot.acc ?? []) : failure(slot, reply, "mn")
-
-/** A quiet meta batch up to its `mn`: `[key, item, …]`, each hit's `k` checked in request order. */
-const finishMetaGetMany: Finish = (slot, reply) => {
-  if (reply._tag !== "Meta" || reply.code !== "MN") return failure(slot, reply, "mg")
-  const keys = slot.keys!
-  const flat: Array<string | Item> = []
-  let cursor = 0
-  for (const r of slot.acc ?? []) {
-    if (r._tag !== "Meta" || r.code !== "VA") {
-      if (r._tag === "Meta" && r.code === "EN") continue
-      return failure(slot, r, "mg")
-    }
-    while (cursor < keys.length && !metaKeyIs(r, keys[cursor]!)) cursor++
-    if (cursor === keys.length) {
-      return Exit.fail(
-        new MemcachedProtocolError({ reason: "Unexpected", message: `${slot.server}: mg answered for a key that was not asked`, server: slot.server })
-      )
-    }
-    const item = metaToItem(r)
-    if (item === undefined) return malformed(slot, `mg reply flags: ${r.flags}`)
-    flat.push(keys[cursor]!, item)
-    cursor++
-  }
-  return Exit.succeed(flat)
-}
-const finishMetaItem: Finish = (slot, reply) => {
-  if (reply._tag === "Meta") {
-    if (reply.code === "VA" || reply.code === "HD") {
-      if (metaToItem(reply) === undefined || !metaCountsValid(reply)) return malformed(slot, `mg reply flags: ${reply.flags}`)
-      return Exit.succeed(Option.some(metaItem(reply)))
-    }
-    if (reply.code === "EN") return exitNone
-  }
-  return failure(slot, reply, "mg")
-}
-const metaHd = (command: string): Finish => (slot, reply) =>
-  reply._tag === "Meta" && reply.code === "HD" ? exitVoid : metaFailure(slot, reply, command)
-const metaStoreFinishers: Record<StorageCommand, Finish> = {
-  set: metaHd("set"),
-  add: metaHd("add"),
-  replace: metaHd("replace"),
-  append: metaHd("append"),
-  prepend: metaHd("prepend"),
-  cas: metaHd("cas")
-}
-const finishMetaDelete = metaHd("delete")
-/** `mg <key> T<ttl>` used as a touch: `HD` when touched, `EN` when missing. */
-const finishMetaTouch = metaHd("touch")
-const finishMetaMd = metaHd("md")
-const finishMetaSet: Finish = (slot, reply) => {
-  if (reply._tag !== "Meta" || reply.code !== "HD") return metaFailure(slot, reply, "ms")
-  const item = metaToItem(reply)
-  return item === undefined ? malformed(slot, `ms reply flags: ${reply.flags}`) : Exit.succeed({ cas: item.cas })
-}
-/** `s`, `l` and `h` of a meta reply: non-negative integers (`h` 0 or 1). */
-const metaCountsValid = (r: MetaReply): boolean => {
-  const buf = r.line
-  const end = r.flagsEnd
-  let i = r.flagsStart
-  while (i < end) {
-    const c = buf[i]
-    let j = i + 1
-    while (j < end && buf[j] !== 32) j++
-    if ((c === 115 || c === 108) && parseUint(buf, i + 1, j, Number.MAX_SAFE_INTEGER) < 0) return false
-    if (c === 104 && !(j === i + 2 && (buf[i + 1] === 48 || buf[i + 1] === 49))) return false
-    i = j + 1
-  }
-  return true
-}
-/** The value of an `ma … v` reply: an unsigned 64-bit decimal, -1n when it is not one. */
-const metaNumber = (reply: MetaReply): bigint => {
-  const v = reply.value
-  if (v === undefined) return -1n
-  const buf = toBuffer(v)
-  return parseU64(buf, 0, buf.length)
-}
-const metaDelta = (command: string): Finish => (slot, reply) => {
-  if (reply._tag !== "Meta" || reply.code !== "VA") return metaFailure(slot, reply, command)
-  const n = metaNumber(reply)
-  return n < 0n ? malformed(slot, `${command} value`) : Exit.succeed(n)
-}
-const finishMetaIncr = metaDelta("incr")
-const finishMetaDecr = metaDelta("decr")
-const finishMetaArithmetic: Finish = (slot, reply) => {
-  if (reply._tag === "Meta" && reply.code === "VA") {
-    const n = metaNumber(reply)
-    const checked = metaToItem(reply)
-    if (n < 0n || checked === undefined) return malformed(slot, "ma reply")
-    const f = metaItem(reply)
-    return Exit.succeed({ value: n, ttl: f.ttl, cas: checked.cas })
-  }
-  return metaFailure(slot, reply, "ma")
-}
-const finishMetaDebug: Finish = (slot, reply) => {
-  if (reply._tag === "MetaDebug") return Exit.succeed(Option.some(parseMetaDebug(reply.fields)))
-  if (reply._tag === "Meta" && reply.code === "EN") return exitNone
-  return failure(slot, reply, "me")
-}
-const casProblem = (key: string, cas: bigint | undefined): MemcachedInputError | undefined =>
-  cas !== undefined && (typeof cas !== "bigint" || cas < 0n || cas > U64_MAX)
-    ? new MemcachedInputError({ reason: "InvalidArgument", message: `invalid CAS unique ${String(cas)}`, key })
-    : undefined
-/** An unsigned 64-bit integer, undefined when absent, null when invalid. */
-const u64 = (n: number | bigint | undefined): bigint | undefined | null => {
-  if (n === undefined) return undefined
-  const b = typeof n === "bigint" ? n : Number.isSafeInteger(n) ? BigInt(n) : -1n
-  return b < 0n || b > U64_MAX ? null : b
-}
-const storeModes: Record<StorageCommand, MetaSetMode> = { set: "S", add: "E", replace: "R", append: "A", prepend: "P", cas: "S" }
-
-// ---------------------------------------------------------------------------------------------
-// The command table
-// ---------------------------------------------------------------------------------------------
-
-/**
- * One row per command: how its replies are framed and mapped in each protocol (the engine's
- * {@link Command}), whether it may be retried on a transient failure (idempotence is a property of the
- * command, so a new method built on a row gets the right retry behaviour), and whether a text-only
- * proxy forwards it. Auto-batching is the `batch` field of the text command.
- */
-interface CommandRow {
-  readonly text: Command | undefined
-  readonly meta: Command | undefined
-  readonly idempotent: boolean
-}
-
-const cmd = (name: string, kind: SlotKind, finish: Finish, batch?: "get" | "gets"): Command =>
-  batch === undefined ? { name, kind, finish } : { name, kind, finish, batch }
-const S = SlotKind.Single
-
-const storeRow = (c: StorageCommand): CommandRow & { readonly text: Command; readonly meta: Command } => ({
-  text: cmd(c, S, storeFinishers[c]),
-  meta: cmd("ms", S, metaStoreFinishers[c]),
-  idempotent: c === "set"
-})
-
-const commands = {
-  get: { text: cmd("get", SlotKind.Values, finishGet, "get"), meta: cmd("mg", S, finishMetaGet), idempotent: true },
-  gets: { text: cmd("gets", SlotKind.Values, finishGet, "gets"), meta: cmd("mg", S, finishMetaGet), idempotent: true },
-  gat: { text: cmd("gat", SlotKind.Values, finishGet), meta: cmd("mg", S, finishMetaGet), idempotent: true },
-  gats: { text: cmd("gats", SlotKind.Values, finishGet), meta: cmd("mg", S, finishMetaGet), idempotent: true },
-  getMany: { text: cmd("get", SlotKind.Values, finishGetMany), meta: cmd("mg", SlotKind.Barrier, finishMetaGetMany), idempotent: true },
-  set: storeRow("set"),
-  add: storeRow("add"),
-  replace: storeRow("replace"),
-  append: storeRow("append"),
-  prepend: storeRow("prepend"),
-  cas: storeRow("cas"),
-  delete: { text: cmd("delete", S, finishDelete), meta: cmd("md", S, finishMetaDelete), idempotent: true },
-  touch: { text: cmd("touch", S, finishTouch), meta: cmd("mg", S, finishMetaTouch), idempotent: true },
-  incr: { text: cmd("incr", S, finishIncr), meta: cmd("ma", S, finishMetaIncr), idempotent: false },
-  decr: { text: cmd("decr", S, finishDecr), meta: cmd("ma", S, finishMetaDecr), idempotent: false },
-  quietBatch: { text: undefined, meta: cmd("mn", SlotKind.Barrier, finishQuietBatch), idempotent: false },
-  flush_all: { text: cmd("flush_all", S, finishOk), meta: cmd("flush_all", S, finishOk), idempotent: true },
-  version: { text: cmd("version", S, finishVersion), meta: cmd("version", S, finishVersion), idempotent: true },
-  stats: { text: cmd("stats", SlotKind.Stats, finishStats), meta: cmd("stats", SlotKind.Stats, finishStats), idempotent: true },
-  verbosity: { text: cmd("verbosity", S, finishOk), meta: cmd("verbosity", S, finishOk), idempotent: true },
-  metaGet: { text: undefined, meta: cmd("mg", S, finishMetaItem), idempotent: true },
-  metaSet: { text: undefined, meta: cmd("ms", S, finishMetaSet), idempotent: false },
-  metaDelete: { text: undefined, meta: cmd("md", S, finishMetaMd), idempotent: false },
-  metaArithmetic: { text: undefined, meta: cmd("ma", S, finishMetaArithmetic), idempotent: false },
-  metaDebug: { text: undefined, meta: cmd("me", S, finishMetaDebug), idempotent: true }
-} as const satisfies Record<string, CommandRow>
-
-/** The row's command for a server speaking `meta` or not (text). */
-const commandFor = (row: CommandRow, meta: boolean): Command => (meta ? row.meta : row.text) ?? row.meta!
-
-// ---------------------------------------------------------------------------------------------
 // ---------------------------------------------------------------------------------------------
 // Constructor
 // ---------------------------------------------------------------------------------------------
@@ -931,14 +582,15 @@ export const make = (
       }
     }
     const logAt = { debug: Effect.logDebug, info: Effect.logInfo, warning: Effect.logWarning } as const
-    const router = new Router(servers, distribution, failover)
+    // The pools report health changes to the router, which is built over them right after.
+    let router: Router | undefined = undefined
     const events: PoolEvents = {
       log: (level, message, server) =>
         runFork(logAt[level](message).pipe(Effect.annotateLogs({ module: "MemcachedClient", server }))),
-      healthChanged: () => router.invalidate()
+      healthChanged: () => router?.invalidate()
     }
     const pools = servers.map((spec, i) => new ServerPool(i, spec, transport, settings, timers, events))
-    router.pools = pools
+    router = new Router(servers, pools, distribution, failover)
     yield* Effect.addFinalizer(() => Effect.sync(() => pools.forEach((p) => p.shutdown())))
     if (options.eager === true) for (const pool of pools) pool.openAll()
 
@@ -948,48 +600,6 @@ export const make = (
     return makeClient(servers, pools, router, settings, timers, retry)
   })
 
-/** Maps keys to pools; with failover `next`, over the ring rebuilt without ejected servers. */
-class Router {
-  pools: ReadonlyArray<ServerPool> = []
-  private readonly placement: Distribution.Placement | undefined
-  private live: Distribution.Placement | undefined = undefined
-  private liveIndex: Array<number> = []
-  private degraded = false
-  private dirty = false
-  constructor(
-    readonly servers: ReadonlyArray<ServerSpec.ServerSpec>,
-    private readonly distribution: Distribution.Distribution,
-    private readonly failover: "none" | "next"
-  ) {
-    this.placement = servers.length === 1 ? undefined : distribution.build(servers)
-  }
-  /** The server a key belongs to when every server is up. */
-  readonly home = (key: string): number => (this.placement === undefined ? 0 : this.placement.serverFor(key))
-  invalidate(): void {
-    this.dirty = true
-  }
-  /** The pool that serves `key` now. */
-  readonly route = (key: string): number => {
-    if (this.dirty) this.rebuild()
-    if (!this.degraded) return this.home(key)
-    const home = this.home(key)
-    if (this.pools[home]!.available || this.live === undefined) return home
-    return this.liveIndex[this.live.serverFor(key)]!
-  }
-  private rebuild(): void {
-    this.dirty = false
-    if (this.failover === "none") return
-    const alive: Array<number> = []
-    for (let i = 0; i < this.pools.length; i++) if (this.pools[i]!.available) alive.push(i)
-    this.degraded = alive.length < this.pools.length
-    if (!this.degraded || alive.length === 0) {
-      this.live = undefined
-      return
-    }
-    this.liveIndex = alive
-    this.live = this.distribution.build(alive.map((i) => this.servers[i]!))
-  }
-}
 
 /**
  * Errors a retry can help with. `Ejected` only with failover `next`, where the retry goes to the
@@ -1027,7 +637,8 @@ const makeClient = (
     data: Uint8Array | undefined,
     key: string,
     timeout: number,
-    resume: (effect: Effect.Effect<any, MemcachedError>) => void
+    // The command's finisher decides the error type the caller sees (e.g. reads never get a store error).
+    resume: (effect: Effect.Effect<any, any>) => void
   ): Slot => {
     const slot = new Slot(command, head, data, key, timeout)
     slot.resume = resume
@@ -1062,14 +673,15 @@ const makeClient = (
     if (typeof timeout !== "number") return Effect.fail(timeout)
     const metaFlags = command === "get" ? " v f k\r\n" : " v f c k\r\n"
     const row = commands[command]
-    return retrying(row, Effect.async<Option.Option<Item>, MemcachedError>((resume) => {
+    return retrying(row, Effect.async<Option.Option<Item>, MemcachedReadError>((resume) => {
       const pool = poolOf(key)
       if (pool.protocol === "meta") submit(pool, row.meta, "mg " + key + metaFlags, undefined, key, timeout, resume)
       else submit(pool, row.text, `${command} ${key}\r\n`, undefined, key, timeout, resume)
     }))
   }
   const get = retrieve("get")
-  const gets = retrieve("gets")
+  // The gets finisher fails a hit without a CAS unique (withCas), so every item has one.
+  const gets = retrieve("gets") as (key: string, options?: CallOptions) => Effect.Effect<Option.Option<CasItem>, MemcachedReadError>
 
   const gat = (command: "gat" | "gats") => (key: string, ttl: Ttl, options?: CallOptions) => {
     const invalidKey = validateKey(key)
@@ -1080,7 +692,7 @@ const makeClient = (
       const exptime = toExptime(ttl, timers.now())
       if (typeof exptime !== "number") return Effect.fail(exptime)
       const row = commands[command]
-      return retrying(row, Effect.async<Option.Option<Item>, MemcachedError>((resume) => {
+      return retrying(row, Effect.async<Option.Option<Item>, MemcachedReadError>((resume) => {
         const pool = poolOf(key)
         // In auto mode the probe tells a text-only proxy (which closes the connection on gat) apart.
         pool.whenKnown(() => {
@@ -1252,7 +864,7 @@ const makeClient = (
   const getMany = (
     keysIn: Iterable<string>,
     options?: CallOptions & { readonly cas?: boolean | undefined }
-  ): Effect.Effect<ReadonlyMap<string, Item>, MemcachedError> => {
+  ): Effect.Effect<ReadonlyMap<string, Item>, MemcachedReadError> => {
     const unique = Array.from(new Set(keysIn))
     for (const key of unique) {
       const invalidKey = validateKey(key)
@@ -1262,28 +874,17 @@ const makeClient = (
     if (typeof timeout !== "number") return Effect.fail(timeout)
     if (unique.length === 0) return Effect.succeed(new Map())
     const command = options?.cas === true ? "gets" : "get"
-    const groups = new Map<number, Array<string>>()
-    for (const key of unique) {
-      const s = serverFor(key)
-      const g = groups.get(s)
-      if (g === undefined) groups.set(s, [key])
-      else g.push(key)
-    }
-    const batches: Array<[number, ReadonlyArray<string>]> = []
-    const max = settings.maxKeysPerGet
-    for (const [s, keys] of groups) {
-      for (let i = 0; i < keys.length; i += max) batches.push([s, keys.slice(i, i + max)])
-    }
+    const batches = chunkGroups(groupByServer(unique, (k) => k, serverFor, false), settings.maxKeysPerGet)
     // Meta: one quiet `mg <key> k v f q` per key and one `mn` (a Barrier slot). Hits come back in
     // request order (misses are silent) and each carries its key, which is checked.
     const metaTail = command === "gets" ? " k v f c q\r\n" : " k v f q\r\n"
-    return Effect.async<ReadonlyMap<string, Item>, MemcachedError>((resume) => {
+    return Effect.async<ReadonlyMap<string, Item>, MemcachedReadError>((resume) => {
       const out = new Map<string, Item>()
       let pending = batches.length
       let done = false
       const onBatch = (effect: Effect.Effect<unknown, MemcachedError>) => {
         if (done) return
-        const exit = effect as Exit.Exit<Array<string | Item>, MemcachedError>
+        const exit = effect as Exit.Exit<Array<string | Item>, MemcachedReadError>
         if (exit._tag === "Failure") {
           done = true
           return resume(Exit.failCause(exit.cause))
@@ -1312,253 +913,7 @@ const makeClient = (
     })
   }
 
-  /**
-   * A meta-only request: waits for the server's protocol when not known yet, fails with
-   * `Unsupported` on a text-only server. `build` gets the wire key and a TTL converter.
-   */
-  const metaOnly = <A>(
-    key: string,
-    options: MetaKeyOptions | undefined,
-    label: "metaGet" | "metaSet" | "metaDelete" | "metaArithmetic" | "metaDebug",
-    build: (
-      wire: string,
-      ttlOf: (ttl: Ttl | undefined) => number | undefined | MemcachedInputError
-    ) => readonly [string, Uint8Array | undefined] | MemcachedInputError
-  ): Effect.Effect<A, MemcachedError> => {
-    const row = commands[label]
-    if (options?.base64 === true) {
-      const problem = typeof key === "string" ? base64KeyProblem(key) : "key must be a string"
-      if (problem !== undefined) {
-        return Effect.fail(new MemcachedInputError({ reason: "InvalidKey", message: `invalid base64 key: ${problem}`, key }))
-      }
-    } else {
-      const invalidKey = validateKey(key)
-      if (invalidKey !== undefined) return Effect.fail(invalidKey)
-    }
-    const timeout = timeoutOf(options)
-    if (typeof timeout !== "number") return Effect.fail(timeout)
-    const wire = wireKey(key, options?.base64)
-    return retrying(row, Effect.async<A, MemcachedError>((resume) => {
-      const pool = poolOf(key)
-      const go = (p: ServerProtocolName | MemcachedError): void => {
-        if (typeof p !== "string") return resume(Exit.fail(p))
-        if (p !== "meta") {
-          return resume(Exit.fail(
-            new MemcachedInputError({
-              reason: "Unsupported",
-              message: `${label} needs the meta protocol; ${pool.spec.name} speaks the text protocol`,
-              key
-            })
-          ))
-        }
-        const now = timers.now()
-        const built = build(wire, (ttl) => (ttl === undefined ? undefined : toExptime(ttl, now)))
-        if (!Array.isArray(built)) return resume(Exit.fail(built as MemcachedInputError))
-        const [head, data] = built as readonly [string, Uint8Array | undefined]
-        submit(pool, row.meta, head, data, key, timeout, resume)
-      }
-      if (pool.protocol !== undefined) go(pool.protocol)
-      else pool.detect(go)
-    }))
-  }
-
-
-  interface BulkItem {
-    readonly key: string
-    /** The text-protocol request: header, data, and how its reply maps to a result. */
-    readonly text: readonly [string, Uint8Array | undefined, Command]
-    /** The quiet meta request (header, data), or undefined when the command has no quiet form. */
-    readonly meta: readonly [string, Uint8Array | undefined] | undefined
-    /** The non-quiet meta request, when `meta` is undefined. */
-    readonly metaLoud: readonly [string, Uint8Array | undefined, Command] | undefined
-  }
-  const QUIET_BATCH_KEYS = 100
-  const QUIET_BATCH_BYTES = 1024 * 1024
-  const LARGE_IN_BATCH = 256 * 1024
-  const CRLF_BYTES = Buffer.from("\r\n")
-
-  /** Sends every item, pipelined, and collects one result per key; see `setMany`. */
-  const bulk = (
-    items: ReadonlyArray<BulkItem | readonly [string, MemcachedError]>,
-    command: string,
-    timeout: number
-  ): Effect.Effect<ReadonlyMap<string, WriteResult>> =>
-    Effect.async<ReadonlyMap<string, WriteResult>>((resume) => {
-      const results = new Map<string, WriteResult>()
-      const byPool = new Map<number, Array<BulkItem>>()
-      for (const item of items) {
-        if (Array.isArray(item)) {
-          results.set(item[0] as string, Either.left(item[1] as MemcachedError))
-          continue
-        }
-        const b = item as BulkItem
-        const s = router.route(b.key)
-        const group = byPool.get(s)
-        if (group === undefined) byPool.set(s, [b])
-        else group.push(b)
-      }
-      let pending = 1
-      const settle = () => {
-        if (--pending === 0) resume(Exit.succeed(results))
-      }
-      const send = (pool: ServerPool, slot: Slot, onExit: (exit: Exit.Exit<any, MemcachedError>) => void) => {
-        pending++
-        slot.resume = (effect) => {
-          onExit(effect as Exit.Exit<any, MemcachedError>)
-          settle()
-        }
-        pool.connection().enqueue(slot)
-      }
-      for (const [s, group] of byPool) {
-        const pool = pools[s]!
-        if (pool.protocol !== "meta") {
-          for (const item of group) {
-            const [head, data, command] = item.text
-            send(pool, new Slot(command, head, data, item.key, timeout), (exit) => {
-              results.set(item.key, exit._tag === "Success" ? Either.right(undefined) : Either.left(Cause.squash(exit.cause) as MemcachedError))
-            })
-          }
-          continue
-        }
-        let i = 0
-        while (i < group.length) {
-          const batch: Array<BulkItem> = []
-          const parts: Array<Uint8Array> = []
-          let bytes = 0
-          for (; i < group.length && batch.length < QUIET_BATCH_KEYS && bytes < QUIET_BATCH_BYTES; i++) {
-            const item = group[i]!
-            if (item.meta === undefined) {
-              const [head, data, command] = item.metaLoud!
-              send(pool, new Slot(command, head, data, item.key, timeout), (exit) => {
-                results.set(item.key, exit._tag === "Success" ? Either.right(undefined) : Either.left(Cause.squash(exit.cause) as MemcachedError))
-              })
-              continue
-            }
-            const [head, data] = item.meta
-            parts.push(Buffer.from(head, "utf8"))
-            bytes += head.length
-            if (data !== undefined) {
-              parts.push(data, CRLF_BYTES)
-              bytes += data.length + 2
-            }
-            batch.push(item)
-          }
-          if (batch.length === 0) continue
-          parts.push(Buffer.from("mn"))
-          // The whole batch rides in the slot's data; the connection appends the final CRLF.
-          const slot = new Slot(commands.quietBatch.meta, "", Buffer.concat(parts), batch[0]!.key, timeout)
-          send(pool, slot, (exit) => {
-            if (exit._tag === "Failure") {
-              const error = Cause.squash(exit.cause) as MemcachedError
-              for (const item of batch) results.set(item.key, Either.left(error))
-              return
-            }
-            const keys = new Map(batch.map((item) => [item.key, item] as const))
-            let unattributed: MemcachedError | undefined = undefined
-            for (const r of exit.value as Array<Reply>) {
-              if (r._tag === "Meta") {
-                const token = r.flag("k")
-                const key = token === undefined ? undefined : Buffer.from(token, "latin1").toString("utf8")
-                const code = r.code
-                if (key !== undefined && keys.has(key) && (code === "NS" || code === "EX" || code === "NF" || code === "EN")) {
-                  results.set(key, Either.left(Cause.squash((metaFailure(slot, r, command) as Exit.Failure<never, MemcachedError>).cause) as MemcachedError))
-                  continue
-                }
-              }
-              const f = failure(slot, r, command)
-              unattributed = Cause.squash((f as Exit.Failure<never, MemcachedError>).cause) as MemcachedError
-            }
-            for (const item of batch) {
-              if (results.has(item.key)) {
-                const r = results.get(item.key)!
-                if (Either.isLeft(r) && r.left._tag === "MemcachedStoreError") {
-                  results.set(item.key, Either.left(new MemcachedStoreError({ reason: r.left.reason, key: item.key, command })))
-                }
-                continue
-              }
-              results.set(item.key, unattributed === undefined ? Either.right(undefined) : Either.left(unattributed))
-            }
-          })
-        }
-      }
-      settle()
-    })
-
-  const bulkKey = (key: string): MemcachedError | undefined => validateKey(key)
-
-  const setMany = (entries: Iterable<readonly [string, Value]>, options?: StoreOptions) =>
-    Effect.suspend(() => {
-      const timeout = timeoutOf(options)
-      const flags = options?.flags ?? 0
-      const exptime = toExptime(options?.ttl, timers.now())
-      const items: Array<BulkItem | readonly [string, MemcachedError]> = []
-      for (const [key, value] of entries) {
-        const problem = typeof timeout !== "number"
-          ? timeout
-          : typeof exptime !== "number"
-          ? exptime
-          : !Number.isInteger(flags) || flags < 0 || flags > U32_MAX
-          ? new MemcachedInputError({ reason: "InvalidArgument", message: `flags must be a 32-bit unsigned integer, got ${flags}`, key })
-          : bulkKey(key)
-        if (problem !== undefined) {
-          items.push([key, problem])
-          continue
-        }
-        const data = toBytes(value)
-        // A large value may hit the server's item size limit, whose SERVER_ERROR names no key: it goes
-        // alone, not quiet, so its outcome is its own.
-        const large = data.length >= LARGE_IN_BATCH
-        items.push({
-          key,
-          text: [encodeStorageHeader("set", key, flags, exptime as number, data.length), data, commands.set.text],
-          meta: large ? undefined : [encodeMetaSetHeader(key, data.length, { flags, ttl: exptime as number, quiet: true, returnKey: true }), data],
-          metaLoud: large ? [encodeMetaSetHeader(key, data.length, { flags, ttl: exptime as number }), data, commands.set.meta] : undefined
-        })
-      }
-      return bulk(items, "set", typeof timeout === "number" ? timeout : settings.timeout)
-    })
-
-  const deleteMany = (keys: Iterable<string>, options?: CallOptions) =>
-    Effect.suspend(() => {
-      const timeout = timeoutOf(options)
-      const items: Array<BulkItem | readonly [string, MemcachedError]> = []
-      for (const key of new Set(keys)) {
-        const problem = typeof timeout !== "number" ? timeout : bulkKey(key)
-        if (problem !== undefined) {
-          items.push([key, problem])
-          continue
-        }
-        items.push({
-          key,
-          text: [encodeDelete(key), undefined, commands.delete.text],
-          meta: [encodeMetaDelete(key, { quiet: true, returnKey: true }), undefined],
-          metaLoud: undefined
-        })
-      }
-      return bulk(items, "delete", typeof timeout === "number" ? timeout : settings.timeout)
-    })
-
-  const touchMany = (keys: Iterable<string>, ttl: Ttl, options?: CallOptions) =>
-    Effect.suspend(() => {
-      const timeout = timeoutOf(options)
-      const exptime = toExptime(ttl, timers.now())
-      const items: Array<BulkItem | readonly [string, MemcachedError]> = []
-      for (const key of new Set(keys)) {
-        const problem = typeof timeout !== "number" ? timeout : typeof exptime !== "number" ? exptime : bulkKey(key)
-        if (problem !== undefined) {
-          items.push([key, problem])
-          continue
-        }
-        // Quiet `mg` hides misses too, so touches are not quiet: `HD` or `EN` for each key.
-        items.push({
-          key,
-          text: [encodeTouch(key, exptime as number), undefined, commands.touch.text],
-          meta: undefined,
-          metaLoud: [`mg ${key} T${exptime as number}\r\n`, undefined, commands.touch.meta]
-        })
-      }
-      return bulk(items, "touch", typeof timeout === "number" ? timeout : settings.timeout)
-    })
+  const { deleteMany, setMany, touchMany } = makeBulkWrites({ router, pools, settings, timers, timeoutOf })
 
   const client: MemcachedClient = {
     servers,
@@ -1571,7 +926,7 @@ const makeClient = (
     getString: (key, options) => Effect.map(get(key, options), Option.map((item) => utf8Decoder.decode(item.value))),
     getMany,
     gat: gat("gat"),
-    gats: gat("gats"),
+    gats: gat("gats") as MemcachedClient["gats"],
     set: (key, value, options) => set(key, value, options),
     add: (key, value, options) => add(key, value, options),
     replace: (key, value, options) => replace(key, value, options),
@@ -1610,120 +965,7 @@ const makeClient = (
         Effect.async<readonly [string, ServerProtocolName], MemcachedError>((resume) =>
           pool.detect((p) => resume(typeof p === "string" ? Exit.succeed([pool.spec.name, p] as const) : Exit.fail(p)))
         ), { concurrency: "unbounded" }).pipe(Effect.map((entries) => new Map(entries))),
-    metaGet: (key, options) =>
-      metaOnly(key, options, "metaGet", (wire, ttlOf) => {
-        const touch = ttlOf(options?.touch)
-        const vivify = ttlOf(options?.vivify)
-        const recache = ttlOf(options?.recache)
-        for (const t of [touch, vivify, recache]) if (typeof t === "object") return t
-        return [
-          encodeMetaGet(wire, {
-            base64: options?.base64,
-            value: options?.value !== false,
-            flags: true,
-            cas: options?.cas,
-            ttl: options?.ttl,
-            size: options?.size,
-            hit: options?.hit,
-            lastAccess: options?.lastAccess,
-            noLru: options?.noLru,
-            touch: touch as number | undefined,
-            vivify: vivify as number | undefined,
-            recache: recache as number | undefined
-          }),
-          undefined
-        ]
-      }),
-    metaSet: (key, value, options) => {
-      if (typeof value !== "string" && !(value instanceof Uint8Array)) {
-        return Effect.fail(new MemcachedInputError({ reason: "InvalidValue", message: "value must be a Uint8Array or a string", key }))
-      }
-      const flags = options?.flags ?? 0
-      if (!Number.isInteger(flags) || flags < 0 || flags > U32_MAX) {
-        return Effect.fail(
-          new MemcachedInputError({ reason: "InvalidArgument", message: `flags must be a 32-bit unsigned integer, got ${flags}`, key })
-        )
-      }
-      const bad = casProblem(key, options?.cas) ?? casProblem(key, options?.casUnique)
-      if (bad !== undefined) return Effect.fail(bad)
-      const data = toBytes(value)
-      if (data.length > settings.maxValueSize) {
-        return Effect.fail(
-          new MemcachedInputError({ reason: "ValueTooLarge", message: `value of ${data.length} bytes exceeds maxValueSize ${settings.maxValueSize}`, key })
-        )
-      }
-      const mode = options?.mode === undefined ? undefined : storeModes[options.mode]
-      return metaOnly(key, options, "metaSet", (wire, ttlOf) => {
-        const ttl = ttlOf(options?.ttl)
-        const vivify = ttlOf(options?.vivify)
-        for (const t of [ttl, vivify]) if (typeof t === "object") return t
-        return [
-          encodeMetaSetHeader(wire, data.length, {
-            base64: options?.base64,
-            flags,
-            ttl: ttl as number | undefined,
-            mode,
-            compareCas: options?.cas,
-            newCas: options?.casUnique,
-            invalidate: options?.invalidate,
-            vivify: vivify as number | undefined,
-            returnCas: true
-          }),
-          data
-        ]
-      })
-    },
-    metaDelete: (key, options) => {
-      const bad = casProblem(key, options?.cas) ?? casProblem(key, options?.casUnique)
-      if (bad !== undefined) return Effect.fail(bad)
-      return metaOnly(key, options, "metaDelete", (wire, ttlOf) => {
-        const ttl = ttlOf(options?.ttl)
-        if (typeof ttl === "object") return ttl
-        return [
-          encodeMetaDelete(wire, {
-            base64: options?.base64,
-            compareCas: options?.cas,
-            newCas: options?.casUnique,
-            invalidate: options?.invalidate,
-            ttl,
-            removeValue: options?.tombstone
-          }),
-          undefined
-        ]
-      })
-    },
-    metaArithmetic: (key, options) => {
-      const delta = u64(options?.delta)
-      const initial = u64(options?.initial)
-      if (delta === null || initial === null) {
-        return Effect.fail(new MemcachedInputError({ reason: "InvalidArgument", message: "delta and initial must be unsigned 64-bit integers", key }))
-      }
-      const bad = casProblem(key, options?.cas) ?? casProblem(key, options?.casUnique)
-      if (bad !== undefined) return Effect.fail(bad)
-      return metaOnly(key, options, "metaArithmetic", (wire, ttlOf) => {
-        const ttl = ttlOf(options?.ttl)
-        const vivify = ttlOf(options?.vivify)
-        for (const t of [ttl, vivify]) if (typeof t === "object") return t
-        return [
-          encodeMetaArithmetic(wire, {
-            base64: options?.base64,
-            mode: options?.mode,
-            delta,
-            initial,
-            vivify: vivify as number | undefined,
-            ttl: ttl as number | undefined,
-            compareCas: options?.cas,
-            newCas: options?.casUnique,
-            value: true,
-            returnTtl: true,
-            returnCas: true
-          }),
-          undefined
-        ]
-      })
-    },
-    metaDebug: (key, options) =>
-      metaOnly(key, options, "metaDebug", (wire) => [encodeMetaDebug(wire, options?.base64), undefined])
+    ...makeMetaMethods({ poolOf, timeoutOf, timers, settings, retrying, submit })
   }
   return MemcachedClient.of(client)
 }

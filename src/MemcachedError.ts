@@ -95,3 +95,17 @@ export type MemcachedError =
   | MemcachedConnectionError
   | MemcachedServerError
   | MemcachedProtocolError
+
+/**
+ * What a read (`get`, `gets`, `getMany`, `gat`, `gats`, `metaGet`, `metaDebug`) and `set` can fail
+ * with: every error but {@link MemcachedStoreError} — a miss is `Option.none()`, and a store outcome
+ * in reply to a read is a {@link MemcachedProtocolError}.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type MemcachedReadError =
+  | MemcachedInputError
+  | MemcachedConnectionError
+  | MemcachedServerError
+  | MemcachedProtocolError

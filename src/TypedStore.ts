@@ -33,14 +33,14 @@ import * as ValueCodec from "./ValueCodec.js"
 // ---------------------------------------------------------------------------------------------
 
 /**
- * An item read with its CAS unique. The client's `gets` always carries one; a store whose `gets`
- * returns `undefined` breaks its contract and the typed `gets` dies on it.
+ * An item read with its CAS unique (the client's `gets` always carries one: a hit without a CAS
+ * unique is a protocol error there).
  *
  * @since 0.1.0
  * @category models
  */
 export interface CasItem extends RawItem {
-  readonly cas: bigint | undefined
+  readonly cas: bigint
 }
 
 /**
@@ -442,7 +442,6 @@ const gets = <A>(c: Context<A>, key: string, call: CallOptions): Read<Option.Opt
   Effect.flatMap(c.store.gets(key, call), (found) => {
     if (Option.isNone(found)) return Effect.succeedNone
     const { cas } = found.value
-    if (cas === undefined) return Effect.dieMessage(`the store's gets returned ${key} without a CAS unique`)
     return Effect.map(decodeItem(c, key, found.value, call), Option.map((value) => ({ value, cas })))
   })
 

@@ -13,6 +13,7 @@ import * as Option from "effect/Option"
 import { expectTypeOf } from "vitest"
 import * as Distribution from "../src/Distribution.js"
 import * as MemcachedClient from "../src/MemcachedClient.js"
+import type * as MemcachedError from "../src/MemcachedError.js"
 import * as MemcachedPolicy from "../src/MemcachedPolicy.js"
 import * as MemcachedRing from "../src/MemcachedRing.js"
 import * as MemcachedTest from "../src/MemcachedTest.js"
@@ -52,6 +53,22 @@ describe("composition is only through options (types)", () => {
     // @ts-expect-error an option, not a layer: a Distribution is no Layer
     const notALayer: Layer.Layer<never> = MemcachedRing.libmc()
     void notALayer
+  })
+})
+
+describe("errors narrowed per method, gets has a CAS (issue 12f, types)", () => {
+  it("a read cannot fail with MemcachedStoreError; gets/gats items carry a bigint cas", () => {
+    type ErrorOf<T> = T extends Effect.Effect<any, infer E, any> ? E : never
+    type SuccessOf<T> = T extends Effect.Effect<infer A, any, any> ? A : never
+    type C = MemcachedClient.MemcachedClient
+    expectTypeOf<Extract<ErrorOf<ReturnType<C["get"]>>, MemcachedError.MemcachedStoreError>>().toBeNever()
+    expectTypeOf<Extract<ErrorOf<ReturnType<C["getMany"]>>, MemcachedError.MemcachedStoreError>>().toBeNever()
+    expectTypeOf<Extract<ErrorOf<ReturnType<C["gets"]>>, MemcachedError.MemcachedStoreError>>().toBeNever()
+    expectTypeOf<Extract<ErrorOf<ReturnType<C["metaGet"]>>, MemcachedError.MemcachedStoreError>>().toBeNever()
+    expectTypeOf<Extract<ErrorOf<ReturnType<C["add"]>>, MemcachedError.MemcachedStoreError>>().toEqualTypeOf<MemcachedError.MemcachedStoreError>()
+    expectTypeOf<SuccessOf<ReturnType<C["gets"]>>>().toEqualTypeOf<Option.Option<MemcachedClient.CasItem>>()
+    expectTypeOf<MemcachedClient.CasItem["cas"]>().toEqualTypeOf<bigint>()
+    expectTypeOf<SuccessOf<ReturnType<C["gats"]>>>().toEqualTypeOf<Option.Option<MemcachedClient.CasItem>>()
   })
 })
 

@@ -1,6 +1,7 @@
 /**
- * The conformance suite over four backends (the in-process test layer, the in-memory server over TCP,
- * the in-memory server over TCP emulating memcached 1.6.18, a real memcached started for this file),
+ * The conformance suite over five backends (the in-process test layer, the in-memory server over TCP,
+ * the same behind the Effect layer's NodeSocketServer listener, the in-memory server over TCP emulating
+ * memcached 1.6.18, a real memcached started for this file),
  * in every protocol mode, plus the meta section on each. The cases are shared, not forked.
  */
 import { describe } from "@effect/vitest"
@@ -10,6 +11,15 @@ import * as MemcachedTest from "../src/MemcachedTest.js"
 import { conformance, metaConformance } from "./support/conformance.js"
 import { acquireMemcached } from "./support/memcached.js"
 import * as MemoryServer from "../src/server/MemoryServer.js"
+import * as ServerLayer from "../src/server/layer.js"
+
+/** A client over TCP to a Clock-driven in-memory server behind the NodeSocketServer listener. */
+const platformListener = (protocol: "text" | "meta" | "auto") =>
+  Layer.unwrapScoped(Effect.gen(function*() {
+    const server = yield* ServerLayer.make()
+    const { port } = yield* Effect.orDie(ServerLayer.listenPlatform(server, { port: 0 }))
+    return MemcachedClient.layer({ servers: [`127.0.0.1:${port}`], protocol })
+  }))
 
 /** A client over TCP to a fresh in-memory server in its 1.6.18 emulation, closed with the layer. */
 const emulating1618 = (protocol: "text" | "meta" | "auto") =>
@@ -31,6 +41,11 @@ for (const protocol of ["text", "meta", "auto"] as const) {
   describe(`in-memory server (TCP), ${protocol}`, () => {
     conformance(MemcachedTest.layerTcp({ protocol }))
     if (protocol !== "text") metaConformance(MemcachedTest.layerTcp({ protocol }))
+  })
+
+  describe(`in-memory server (NodeSocketServer listener), ${protocol}`, () => {
+    conformance(platformListener(protocol))
+    if (protocol !== "text") metaConformance(platformListener(protocol))
   })
 
   describe(`in-memory server emulating 1.6.18 (TCP), ${protocol}`, () => {

@@ -68,7 +68,8 @@ describe("malformed meta replies fail typed, before the deadline (issue 11.1–2
     ["mg answered with flags above 2^32", "mg ", "VA 3 f4294967296 kk\r\nabc\r\n", (c) => c.get("k")],
     ["mg answered with an empty CAS", "mg ", "VA 3 f0 c kk\r\nabc\r\n", (c) => c.gets("k")],
     ["metaGet answered with a CAS that is not a number", "mg ", "VA 3 f0 cXYZ kk\r\nabc\r\n", (c) => c.metaGet("k", { cas: true })],
-    ["ms answered with a CAS that is not a number", "ms ", "HD cXYZ\r\n", (c) => c.metaSet("k", "v")]
+    ["ms answered with a CAS that is not a number", "ms ", "HD cXYZ\r\n", (c) => c.metaSet("k", "v")],
+    ["gets answered without a CAS unique", "mg ", "VA 1 f0 kk\r\nv\r\n", (c) => c.gets("k")]
   ]
   for (const [name, prefix, reply, use] of cases) {
     it.scopedLive(name, () =>
@@ -106,6 +107,17 @@ describe("malformed meta replies fail typed, before the deadline (issue 11.1–2
       assert.isTrue(Option.isNone(yield* c.get("z")))
       assert.strictEqual(server.sockets.length, 2)
     }))
+})
+
+describe("a store outcome in reply to a read is a protocol error, never a MemcachedStoreError (issue 12f)", () => {
+  for (const reply of ["NF\r\n", "NS\r\n", "EX\r\n", "NOT_FOUND\r\n"]) {
+    it.scopedLive(`mg answered ${JSON.stringify(reply)}`, () =>
+      Effect.gen(function*() {
+        const { elapsed, exit } = yield* against("mg ", reply, (c) => c.get("k"))
+        assert.strictEqual(reasonOf(exit), "MemcachedProtocolError:Unexpected")
+        assert.isBelow(elapsed, 1500)
+      }))
+  }
 })
 
 describe("non-finite or non-positive durations are rejected before any byte is sent (issue 11.3)", () => {

@@ -851,3 +851,102 @@ describe("MemoryServer module boundary", () => {
     assert.deepStrictEqual(offenders, [])
   })
 })
+
+describe("MemoryServer fidelity with memcached 1.6.18: admin, HTTP, flags", () => {
+  it("HTTP-looking lines close the connection; other unknown lines answer ERROR", async () => {
+    const p = await pair()
+    try {
+      for (
+        const input of [
+          "GET / HTTP/1.1\r\nmn\r\n", "POST /x HTTP/1.0\r\nmn\r\n", "HEAD / HTTP/1.1\r\nmn\r\n", "GETX / HTTP/1.1\r\nmn\r\n",
+          "foo HTTP/1.1\r\nmn\r\n", "HTTP/1.1\r\nmn\r\n", "foo HTTP/\r\nmn\r\n", "mn\r\nDELETE / HTTP/1.1\r\nmn\r\n",
+          "GET\r\nmn\r\n", "GET /\r\nmn\r\n", "foo HTTP/1.1 x\r\nmn\r\n", "foo http/1.1\r\nmn\r\n", "set k HTTP/1.1\r\nmn\r\n",
+          "mx a HTTP/1.1\r\nmn\r\n", "get / HTTP/1.1\r\nmn\r\n"
+        ]
+      ) {
+        const [real, ours] = await Promise.all([exchange(p.ports[0], b(input)), exchange(p.ports[1], b(input))])
+        assert.strictEqual(ours, real, JSON.stringify(input))
+      }
+    } finally {
+      await p.stop()
+    }
+  })
+
+  it("cache_memlimit, slabs, lru, lru_crawler, shutdown answer as memcached and change the settings", async () => {
+    const p = await pair()
+    try {
+      const input = "cache_memlimit 100\r\ncache_memlimit\r\ncache_memlimit x\r\ncache_memlimit 0\r\ncache_memlimit 100 noreply\r\n" +
+        "slabs automove 1\r\nslabs automove 0\r\nslabs automove 2\r\nslabs automove 3\r\nslabs automove\r\nslabs reassign 1 2\r\n" +
+        "slabs reassign 99 2\r\nslabs reassign x y\r\nslabs reassign -1 2\r\nslabs reassign 1 1\r\nslabs\r\nslabs foo\r\n" +
+        "lru mode flat\r\nlru mode segmented\r\nlru mode x\r\nlru\r\nlru foo\r\nlru tune 10 30 0.1 2\r\nlru temp_ttl 100\r\n" +
+        "lru_crawler crawl 99\r\nlru_crawler crawl x\r\nlru_crawler\r\nlru_crawler foo\r\nlru_crawler sleep 100\r\n" +
+        "lru_crawler tocrawl 10\r\nlru_crawler metadump\r\nlru_crawler crawl all\r\nshutdown\r\nshutdown graceful\r\nshutdown x\r\n" +
+        "cache_memlimit 16\r\nslabs automove 2\r\n"
+      const [real, ours] = await both(p.ports, input)
+      assert.strictEqual(ours, real)
+      const settings = (t: string) =>
+        statRows(t).filter(([n]) => ["maxbytes", "slab_automove", "lru_segmented"].includes(n))
+      const [realS, oursS] = await both(p.ports, "stats settings\r\n")
+      assert.deepStrictEqual(settings(oursS), settings(realS))
+      assert.strictEqual(new Map(statRows(await talk(p.ports[1], "stats\r\n"))).get("limit_maxbytes"), String(16 << 20))
+    } finally {
+      await p.stop()
+    }
+  })
+
+  it("cache_memlimit lowers the limit that stores evict down to", () => {
+    const s = MemoryServer.make()
+    assert.strictEqual(run(s, "cache_memlimit 8\r\n"), "OK\r\n")
+    const v = "v".repeat(100_000)
+    for (let i = 0; i < 120; i++) run(s, `set k${i} 0 0 ${v.length}\r\n${v}\r\n`)
+    assert.isAtMost(s.stats().bytes, 8 << 20)
+    assert.isAbove(s.stats().evictions, 0)
+  })
+
+  it("lru_crawler metadump lists every item as memcached does", async () => {
+    const p = await pair()
+    try {
+      await both(p.ports, "set a 5 0 1\r\nx\r\nset b 0 100 2\r\nxy\r\nset sp%ce 0 0 1\r\nz\r\nget a\r\n")
+      const dump = async (port: number) =>
+        (await exchange(port, b("lru_crawler metadump all\r\n"))).replace(/(exp|la)=\d+/g, "$1=<t>").split("\n").sort()
+      assert.deepStrictEqual(await dump(p.ports[1]), await dump(p.ports[0]))
+    } finally {
+      await p.stop()
+    }
+  })
+
+  it("text flags 2^32 … 2^64-1 are stored truncated to 32 bits; beyond, bad command line format", async () => {
+    const p = await pair()
+    try {
+      const input = "set f 4294967296 0 1\r\nx\r\nget f\r\nset f 4294967297 0 1\r\nx\r\nget f\r\n" +
+        "set f 18446744073709551615 0 1\r\nx\r\nget f\r\nset f 18446744073709551616 0 1\r\nx\r\nget f\r\nset f -1 0 1\r\nx\r\n" +
+        "set f 99999999999999999999999 0 1\r\nx\r\nadd g 8589934593 0 1\r\nx\r\ncas f 4294967298 0 1 1\r\nx\r\nget g\r\n"
+      const [real, ours] = await both(p.ports, input)
+      assert.strictEqual(ours, real)
+    } finally {
+      await p.stop()
+    }
+  })
+})
+
+describe("MemoryServer shutdown", () => {
+  it("enabled, shutdown closes the connection without a reply and stops the server; the cli exits 0", async () => {
+    const s = MemoryServer.make({ enableShutdown: true })
+    const { port } = await s.listen({ port: 0 })
+    const sock = await tcpConnect(port)
+    assert.strictEqual((await request(sock, "shutdown x\r\n", "CLIENT_ERROR invalid shutdown mode\r\n")).text, "CLIENT_ERROR invalid shutdown mode\r\n")
+    const r = await request(sock, "shutdown graceful\r\n", "never", 3000)
+    assert.deepStrictEqual([r.text, r.ended], ["", true])
+    await s.closed
+    assert.isFalse(await tcpConnect(port).then((c) => (c.destroy(), true), () => false))
+    const cli = await startCli(["--port", "0", "--enable-shutdown"])
+    const cliPort = Number(/tcp:127\.0\.0\.1:(\d+)/.exec(cli.lines[0]!)![1])
+    const exited = new Promise<number | null>((resolve) => {
+      cli.child.removeAllListeners("exit")
+      cli.child.once("exit", (code) => resolve(code))
+    })
+    const c = await tcpConnect(cliPort)
+    assert.isTrue((await request(c, "shutdown\r\n", "never", 5000)).ended)
+    assert.strictEqual(await exited, 0)
+  })
+})

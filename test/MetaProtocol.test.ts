@@ -195,13 +195,22 @@ describe("MetaProtocol decoding", () => {
     for (let i = 0; i <= bytes.length; i++) check(parseAll(bytes, [i]))
   })
 
-  it("a UTF-8 key comes back decoded; unknown and malformed flags are ignored", () => {
+  it("a UTF-8 key comes back decoded; unknown flags are kept, absent numbers are undefined", () => {
     const k = Buffer.from("ключ").toString("latin1")
-    const r = parseAll(Buffer.from(`HD k${k} q? f c t\r\n`, "latin1"))
+    const r = parseAll(Buffer.from(`HD k${k} q? Qx\r\n`, "latin1"))
     const f = Meta.metaFlags(meta(r[0]!))
     assert.strictEqual(f.key, "ключ")
-    assert.isTrue(Number.isNaN(f.flags!))
+    assert.isUndefined(f.flags)
     assert.isUndefined(f.cas)
+    assert.strictEqual(meta(r[0]!).flag("Q"), "x")
+  })
+
+  it("malformed numeric return flags fail the parser (issue 11.1-2: they were NaN / undefined before)", () => {
+    for (const bad of ["HD f c t", "HD fxyz", "VA 3 f0 cXYZ kk\r\nabc", "HD f4294967296", "HD c18446744073709551616", "HD t-2", "HD h2", "HD s-1", "HD l1x", "HD k", "HD Wx", "HD 12"]) {
+      const p = makeReplyParser()
+      assert.deepStrictEqual(p.push(Buffer.from(bad + "\r\n", "latin1")), [], bad)
+      assert.strictEqual(p.error?.reason, "Malformed", bad)
+    }
   })
 
   it("hostile input: a VA with a bad length, a value without CRLF, a huge VA", () => {

@@ -124,6 +124,37 @@ const batchCommand = (slot: Slot): string | undefined =>
   slot.keys === undefined && slot.data === undefined ? slot.command.batch : undefined
 
 /**
+ * Where a request goes: a live {@link Connection}, or a {@link Refusal} when the server cannot take
+ * requests (ejected, client closed, transport threw).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RequestSink {
+  /** Sends a request; its slot is resumed with the reply's result or a typed error. */
+  enqueue(slot: Slot): void
+  /** Sends a request whose reply is read and dropped. */
+  send(slot: Slot): void
+}
+
+/**
+ * Fails every request at once with one error, without a socket: what an ejected or closed server
+ * hands out instead of a connection.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Refusal implements RequestSink {
+  constructor(readonly error: MemcachedError) {}
+  enqueue(slot: Slot): void {
+    const resume = slot.resume
+    slot.resume = undefined
+    resume?.(Exit.fail(this.error))
+  }
+  send(_slot: Slot): void {}
+}
+
+/**
  * Timer and clock used for deadlines (Effect's `Clock`, so `TestClock` drives them in tests).
  *
  * @since 0.1.0
@@ -168,7 +199,7 @@ const CRLF = "\r\n"
  * @since 0.1.0
  * @category models
  */
-export class Connection {
+export class Connection implements RequestSink {
   /** "connecting" until the socket connects, "open", then "closed" for good. */
   state: "connecting" | "open" | "closed" = "connecting"
   /** Why the connection closed. */

@@ -9,11 +9,10 @@
  *
  * @since 0.1.0
  */
-import { PassThrough } from "node:stream"
 import * as Cause from "effect/Cause"
 import * as Exit from "effect/Exit"
 import type * as Effect from "effect/Effect"
-import { type Command, Connection, Slot, SlotKind, type Timers } from "./connection.js"
+import { type Command, Connection, Refusal, type RequestSink, Slot, SlotKind, type Timers } from "./connection.js"
 import { MemcachedConnectionError, type MemcachedError } from "../MemcachedError.js"
 import type { Transport } from "../MemcachedTransport.js"
 import type { Reply } from "../protocol/client.js"
@@ -114,7 +113,7 @@ export class ServerPool {
   ejectedUntil = 0
   private flaps = 0
   private readmittedAt = -Infinity
-  private ejectedConnection: Connection | undefined = undefined
+  private ejectedConnection: Refusal | undefined = undefined
   private cancelProbe: (() => void) | undefined = undefined
   /** Times this server was ejected. */
   ejections = 0
@@ -220,7 +219,7 @@ export class ServerPool {
    * A live (or connecting) connection; opens one if needed. While the server is ejected, a connection
    * that fails every request at once with `Ejected`.
    */
-  connection(): Connection {
+  connection(): RequestSink {
     if (this.health === "ejected") return this.ejectedConnection ?? this.open(0)
     if (this.protocol === undefined && !this.probing && this.timers.now() - this.probeFailedAt >= this.settings.retryInterval) {
       this.startProbe()
@@ -245,7 +244,7 @@ export class ServerPool {
     }
   }
 
-  private open(i: number): Connection {
+  private open(i: number): RequestSink {
     const server = this.spec.name
     if (this.closed) return this.failed(new MemcachedConnectionError({ reason: "Closed", server, message: `${server}: client closed` }))
     let conn: Connection
@@ -259,11 +258,9 @@ export class ServerPool {
     return conn
   }
 
-  /** A connection that is already closed with `error`: every request on it fails at once. */
-  private failed(error: MemcachedError): Connection {
-    const conn = new Connection(new PassThrough(), { ...this.connectionOptions(), onClose: undefined, onReply: undefined })
-    conn.close(error)
-    return conn
+  /** A sink that fails every request at once with `error` (no socket, no fake connection). */
+  private failed(error: MemcachedError): Refusal {
+    return new Refusal(error)
   }
 
   private connectionOptions() {

@@ -10,45 +10,22 @@ export const LF = 10
 /** space */
 export const SP = 32
 
+/** The line end of the protocol, as a string (appended after a data block). @since 0.2.0 */
+export const CRLF = "\r\n"
+
+/** The line end of the protocol, as bytes. @since 0.2.0 */
+export const CRLF_BYTES: Buffer = Buffer.from(CRLF, "latin1")
+
 /** An empty Buffer, shared. */
 export const EMPTY = Buffer.alloc(0)
 
 /**
- * Parses ASCII decimal digits in `buf[start, end)` as a non-negative safe integer.
- * Returns -1 when the range is empty, holds a non-digit, or exceeds `max`.
+ * The strict number parsers and limits live in `limits.ts`; re-exported here for the modules that
+ * imported them from `bytes.ts`.
+ *
+ * @since 0.1.0
  */
-export const parseUint = (buf: Uint8Array, start: number, end: number, max: number): number => {
-  if (start >= end || end - start > 16) return -1
-  let n = 0
-  for (let i = start; i < end; i++) {
-    const d = buf[i]! - 48
-    if (d < 0 || d > 9) return -1
-    n = n * 10 + d
-  }
-  return n > max ? -1 : n
-}
-
-/** The largest unsigned 64-bit integer. */
-export const U64_MAX = 0xffffffffffffffffn
-
-/**
- * Parses ASCII decimal digits in `buf[start, end)` as an unsigned 64-bit integer.
- * Returns -1n when the range is empty, holds a non-digit or overflows 64 bits.
- */
-export const parseU64 = (buf: Buffer, start: number, end: number): bigint => {
-  const len = end - start
-  if (len <= 0 || len > 20) return -1n
-  if (len <= 15) {
-    const n = parseUint(buf, start, end, Number.MAX_SAFE_INTEGER)
-    return n < 0 ? -1n : BigInt(n)
-  }
-  for (let i = start; i < end; i++) {
-    const c = buf[i]!
-    if (c < 48 || c > 57) return -1n
-  }
-  const v = BigInt(latin1(buf, start, end))
-  return v > U64_MAX ? -1n : v
-}
+export { parseU64, parseUint, U64_MAX } from "./limits.js"
 
 /** Decodes `buf[start, end)` as latin1 (one char per byte). */
 export const latin1 = (buf: Buffer, start: number, end: number): string => buf.latin1Slice(start, end)

@@ -13,7 +13,9 @@
  *
  * @since 0.1.0
  */
-import type { MetaReply } from "./client.js"
+import { MAX_KEY_LENGTH } from "./limits.js"
+import { makeMetaScan, MetaBit, scanMetaFlags } from "./metaScan.js"
+import type { MetaReply } from "./replies.js"
 
 // ---------------------------------------------------------------------------------------------
 // Keys
@@ -25,7 +27,7 @@ import type { MetaReply } from "./client.js"
  * @since 0.1.0
  * @category constants
  */
-export const MAX_WIRE_KEY = 250
+export const MAX_WIRE_KEY = MAX_KEY_LENGTH
 
 /**
  * The most raw bytes a base64 key may have (its encoding must fit in {@link MAX_WIRE_KEY}).
@@ -334,6 +336,40 @@ export const encodeMetaArithmetic = (key: string | Uint8Array, f: MetaArithmetic
 export const encodeMetaNoop = (): string => "mn\r\n"
 
 /**
+ * The client's `get`-family request on the meta protocol: `mg <key>[ T<exptime>] v f[ c] k\r\n`
+ * (`touch` set for gat/gats; `cas` for gets/gats). The `k` ties the reply to its key.
+ *
+ * @since 0.2.0
+ * @category encoders
+ */
+export const encodeMetaGetItem = (key: string, cas: boolean, touch?: number): string =>
+  touch === undefined
+    ? "mg " + key + (cas ? " v f c k\r\n" : " v f k\r\n")
+    : "mg " + key + " T" + touch + (cas ? " v f c k\r\n" : " v f k\r\n")
+
+/**
+ * A touch on the meta protocol: `mg <key> T<exptime>\r\n` (`HD` when touched, `EN` when missing).
+ *
+ * @since 0.2.0
+ * @category encoders
+ */
+export const encodeMetaTouch = (key: string, exptime: number): string => "mg " + key + " T" + exptime + "\r\n"
+
+/**
+ * A quiet multi-get: `mg <key> k v f[ c] q\r\n` per key, then `mn\r\n`. Only hits come back (each
+ * with its key), then `MN`.
+ *
+ * @since 0.2.0
+ * @category encoders
+ */
+export const encodeMetaGetMany = (keys: ReadonlyArray<string>, options?: { readonly cas?: boolean | undefined }): string => {
+  const tail = options?.cas === true ? " k v f c q\r\n" : " k v f q\r\n"
+  let s = ""
+  for (let i = 0; i < keys.length; i++) s += "mg " + keys[i] + tail
+  return s + "mn\r\n"
+}
+
+/**
  * `me <key> [b]\r\n`: the debug dump of an item.
  *
  * @since 0.1.0
@@ -388,103 +424,73 @@ export interface MetaItem extends MetaFlags {
   readonly value: Uint8Array | undefined
 }
 
-const num = (buf: Buffer, s: number, e: number): number => {
-  let neg = false
-  if (buf[s] === 45) {
-    neg = true
-    s++
-  }
-  if (s >= e) return NaN
-  let n = 0
-  for (let i = s; i < e; i++) {
-    const d = buf[i]! - 48
-    if (d < 0 || d > 9) return NaN
-    n = n * 10 + d
-  }
-  return neg ? -n : n
-}
-
-const big = (buf: Buffer, s: number, e: number): bigint | undefined => {
-  if (s >= e) return undefined
-  for (let i = s; i < e; i++) {
-    const c = buf[i]!
-    if (c < 48 || c > 57) return undefined
-  }
-  return BigInt(buf.latin1Slice(s, e))
-}
-
 /**
- * Decodes every return flag of `reply` in one pass.
+ * Decodes every return flag of `reply` with the one meta flag scanner (`metaScan.ts`). The parser
+ * already validated them, so no number here is NaN or made up; absent flags are `undefined`.
  *
  * @since 0.1.0
  * @category decoding
  */
 export const metaFlags = (reply: MetaReply): MetaFlags => {
-  const buf = reply.line as Buffer
-  let i = reply.flagsStart
-  const end = reply.flagsEnd
-  let flags: number | undefined
-  let cas: bigint | undefined
-  let ttl: number | undefined
-  let size: number | undefined
-  let hit: boolean | undefined
-  let lastAccess: number | undefined
-  let win = false
-  let stale = false
-  let alreadyWon = false
-  let opaque: string | undefined
-  let keyToken: string | undefined
-  let b64 = false
-  while (i < end) {
-    while (i < end && buf[i] === 32) i++
-    const s = i
-    while (i < end && buf[i] !== 32) i++
-    if (i === s) break
-    switch (buf[s]) {
-      case 102: // f
-        flags = num(buf, s + 1, i)
-        break
-      case 99: // c
-        cas = big(buf, s + 1, i)
-        break
-      case 116: // t
-        ttl = num(buf, s + 1, i)
-        break
-      case 115: // s
-        size = num(buf, s + 1, i)
-        break
-      case 104: // h
-        hit = buf[s + 1] === 49
-        break
-      case 108: // l
-        lastAccess = num(buf, s + 1, i)
-        break
-      case 87: // W
-        win = true
-        break
-      case 88: // X
-        stale = true
-        break
-      case 90: // Z
-        alreadyWon = true
-        break
-      case 79: // O
-        opaque = buf.latin1Slice(s + 1, i)
-        break
-      case 107: // k
-        keyToken = buf.latin1Slice(s + 1, i)
-        break
-      case 98: // b
-        if (i === s + 1) b64 = true
-        break
-    }
-  }
+  const buf = reply.line
+  const m = makeMetaScan()
+  // A reply built by the parser always scans clean; one built by hand with bad flags reads as absent.
+  scanMetaFlags(buf, reply.flagsStart, reply.flagsEnd, m)
   let key: string | undefined
-  if (keyToken !== undefined) {
-    if (b64) key = decodeBase64Key(keyToken)?.toString("utf8") ?? keyToken
-    else key = Buffer.from(keyToken, "latin1").toString("utf8")
+  if (m.keyStart >= 0) {
+    const token = buf.latin1Slice(m.keyStart, m.keyEnd)
+    if ((m.bits & MetaBit.b) !== 0) key = decodeBase64Key(token)?.toString("utf8") ?? token
+    else key = buf.utf8Slice(m.keyStart, m.keyEnd)
   }
-  return { flags, cas, ttl, size, hit, lastAccess, win, stale, alreadyWon, opaque, key }
+  return {
+    flags: m.flags < 0 ? undefined : m.flags,
+    cas: m.cas,
+    ttl: m.ttl === -2 ? undefined : m.ttl,
+    size: m.size < 0 ? undefined : m.size,
+    hit: m.hit < 0 ? undefined : m.hit === 1,
+    lastAccess: m.lastAccess < 0 ? undefined : m.lastAccess,
+    win: (m.bits & MetaBit.W) !== 0,
+    stale: (m.bits & MetaBit.X) !== 0,
+    alreadyWon: (m.bits & MetaBit.Z) !== 0,
+    opaque: m.opaqueStart < 0 ? undefined : buf.latin1Slice(m.opaqueStart, m.opaqueEnd),
+    key
+  }
+}
+
+/**
+ * The hot-path view of a `VA` reply: its value, client flags (`f`, 0 when absent) and CAS unique
+ * (`c`), read from the fields the parser pre-parsed (no rescan). For a reply without a value
+ * (`HD`), `value` is empty.
+ *
+ * @since 0.2.0
+ * @category decoding
+ */
+export const metaToItem = (r: MetaReply): { readonly value: Uint8Array; readonly flags: number; readonly cas: bigint | undefined } => ({
+  value: r.value ?? EMPTY_VALUE,
+  flags: r.clientFlags,
+  cas: r.cas
+})
+
+const EMPTY_VALUE = new Uint8Array(0)
+
+/**
+ * True when the reply's `k` token is `key`: compared byte by byte for ASCII keys, else as UTF-8.
+ * False when the reply has no `k`.
+ *
+ * @since 0.2.0
+ * @category decoding
+ */
+export const metaKeyIs = (r: MetaReply, key: string): boolean => {
+  const s = r.keyStart
+  if (s < 0) return false
+  const buf = r.line
+  const n = r.keyEnd - s
+  if (n === key.length) {
+    let i = 0
+    while (i < n && buf[s + i] === key.charCodeAt(i)) i++
+    if (i === n) return true
+  }
+  return buf.utf8Slice(s, r.keyEnd) === key
 }
 
 /**

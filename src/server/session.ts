@@ -128,6 +128,10 @@ export class SessionImpl implements Session {
         return meta(ctx, cmd, this.w)
       case "Invalid":
         return cmd.noreply ? undefined : line(cmd.reply)
+      case "Admin": {
+        const r = admin(ctx, cmd.command, cmd.args, cmd.noreply)
+        return r.close ? CLOSE : r.reply
+      }
     }
   }
 

@@ -1,0 +1,58 @@
+/**
+ * Key → pool routing: the home server of a key from the distribution built over every server, and,
+ * with failover `next`, the ring rebuilt (lazily, after a health change) without the ejected servers.
+ * Plain JavaScript; given its pools at construction.
+ *
+ * @since 0.1.0
+ */
+import type * as Distribution from "../Distribution.js"
+import type { ServerSpec } from "../ServerSpec.js"
+import type { ServerPool } from "./pool.js"
+
+/**
+ * Maps keys to pools. Never throws unless the distribution does.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Router {
+  private readonly placement: Distribution.Placement | undefined
+  private live: Distribution.Placement | undefined = undefined
+  private liveIndex: Array<number> = []
+  private degraded = false
+  private dirty = false
+  constructor(
+    readonly servers: ReadonlyArray<ServerSpec>,
+    readonly pools: ReadonlyArray<ServerPool>,
+    private readonly distribution: Distribution.Distribution,
+    private readonly failover: "none" | "next"
+  ) {
+    this.placement = servers.length === 1 ? undefined : distribution.build(servers)
+  }
+  /** The server a key belongs to when every server is up. */
+  readonly home = (key: string): number => (this.placement === undefined ? 0 : this.placement.serverFor(key))
+  invalidate(): void {
+    this.dirty = true
+  }
+  /** The pool that serves `key` now. */
+  readonly route = (key: string): number => {
+    if (this.dirty) this.rebuild()
+    if (!this.degraded) return this.home(key)
+    const home = this.home(key)
+    if (this.pools[home]!.available || this.live === undefined) return home
+    return this.liveIndex[this.live.serverFor(key)]!
+  }
+  private rebuild(): void {
+    this.dirty = false
+    if (this.failover === "none") return
+    const alive: Array<number> = []
+    for (let i = 0; i < this.pools.length; i++) if (this.pools[i]!.available) alive.push(i)
+    this.degraded = alive.length < this.pools.length
+    if (!this.degraded || alive.length === 0) {
+      this.live = undefined
+      return
+    }
+    this.liveIndex = alive
+    this.live = this.distribution.build(alive.map((i) => this.servers[i]!))
+  }
+}
