@@ -33,6 +33,7 @@ import { type PoolEvents, proxyUnsupported, ServerPool, type ServerProtocolName,
 import { Router } from "./engine/router.js"
 import { makeBulkWrites } from "./client/bulkWrites.js"
 import { makeMetaMethods } from "./client/metaMethods.js"
+import { withKeyPrefix } from "./client/keyPrefix.js"
 import { positiveFiniteMillis, type Ttl, toExptime, validateKey } from "./Key.js"
 import { type MemcachedError, MemcachedInputError, type MemcachedReadError } from "./MemcachedError.js"
 import type { Policy } from "./MemcachedPolicy.js"
@@ -195,6 +196,10 @@ export const make = (
     if (failover !== "none" && failover !== "next") {
       return yield* Effect.fail(invalid("failover", `failover must be "none" or "next", got ${String(failover)}`))
     }
+    const keyPrefix = options.keyPrefix ?? ""
+    if (typeof keyPrefix !== "string" || (keyPrefix !== "" && validateKey(keyPrefix) !== undefined)) {
+      return yield* Effect.fail(invalid("keyPrefix", `keyPrefix must be printable without spaces, got ${JSON.stringify(keyPrefix)}`))
+    }
     const protocol = options.protocol ?? "auto"
     if (protocol !== "meta" && protocol !== "text" && protocol !== "auto") {
       return yield* Effect.fail(invalid("protocol", `protocol must be "meta", "text" or "auto", got ${String(protocol)}`))
@@ -228,7 +233,8 @@ export const make = (
     const retry: Retry | undefined = policy.retry === undefined
       ? undefined
       : { schedule: policy.retry, all: policy.retryNonIdempotent === true, while: transient(failover) }
-    return makeClient(servers, pools, router, settings, timers, retry)
+    const client = makeClient(servers, pools, router, settings, timers, retry)
+    return keyPrefix === "" ? client : withKeyPrefix(client, keyPrefix)
   })
 
 

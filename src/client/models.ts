@@ -412,6 +412,12 @@ export interface MemcachedClientOptions extends Policy {
    */
   readonly protocol?: "meta" | "text" | "auto" | undefined
   /**
+   * Prepended to every key of every method (and of `Bulk` and the streams built on the client); keys
+   * handed back (getMany, bulk results, `metaGet`'s `key`) come without it. Validated like a key
+   * (printable, no spaces; the 250-byte limit counts prefix + key). Default none.
+   */
+  readonly keyPrefix?: string | undefined
+  /**
    * The servers are text-only proxies (twemproxy/nutcracker); implies the text protocol. With protocol
    * `auto` a server that closes the connection on the `mn` probe is taken for one too. Commands such a
    * proxy does not forward (`gat`, `gats`, `stats`, `flushAll`, `verbosity`, the meta methods) fail with
