@@ -2,6 +2,7 @@
  * `npm start`: a real round trip. Against MEMCACHED_SERVERS when set (e.g. `127.0.0.1:11211`),
  * otherwise against the embedded in-memory server listening on an ephemeral loopback port.
  */
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Console, Effect, Either, Option } from "effect"
 import { MemcachedClient, MemcachedTest } from "../src/index.js"
 
@@ -39,7 +40,5 @@ const ClientLive = process.env.MEMCACHED_SERVERS
   ? MemcachedClient.layerFromEnv
   : MemcachedTest.layerTcp()
 
-program.pipe(Effect.provide(ClientLive), Effect.runPromise).catch((error) => {
-  console.error("quickstart failed:", error)
-  process.exit(1)
-})
+// runMain reports a failure (with its typed error) and sets the exit code; SIGINT interrupts cleanly.
+program.pipe(Effect.provide(ClientLive), NodeRuntime.runMain)

@@ -2,6 +2,7 @@
  * Swapping in the in-memory server: code that needs `MemcachedClient` runs unchanged against
  * `MemcachedTest.layer()`, and the test controls time with `TestClock`.
  */
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Console, Effect, Option, TestClock, TestContext } from "effect"
 import { MemcachedClient, MemcachedTest } from "../src/index.js"
 
@@ -33,10 +34,8 @@ const test = Effect.gen(function*() {
 })
 
 test.pipe(
+  Effect.andThen(Console.log("testing example ok")),
   Effect.provide(MemcachedTest.layer()),
   Effect.provide(TestContext.TestContext),
-  Effect.runPromise
-).then(() => console.log("testing example ok"), (error) => {
-  console.error(error)
-  process.exit(1)
-})
+  NodeRuntime.runMain
+)

@@ -39,14 +39,15 @@ const groupByServer = (client: MemcachedClient, keys: Iterable<string>): Map<num
   Cluster.groupByServer(keys, (k) => k, client.serverFor)
 
 /**
- * Reads many keys and returns every key's own result. Invalid keys fail their own entry with
- * `MemcachedInputError`; a server that fails or times out fails only its keys (or turns them into
- * misses with `onServerError: "miss"`). Never fails as a whole.
+ * Reads many keys and returns every key's own result (unlike `MemcachedClient.getMany`, which fails as
+ * a whole). Invalid keys fail their own entry with `MemcachedInputError`; a server that fails or times
+ * out fails only its keys (or turns them into misses with `onServerError: "miss"`). Never fails as a
+ * whole.
  *
  * @since 0.1.0
  * @category reads
  */
-export const getMany = (
+export const getEach = (
   client: MemcachedClient,
   keys: Iterable<string>,
   options?: {
@@ -102,6 +103,15 @@ export interface StreamOptions {
 }
 
 /**
+ * The former name of {@link getEach}, which differed in meaning from `MemcachedClient.getMany`.
+ *
+ * @deprecated use {@link getEach}; kept for the merge of the other branches, to be removed.
+ * @since 0.1.0
+ * @category reads
+ */
+export const getMany = getEach
+
+/**
  * A streaming multiget: keys in, `[key, result]` out in input order, batched by size or time window,
  * with bounded memory and backpressure to the producer. Each batch is one pipelined request per server;
  * a failing server yields `Left(error)` (or misses) for its keys only.
@@ -115,7 +125,7 @@ export const getStream = (client: MemcachedClient, options?: StreamOptions) =>
     Stream.groupedWithin(options?.batchSize ?? 100, options?.window ?? "2 millis"),
     Stream.mapEffect(
       (batch) =>
-        Effect.map(getMany(client, batch, options), (results) =>
+        Effect.map(getEach(client, batch, options), (results) =>
           Chunk.map(batch, (key) => [key, results.get(key)!] as const)),
       { concurrency: options?.concurrency ?? 4 }
     ),

@@ -26,7 +26,7 @@ describe("Bulk", () => {
         assert.isTrue([...written.values()].every(Either.isRight))
         const perServer = new Set(keys.map((k) => c.serverFor(k)))
         assert.strictEqual(perServer.size, 3)
-        const results = yield* Bulk.getMany(c, [...keys, ...keys.slice(0, 100)])
+        const results = yield* Bulk.getEach(c, [...keys, ...keys.slice(0, 100)])
         assert.strictEqual(results.size, keys.length)
         keys.forEach((k, i) => {
           const r = results.get(k)!
@@ -60,7 +60,7 @@ describe("Bulk", () => {
       const keys = Array.from({ length: 600 }, (_, i) => `dead:${i}`)
       yield* seed(c, keys)
       yield* Effect.promise(() => mcs[1]!.stop())
-      const results = yield* Bulk.getMany(c, keys)
+      const results = yield* Bulk.getEach(c, keys)
       let failed = 0
       keys.forEach((k, i) => {
         const r = results.get(k)!
@@ -71,7 +71,7 @@ describe("Bulk", () => {
         else assert.strictEqual(valueOf(r), `v:${k}`)
       })
       assert.isTrue(failed > 50)
-      const asMisses = yield* Bulk.getMany(c, keys, { onServerError: "miss" })
+      const asMisses = yield* Bulk.getEach(c, keys, { onServerError: "miss" })
       for (const k of keys) if (c.serverFor(k) === 1) assert.deepStrictEqual(asMisses.get(k), Either.right(Option.none()))
     }).pipe(Effect.scoped))
 
@@ -83,7 +83,7 @@ describe("Bulk", () => {
       yield* seed(c, keys)
       servers[2]!.faults.delay(1500)
       const start = Date.now()
-      const results = yield* Bulk.getMany(c, keys)
+      const results = yield* Bulk.getEach(c, keys)
       assert.isBelow(Date.now() - start, 1400)
       keys.forEach((k, i) => {
         const r = results.get(k)!
@@ -98,7 +98,7 @@ describe("Bulk", () => {
     Effect.gen(function*() {
       const c = yield* MemcachedClient.MemcachedClient
       yield* c.set("good", "g")
-      const results = yield* Bulk.getMany(c, ["good", "bad key", "missing"])
+      const results = yield* Bulk.getEach(c, ["good", "bad key", "missing"])
       assert.strictEqual(valueOf(results.get("good")), "g")
       assert.deepStrictEqual(results.get("missing"), Either.right(Option.none()))
       const bad = results.get("bad key")!
@@ -120,7 +120,7 @@ describe("Bulk", () => {
       yield* Effect.sleep("30 millis")
       yield* Fiber.interrupt(fiber)
       servers.forEach((s) => s.faults.reset())
-      const after = yield* Bulk.getMany(c, keys)
+      const after = yield* Bulk.getEach(c, keys)
       keys.forEach((k, i) => {
         if (i % 5 !== 0) assert.strictEqual(valueOf(after.get(k)), `v:${k}`)
         else assert.deepStrictEqual(after.get(k), Either.right(Option.none()))

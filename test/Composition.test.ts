@@ -6,11 +6,14 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import type * as ConfigError from "effect/ConfigError"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import { expectTypeOf } from "vitest"
+import * as Bulk from "../src/Bulk.js"
 import * as Distribution from "../src/Distribution.js"
 import * as MemcachedClient from "../src/MemcachedClient.js"
 import type * as MemcachedError from "../src/MemcachedError.js"
@@ -133,4 +136,41 @@ describe("the chosen ring, transport and policy are used (runtime)", () => {
       assert.isTrue(Either.isRight(moved), "with failover next the key is served by another server")
       assert.notStrictEqual(c.serverFor(key), 0)
     }).pipe(Effect.provide(MemcachedTest.layer({ servers: 3, ...MemcachedPolicy.failoverNext({ failureLimit: 1 }) }))))
+})
+
+describe("keyPrefix option (issue 12f)", () => {
+  it.effect("every method, Bulk and the stream see unprefixed keys; the server stores prefixed ones", () =>
+    Effect.gen(function*() {
+      const c = yield* MemcachedClient.MemcachedClient
+      const server = yield* MemcachedTest.MemoryServer
+      yield* c.set("k", "v")
+      assert.isDefined(server.peek("app:k"))
+      assert.isUndefined(server.peek("k"))
+      assert.deepStrictEqual(yield* c.getString("k"), Option.some("v"))
+      assert.isTrue(Option.isSome(yield* c.gets("k")))
+      const many = yield* c.getMany(["k", "missing"])
+      assert.deepStrictEqual([...many.keys()], ["k"])
+      const written = yield* c.setMany([["a", "1"], ["b", "2"]])
+      assert.deepStrictEqual([...written.keys()].sort(), ["a", "b"])
+      assert.isDefined(server.peek("app:a"))
+      const each = yield* Bulk.getEach(c, ["a", "nope"])
+      assert.deepStrictEqual([...each.keys()].sort(), ["a", "nope"])
+      const streamed = yield* Stream.runCollect(Stream.make("a", "b").pipe(Bulk.getStream(c)))
+      assert.strictEqual(Chunk.size(streamed), 2)
+      assert.strictEqual(yield* c.incr("n", 1).pipe(Effect.catchAll(() => Effect.succeed(-1n))), -1n)
+      yield* c.set("n", "1")
+      assert.strictEqual(yield* c.incr("n", 2), 3n)
+      assert.isDefined(server.peek("app:n"))
+      yield* c.delete("k")
+      assert.isUndefined(server.peek("app:k"))
+      // the 250-byte limit counts the prefix
+      const e = yield* Effect.flip(c.get("x".repeat(247)))
+      assert.strictEqual(e._tag === "MemcachedInputError" && e.reason, "InvalidKey")
+    }).pipe(Effect.provide(MemcachedTest.layer({ keyPrefix: "app:" }))))
+
+  it.effect("an invalid prefix is a ConfigError", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(Effect.scoped(MemcachedClient.make({ servers: ["127.0.0.1:1"], keyPrefix: "has space" })))
+      assert.isTrue(exit._tag === "Failure")
+    }))
 })

@@ -113,22 +113,13 @@ export const parseMetaTtl = (buf: Uint8Array, start: number, end: number): numbe
  * @category parsers
  */
 export const parseStrtol32 = (buf: Uint8Array, start: number, end: number): number | undefined => {
-  let i = start
-  let neg = false
-  const c = buf[i]
-  if (c === 45 || c === 43) {
-    neg = c === 45
-    i++
-  }
-  if (i >= end || end - i > 11) return undefined
-  let n = 0
-  for (; i < end; i++) {
-    const d = buf[i]! - 48
-    if (d < 0 || d > 9) return undefined
-    n = n * 10 + d
-  }
-  if (neg) n = -n
-  return n > INT32_MAX || n < -INT32_MAX - 1 ? undefined : n
+  const c = buf[start]
+  const signed = c === 45 || c === 43
+  const digits = signed ? start + 1 : start
+  const n = end - digits > 11 ? -1 : parseUint(buf, digits, end, INT32_MAX + 1)
+  if (n < 0) return undefined
+  if (c === 45) return n === 0 ? 0 : -n
+  return n > INT32_MAX ? undefined : n
 }
 
 /**
@@ -142,14 +133,8 @@ export const parseStrtoul = (buf: Uint8Array, start: number, end: number, max: n
   let i = start
   if (buf[i] === 43) i++
   while (i < end - 1 && buf[i] === 48) i++
-  if (i >= end || end - i > 15) return undefined
-  let n = 0
-  for (; i < end; i++) {
-    const d = buf[i]! - 48
-    if (d < 0 || d > 9) return undefined
-    n = n * 10 + d
-  }
-  return n > max ? undefined : n
+  const n = end - i > 15 ? -1 : parseUint(buf, i, end, max)
+  return n < 0 ? undefined : n
 }
 
 /**

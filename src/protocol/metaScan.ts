@@ -56,6 +56,12 @@ export const makeMetaScan = (): MetaScan => ({
   keyEnd: -1
 })
 
+/** The end of the token that starts at `i` (the next space, or `end`): the tokenizer both scans share. */
+const tokenEnd = (buf: Uint8Array, i: number, end: number): number => {
+  while (i < end && buf[i] !== 32) i++
+  return i
+}
+
 const isLetter = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122)
 
 /**
@@ -81,7 +87,7 @@ export const scanMetaFlags = (buf: Uint8Array, start: number, end: number, out: 
       continue
     }
     const s = i
-    while (i < end && buf[i] !== 32) i++
+    i = tokenEnd(buf, i, end)
     const c = buf[s]!
     const vs = s + 1
     switch (c) {
@@ -151,7 +157,7 @@ export const findMetaToken = (
       continue
     }
     const s = i
-    while (i < end && buf[i] !== 32) i++
+    i = tokenEnd(buf, i, end)
     if (buf[s] === code) {
       range[0] = s + 1
       range[1] = i

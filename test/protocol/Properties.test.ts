@@ -8,6 +8,7 @@ import fc from "fast-check"
 import * as C from "../../src/protocol/client.js"
 import * as M from "../../src/protocol/meta.js"
 import * as S from "../../src/protocol/server.js"
+import * as L from "../../src/protocol/limits.js"
 import { parseU64Value } from "../../src/protocol/limits.js"
 
 const RUNS = { numRuns: 500 }
@@ -402,6 +403,41 @@ describe("client encoders → CommandParser → reply encoders → ReplyParser",
         assert.strictEqual(i, replies.length)
       }),
       RUNS
+    )
+  })
+})
+
+describe("number parsers agree with a reference", () => {
+  const ref64 = (s: string): bigint => (/^\d{1,20}$/.test(s) && BigInt(s) <= 0xffffffffffffffffn ? BigInt(s) : -1n)
+  const digits = fc.oneof(fc.stringMatching(/^[+-]?\d{0,24}$/), fc.bigInt({ min: 0n, max: 0x1ffffffffffffffffn }).map(String), fc.string({ maxLength: 6 }))
+  it("parseU64 / parseU32 / parseUint (strict, reply side)", () => {
+    fc.assert(
+      fc.property(digits, (s) => {
+        const b = Buffer.from(s, "latin1")
+        assert.strictEqual(L.parseU64(b, 0, b.length), ref64(s), s)
+        const r32 = /^\d{1,16}$/.test(s) && Number(s) <= 0xffffffff ? Number(s) : -1
+        assert.strictEqual(L.parseU32(b, 0, b.length), r32, s)
+      }),
+      { numRuns: 2000 }
+    )
+  })
+  it("parseStrtol32 / parseStrtoul / parseStrtoull (memcached's safe_strto*, command side)", () => {
+    fc.assert(
+      fc.property(digits, (s) => {
+        const b = Buffer.from(s, "latin1")
+        const m = /^([+-]?)(\d{1,11})$/.exec(s)
+        const l = m === null ? undefined : Number(m[1] === "-" ? -Number(m[2]) : Number(m[2]))
+        assert.strictEqual(L.parseStrtol32(b, 0, b.length), l !== undefined && l >= -2147483648 && l <= 2147483647 ? l + 0 : undefined, s)
+        const u = /^\+?\d+$/.exec(s) === null ? undefined : BigInt(s.replace("+", ""))
+        assert.strictEqual(L.parseStrtoull(b, 0, b.length), u !== undefined && u <= 0xffffffffffffffffn ? u : undefined, s)
+        const significant = s.replace(/^\+?0*(?=\d)/, "")
+        assert.strictEqual(
+          L.parseStrtoul(b, 0, b.length, 0xffffffff),
+          u !== undefined && u <= 0xffffffffn && significant.length <= 15 ? Number(u) : undefined,
+          s
+        )
+      }),
+      { numRuns: 2000 }
     )
   })
 })
