@@ -103,15 +103,6 @@ export interface StreamOptions {
 }
 
 /**
- * The former name of {@link getEach}, which differed in meaning from `MemcachedClient.getMany`.
- *
- * @deprecated use {@link getEach}; kept for the merge of the other branches, to be removed.
- * @since 0.1.0
- * @category reads
- */
-export const getMany = getEach
-
-/**
  * A streaming multiget: keys in, `[key, result]` out in input order, batched by size or time window,
  * with bounded memory and backpressure to the producer. Each batch is one pipelined request per server;
  * a failing server yields `Left(error)` (or misses) for its keys only.

@@ -76,7 +76,7 @@ type EffectMethods = {
 export type Commands = EffectMethods
 
 /**
- * The bulk operations of {@link Bulk} as Promises. `getMany` reports every key's own outcome (a failing
+ * The bulk operations of {@link Bulk} as Promises. `getEach` reports every key's own outcome (a failing
  * server fails only its keys) and never rejects for a key's failure; the writes report each key's
  * outcome like the client's `setMany` / `deleteMany` / `touchMany`.
  *
@@ -84,10 +84,10 @@ export type Commands = EffectMethods
  * @category models
  */
 export interface BulkCommands {
-  readonly getMany: (
+  readonly getEach: (
     keys: Iterable<string>,
-    options?: Parameters<typeof Bulk.getMany>[2]
-  ) => Promise<Plain<Effect.Effect.Success<ReturnType<typeof Bulk.getMany>>>>
+    options?: Parameters<typeof Bulk.getEach>[2]
+  ) => Promise<Plain<Effect.Effect.Success<ReturnType<typeof Bulk.getEach>>>>
   readonly setMany: AsyncMethod<(...args: DropFirst<Parameters<typeof Bulk.setMany>>) => ReturnType<typeof Bulk.setMany>>
   readonly deleteMany: AsyncMethod<
     (...args: DropFirst<Parameters<typeof Bulk.deleteMany>>) => ReturnType<typeof Bulk.deleteMany>
@@ -310,7 +310,7 @@ const build = <R, ER>(
   }
   const bulk: BulkCommands = {
     getStream,
-    getMany: (keys, options) => call((client) => Bulk.getMany(client, keys, options)) as never,
+    getEach: (keys, options) => call((client) => Bulk.getEach(client, keys, options)) as never,
     setMany: (entries, options) => call((client) => Bulk.setMany(client, entries, options)) as never,
     deleteMany: (keys) => call((client) => Bulk.deleteMany(client, keys)) as never,
     touchMany: (keys, ttl) => call((client) => Bulk.touchMany(client, keys, ttl)) as never

@@ -18,7 +18,7 @@ import ts from "typescript"
  * root). At most one, under src/server/. Modules of the layers may not import it either (that would
  * bring Effect in through it).
  */
-export const EFFECT_FACING_LAYER_MODULES: ReadonlyArray<string> = []
+export const EFFECT_FACING_LAYER_MODULES: ReadonlyArray<string> = ["src/server/layer.ts"]
 
 /** The folders whose modules must stay free of Effect. */
 const LAYERS = ["src/protocol", "src/engine", "src/server"] as const

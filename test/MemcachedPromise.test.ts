@@ -99,10 +99,10 @@ const suite = (name: string, make: () => Promise<Client>) =>
       expect(gone?.ok === false && gone.error._tag).toBe("MemcachedStoreError")
     })
 
-    it("bulk.getMany reports every key (hit, miss, invalid key) without rejecting", async () => {
+    it("bulk.getEach reports every key (hit, miss, invalid key) without rejecting", async () => {
       const a = key("ba")
       await client.bulk.setMany([[a, "1"]])
-      const results = await client.bulk.getMany([a, key("none"), "bad key"])
+      const results = await client.bulk.getEach([a, key("none"), "bad key"])
       expect(results.size).toBe(3)
       const hit = results.get(a)
       expect(hit?.ok === true && text(hit.value?.value)).toBe("1")
