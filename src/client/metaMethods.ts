@@ -8,7 +8,7 @@
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Option from "effect/Option"
-import type { Command, Slot, Timers } from "../engine/connection.js"
+import type { Timers } from "../engine/connection.js"
 import type { ServerPool, ServerProtocolName, Settings } from "../engine/pool.js"
 import { type Ttl, toExptime, validateKey } from "../Key.js"
 import type { CallOptions, MemcachedClient, MetaKeyOptions } from "../MemcachedClient.js"
@@ -23,7 +23,9 @@ import {
   type MetaItem,
   wireKey
 } from "../protocol/meta.js"
+import { toMemcachedError } from "./completion.js"
 import { casProblem, type CommandRow, commands, storeModes, toBytes, U32_MAX, u64 } from "./commands.js"
+import type { Submit } from "./submit.js"
 
 /**
  * What the meta methods need of the client.
@@ -37,57 +39,49 @@ export interface MetaContext {
   readonly timers: Timers
   readonly settings: Settings
   readonly retrying: <A, E extends MemcachedError>(row: CommandRow, effect: Effect.Effect<A, E>) => Effect.Effect<A, E>
-  readonly submit: (
-    pool: ServerPool,
-    command: Command,
-    head: string,
-    data: Uint8Array | undefined,
-    key: string,
-    timeout: number,
-    resume: (effect: Effect.Effect<any, any>) => void
-  ) => Slot
+  readonly submit: Submit
+}
+
+type MetaLabel = "metaGet" | "metaSet" | "metaDelete" | "metaArithmetic" | "metaDebug"
+
+/** Builds a meta request from the wire key and a TTL converter: (header, data), or the input error. */
+type Build = (
+  wire: string,
+  ttlOf: (ttl: Ttl | undefined) => number | undefined | MemcachedInputError
+) => readonly [string, Uint8Array | undefined] | MemcachedInputError
+
+/** The key's problem (plain or base64 per `options`), before anything is sent. */
+const keyProblem = (key: string, options: MetaKeyOptions | undefined): MemcachedInputError | undefined => {
+  if (options?.base64 !== true) return validateKey(key)
+  const problem = typeof key === "string" ? base64KeyProblem(key) : "key must be a string"
+  return problem === undefined
+    ? undefined
+    : new MemcachedInputError({ reason: "InvalidKey", message: `invalid base64 key: ${problem}`, key })
 }
 
 /**
- * Builds the meta-only methods over the client's pools. Each fails as its JSDoc on
- * {@link MemcachedClient} says.
- *
- * @since 0.1.0
- * @category constructors
+ * A meta-only request: waits for the server's protocol when not known yet, fails with
+ * `Unsupported` on a text-only server. `build` gets the wire key and a TTL converter.
  */
-export const makeMetaMethods = (
-  { poolOf, retrying, settings, submit, timeoutOf, timers }: MetaContext
-): Pick<MemcachedClient, "metaGet" | "metaSet" | "metaDelete" | "metaArithmetic" | "metaDebug"> => {
-  /**
-   * A meta-only request: waits for the server's protocol when not known yet, fails with
-   * `Unsupported` on a text-only server. `build` gets the wire key and a TTL converter.
-   */
-  const metaOnly = <A, E extends MemcachedError = MemcachedError>(
-    key: string,
-    options: MetaKeyOptions | undefined,
-    label: "metaGet" | "metaSet" | "metaDelete" | "metaArithmetic" | "metaDebug",
-    build: (
-      wire: string,
-      ttlOf: (ttl: Ttl | undefined) => number | undefined | MemcachedInputError
-    ) => readonly [string, Uint8Array | undefined] | MemcachedInputError
-  ): Effect.Effect<A, E | MemcachedInputError> => {
-    const row = commands[label]
-    if (options?.base64 === true) {
-      const problem = typeof key === "string" ? base64KeyProblem(key) : "key must be a string"
-      if (problem !== undefined) {
-        return Effect.fail(new MemcachedInputError({ reason: "InvalidKey", message: `invalid base64 key: ${problem}`, key }))
-      }
-    } else {
-      const invalidKey = validateKey(key)
-      if (invalidKey !== undefined) return Effect.fail(invalidKey)
-    }
-    const timeout = timeoutOf(options)
-    if (typeof timeout !== "number") return Effect.fail(timeout)
-    const wire = wireKey(key, options?.base64)
-    return retrying(row, Effect.async<A, E | MemcachedInputError>((resume) => {
+const metaOnly = <A, E extends MemcachedError = MemcachedError>(
+  { poolOf, retrying, submit, timeoutOf, timers }: MetaContext,
+  key: string,
+  options: MetaKeyOptions | undefined,
+  label: MetaLabel,
+  build: Build
+): Effect.Effect<A, E | MemcachedInputError> => {
+  const row = commands[label]
+  const invalidKey = keyProblem(key, options)
+  if (invalidKey !== undefined) return Effect.fail(invalidKey)
+  const timeout = timeoutOf(options)
+  if (typeof timeout !== "number") return Effect.fail(timeout)
+  const wire = wireKey(key, options?.base64)
+  return retrying(
+    row,
+    Effect.async<A, E | MemcachedInputError>((resume) => {
       const pool = poolOf(key)
       const go = (p: ServerProtocolName | MemcachedError): void => {
-        if (typeof p !== "string") return resume(Exit.fail(p as E))
+        if (typeof p !== "string") return resume(Exit.fail(toMemcachedError(p) as E))
         if (p !== "meta") {
           return resume(Exit.fail(
             new MemcachedInputError({
@@ -105,123 +99,185 @@ export const makeMetaMethods = (
       }
       if (pool.protocol !== undefined) go(pool.protocol)
       else pool.detect(go)
-    }))
-  }
-
-  return {
-    metaGet: (key, options) =>
-      metaOnly<Option.Option<MetaItem>, MemcachedReadError>(key, options, "metaGet", (wire, ttlOf) => {
-        const touch = ttlOf(options?.touch)
-        const vivify = ttlOf(options?.vivify)
-        const recache = ttlOf(options?.recache)
-        for (const t of [touch, vivify, recache]) if (typeof t === "object") return t
-        return [
-          encodeMetaGet(wire, {
-            base64: options?.base64,
-            value: options?.value !== false,
-            flags: true,
-            cas: options?.cas,
-            ttl: options?.ttl,
-            size: options?.size,
-            hit: options?.hit,
-            lastAccess: options?.lastAccess,
-            noLru: options?.noLru,
-            touch: touch as number | undefined,
-            vivify: vivify as number | undefined,
-            recache: recache as number | undefined
-          }),
-          undefined
-        ]
-      }),
-    metaSet: (key, value, options) => {
-      if (typeof value !== "string" && !(value instanceof Uint8Array)) {
-        return Effect.fail(new MemcachedInputError({ reason: "InvalidValue", message: "value must be a Uint8Array or a string", key }))
-      }
-      const flags = options?.flags ?? 0
-      if (!Number.isInteger(flags) || flags < 0 || flags > U32_MAX) {
-        return Effect.fail(
-          new MemcachedInputError({ reason: "InvalidArgument", message: `flags must be a 32-bit unsigned integer, got ${flags}`, key })
-        )
-      }
-      const bad = casProblem(key, options?.cas) ?? casProblem(key, options?.casUnique)
-      if (bad !== undefined) return Effect.fail(bad)
-      const data = toBytes(value)
-      if (data.length > settings.maxValueSize) {
-        return Effect.fail(
-          new MemcachedInputError({ reason: "ValueTooLarge", message: `value of ${data.length} bytes exceeds maxValueSize ${settings.maxValueSize}`, key })
-        )
-      }
-      const mode = options?.mode === undefined ? undefined : storeModes[options.mode]
-      return metaOnly(key, options, "metaSet", (wire, ttlOf) => {
-        const ttl = ttlOf(options?.ttl)
-        const vivify = ttlOf(options?.vivify)
-        for (const t of [ttl, vivify]) if (typeof t === "object") return t
-        return [
-          encodeMetaSetHeader(wire, data.length, {
-            base64: options?.base64,
-            flags,
-            ttl: ttl as number | undefined,
-            mode,
-            compareCas: options?.cas,
-            newCas: options?.casUnique,
-            invalidate: options?.invalidate,
-            vivify: vivify as number | undefined,
-            returnCas: true
-          }),
-          data
-        ]
-      })
-    },
-    metaDelete: (key, options) => {
-      const bad = casProblem(key, options?.cas) ?? casProblem(key, options?.casUnique)
-      if (bad !== undefined) return Effect.fail(bad)
-      return metaOnly(key, options, "metaDelete", (wire, ttlOf) => {
-        const ttl = ttlOf(options?.ttl)
-        if (typeof ttl === "object") return ttl
-        return [
-          encodeMetaDelete(wire, {
-            base64: options?.base64,
-            compareCas: options?.cas,
-            newCas: options?.casUnique,
-            invalidate: options?.invalidate,
-            ttl,
-            removeValue: options?.tombstone
-          }),
-          undefined
-        ]
-      })
-    },
-    metaArithmetic: (key, options) => {
-      const delta = u64(options?.delta)
-      const initial = u64(options?.initial)
-      if (delta === null || initial === null) {
-        return Effect.fail(new MemcachedInputError({ reason: "InvalidArgument", message: "delta and initial must be unsigned 64-bit integers", key }))
-      }
-      const bad = casProblem(key, options?.cas) ?? casProblem(key, options?.casUnique)
-      if (bad !== undefined) return Effect.fail(bad)
-      return metaOnly(key, options, "metaArithmetic", (wire, ttlOf) => {
-        const ttl = ttlOf(options?.ttl)
-        const vivify = ttlOf(options?.vivify)
-        for (const t of [ttl, vivify]) if (typeof t === "object") return t
-        return [
-          encodeMetaArithmetic(wire, {
-            base64: options?.base64,
-            mode: options?.mode,
-            delta,
-            initial,
-            vivify: vivify as number | undefined,
-            ttl: ttl as number | undefined,
-            compareCas: options?.cas,
-            newCas: options?.casUnique,
-            value: true,
-            returnTtl: true,
-            returnCas: true
-          }),
-          undefined
-        ]
-      })
-    },
-    metaDebug: (key, options) =>
-      metaOnly<Option.Option<ReadonlyMap<string, string>>, MemcachedReadError>(key, options, "metaDebug", (wire) => [encodeMetaDebug(wire, options?.base64), undefined])
-  }
+    })
+  )
 }
+
+/** The first TTL that failed to convert, if any. */
+const badTtl = (...ttls: ReadonlyArray<number | undefined | MemcachedInputError>): MemcachedInputError | undefined => {
+  for (const t of ttls) if (typeof t === "object") return t
+  return undefined
+}
+
+/** The problem of a `cas` or `casUnique` option, if any. */
+const casOptionsProblem = (
+  key: string,
+  options: { readonly cas?: bigint | undefined; readonly casUnique?: bigint | undefined } | undefined
+) => casProblem(key, options?.cas) ?? casProblem(key, options?.casUnique)
+
+const metaGet = (ctx: MetaContext): MemcachedClient["metaGet"] => (key, options) =>
+  metaOnly<Option.Option<MetaItem>, MemcachedReadError>(ctx, key, options, "metaGet", (wire, ttlOf) => {
+    const touch = ttlOf(options?.touch)
+    const vivify = ttlOf(options?.vivify)
+    const recache = ttlOf(options?.recache)
+    const bad = badTtl(touch, vivify, recache)
+    if (bad !== undefined) return bad
+    return [
+      encodeMetaGet(wire, {
+        base64: options?.base64,
+        value: options?.value !== false,
+        flags: true,
+        cas: options?.cas,
+        ttl: options?.ttl,
+        size: options?.size,
+        hit: options?.hit,
+        lastAccess: options?.lastAccess,
+        noLru: options?.noLru,
+        touch: touch as number | undefined,
+        vivify: vivify as number | undefined,
+        recache: recache as number | undefined
+      }),
+      undefined
+    ]
+  })
+
+/** The value's problem for `metaSet` (type, flags, CAS options, size), before anything is sent. */
+const metaSetProblem = (
+  key: string,
+  value: unknown,
+  flags: number,
+  options: Parameters<MemcachedClient["metaSet"]>[2]
+): MemcachedInputError | undefined => {
+  if (typeof value !== "string" && !(value instanceof Uint8Array)) {
+    return new MemcachedInputError({ reason: "InvalidValue", message: "value must be a Uint8Array or a string", key })
+  }
+  if (!Number.isInteger(flags) || flags < 0 || flags > U32_MAX) {
+    return new MemcachedInputError({
+      reason: "InvalidArgument",
+      message: `flags must be a 32-bit unsigned integer, got ${flags}`,
+      key
+    })
+  }
+  return casOptionsProblem(key, options)
+}
+
+const metaSet = (ctx: MetaContext): MemcachedClient["metaSet"] => (key, value, options) => {
+  const flags = options?.flags ?? 0
+  const bad = metaSetProblem(key, value, flags, options)
+  if (bad !== undefined) return Effect.fail(bad)
+  const data = toBytes(value)
+  if (data.length > ctx.settings.maxValueSize) {
+    return Effect.fail(
+      new MemcachedInputError({
+        reason: "ValueTooLarge",
+        message: `value of ${data.length} bytes exceeds maxValueSize ${ctx.settings.maxValueSize}`,
+        key
+      })
+    )
+  }
+  const mode = options?.mode === undefined ? undefined : storeModes[options.mode]
+  return metaOnly(ctx, key, options, "metaSet", (wire, ttlOf) => {
+    const ttl = ttlOf(options?.ttl)
+    const vivify = ttlOf(options?.vivify)
+    const badT = badTtl(ttl, vivify)
+    if (badT !== undefined) return badT
+    return [
+      encodeMetaSetHeader(wire, data.length, {
+        base64: options?.base64,
+        flags,
+        ttl: ttl as number | undefined,
+        mode,
+        compareCas: options?.cas,
+        newCas: options?.casUnique,
+        invalidate: options?.invalidate,
+        vivify: vivify as number | undefined,
+        returnCas: true
+      }),
+      data
+    ]
+  })
+}
+
+const metaDelete = (ctx: MetaContext): MemcachedClient["metaDelete"] => (key, options) => {
+  const bad = casOptionsProblem(key, options)
+  if (bad !== undefined) return Effect.fail(bad)
+  return metaOnly(ctx, key, options, "metaDelete", (wire, ttlOf) => {
+    const ttl = ttlOf(options?.ttl)
+    if (typeof ttl === "object") return ttl
+    return [
+      encodeMetaDelete(wire, {
+        base64: options?.base64,
+        compareCas: options?.cas,
+        newCas: options?.casUnique,
+        invalidate: options?.invalidate,
+        ttl,
+        removeValue: options?.tombstone
+      }),
+      undefined
+    ]
+  })
+}
+
+const metaArithmetic = (ctx: MetaContext): MemcachedClient["metaArithmetic"] => (key, options) => {
+  const delta = u64(options?.delta)
+  const initial = u64(options?.initial)
+  if (delta === null || initial === null) {
+    return Effect.fail(
+      new MemcachedInputError({
+        reason: "InvalidArgument",
+        message: "delta and initial must be unsigned 64-bit integers",
+        key
+      })
+    )
+  }
+  const bad = casOptionsProblem(key, options)
+  if (bad !== undefined) return Effect.fail(bad)
+  return metaOnly(ctx, key, options, "metaArithmetic", (wire, ttlOf) => {
+    const ttl = ttlOf(options?.ttl)
+    const vivify = ttlOf(options?.vivify)
+    const badT = badTtl(ttl, vivify)
+    if (badT !== undefined) return badT
+    return [
+      encodeMetaArithmetic(wire, {
+        base64: options?.base64,
+        mode: options?.mode,
+        delta,
+        initial,
+        vivify: vivify as number | undefined,
+        ttl: ttl as number | undefined,
+        compareCas: options?.cas,
+        newCas: options?.casUnique,
+        value: true,
+        returnTtl: true,
+        returnCas: true
+      }),
+      undefined
+    ]
+  })
+}
+
+const metaDebug = (ctx: MetaContext): MemcachedClient["metaDebug"] => (key, options) =>
+  metaOnly<Option.Option<ReadonlyMap<string, string>>, MemcachedReadError>(
+    ctx,
+    key,
+    options,
+    "metaDebug",
+    (wire) => [encodeMetaDebug(wire, options?.base64), undefined]
+  )
+
+/**
+ * Builds the meta-only methods over the client's pools. Each fails as its JSDoc on
+ * {@link MemcachedClient} says.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeMetaMethods = (
+  ctx: MetaContext
+): Pick<MemcachedClient, "metaGet" | "metaSet" | "metaDelete" | "metaArithmetic" | "metaDebug"> => ({
+  metaGet: metaGet(ctx),
+  metaSet: metaSet(ctx),
+  metaDelete: metaDelete(ctx),
+  metaArithmetic: metaArithmetic(ctx),
+  metaDebug: metaDebug(ctx)
+})
