@@ -29,6 +29,8 @@ import {
 import * as Distribution from "./Distribution.js"
 import { chunkGroups, groupByServer } from "./engine/cluster.js"
 import { type Command, Slot, type Timers } from "./engine/connection.js"
+import { exitCompletion, ResumeSlot, toMemcachedError } from "./client/completion.js"
+import { ejectionBackoff, retryDelayOf } from "./client/backoff.js"
 import { type PoolEvents, proxyUnsupported, ServerPool, type ServerProtocolName, type Settings } from "./engine/pool.js"
 import { Router } from "./engine/router.js"
 import { makeBulkWrites } from "./client/bulkWrites.js"
@@ -55,8 +57,14 @@ import {
 import {
   encodeMetaArithmetic,
   encodeMetaDelete,
-  encodeMetaSetHeader
+  encodeMetaGetItem,
+  encodeMetaGetMany,
+  encodeMetaSetHeader,
+  encodeMetaTouch
 } from "./protocol/meta.js"
+
+const CAS = { cas: true } as const
+const NO_CAS = { cas: false } as const
 import { U64_MAX } from "./protocol/bytes.js"
 import * as ServerSpec from "./ServerSpec.js"
 import type {
@@ -223,7 +231,8 @@ export const make = (
     const events: PoolEvents = {
       log: (level, message, server) =>
         runFork(logAt[level](message).pipe(Effect.annotateLogs({ module: "MemcachedClient", server }))),
-      healthChanged: () => router?.invalidate()
+      healthChanged: () => router?.invalidate(),
+      retryDelay: retryDelayOf(ejectionBackoff(settings.retryInterval, settings.maxRetryInterval))
     }
     const pools = servers.map((spec, i) => new ServerPool(i, spec, transport, settings, timers, events))
     router = new Router(servers, pools, distribution, failover)
@@ -277,8 +286,7 @@ const makeClient = (
     // The command's finisher decides the error type the caller sees (e.g. reads never get a store error).
     resume: (effect: Effect.Effect<any, any>) => void
   ): Slot => {
-    const slot = new Slot(command, head, data, key, timeout)
-    slot.resume = resume
+    const slot = new ResumeSlot(command, head, data, key, timeout, resume)
     pool.connection().enqueue(slot)
     return slot
   }
@@ -303,17 +311,22 @@ const makeClient = (
       })
       : undefined
 
+  const oneKey: [string] = [""]
   const retrieve = (command: "get" | "gets") => (key: string, options?: CallOptions) => {
     const invalidKey = validateKey(key)
     if (invalidKey !== undefined) return Effect.fail(invalidKey)
     const timeout = options === undefined ? settings.timeout : timeoutOf(options)
     if (typeof timeout !== "number") return Effect.fail(timeout)
-    const metaFlags = command === "get" ? " v f k\r\n" : " v f c k\r\n"
+    const cas = command === "gets"
     const row = commands[command]
     return retrying(row, Effect.async<Option.Option<Item>, MemcachedReadError>((resume) => {
       const pool = poolOf(key)
-      if (pool.protocol === "meta") submit(pool, row.meta, "mg " + key + metaFlags, undefined, key, timeout, resume)
-      else submit(pool, row.text, `${command} ${key}\r\n`, undefined, key, timeout, resume)
+      if (pool.protocol === "meta") submit(pool, row.meta, encodeMetaGetItem(key, cas), undefined, key, timeout, resume)
+      else {
+        // One reused one-key array (encodeGet reads it synchronously): no allocation on the hot path.
+        oneKey[0] = key
+        submit(pool, row.text, encodeGet(command, oneKey), undefined, key, timeout, resume)
+      }
     }))
   }
   const get = retrieve("get")
@@ -336,7 +349,7 @@ const makeClient = (
           const rejected = proxyRejects(pool, command, key)
           if (rejected !== undefined) return resume(Exit.fail(rejected))
           if (pool.protocol === "meta") {
-            submit(pool, row.meta, `mg ${key} T${exptime} v f${command === "gats" ? " c" : ""} k\r\n`, undefined, key, timeout, resume)
+            submit(pool, row.meta, encodeMetaGetItem(key, command === "gats", exptime as number), undefined, key, timeout, resume)
           } else {
             submit(pool, row.text, encodeGat(command, exptime as number, [key]), undefined, key, timeout, resume)
           }
@@ -514,12 +527,12 @@ const makeClient = (
     const batches = chunkGroups(groupByServer(unique, (k) => k, serverFor, false), settings.maxKeysPerGet)
     // Meta: one quiet `mg <key> k v f q` per key and one `mn` (a Barrier slot). Hits come back in
     // request order (misses are silent) and each carries its key, which is checked.
-    const metaTail = command === "gets" ? " k v f c q\r\n" : " k v f q\r\n"
+    const metaOptions = command === "gets" ? CAS : NO_CAS
     return Effect.async<ReadonlyMap<string, Item>, MemcachedReadError>((resume) => {
       const out = new Map<string, Item>()
       let pending = batches.length
       let done = false
-      const onBatch = (effect: Effect.Effect<unknown, MemcachedError>) => {
+      const onBatch = exitCompletion((effect) => {
         if (done) return
         const exit = effect as Exit.Exit<Array<string | Item>, MemcachedReadError>
         if (exit._tag === "Failure") {
@@ -532,19 +545,17 @@ const makeClient = (
           done = true
           resume(Exit.succeed(out))
         }
-      }
+      })
       for (const [s, keys] of batches) {
         const pool = pools[s]!
         let slot: Slot
         if (pool.protocol === "meta") {
-          let head = ""
-          for (const k of keys) head += "mg " + k + metaTail
-          slot = new Slot(commands.getMany.meta, head + "mn\r\n", undefined, keys[0]!, timeout)
+          slot = new Slot(commands.getMany.meta, encodeMetaGetMany(keys, metaOptions), undefined, keys[0]!, timeout)
         } else {
           slot = new Slot(commands.getMany.text, encodeGet(command, keys), undefined, keys[0]!, timeout)
         }
         slot.keys = keys
-        slot.resume = onBatch
+        slot.done = onBatch
         pool.connection().enqueue(slot)
       }
     })
@@ -576,7 +587,7 @@ const makeClient = (
       simple<void>(key, options, (meta) => {
         const exptime = toExptime(ttl, timers.now())
         if (typeof exptime !== "number") return exptime
-        return meta ? `mg ${key} T${exptime}\r\n` : encodeTouch(key, exptime)
+        return meta ? encodeMetaTouch(key, exptime) : encodeTouch(key, exptime)
       }, commands.touch),
     incr: delta("incr"),
     decr: delta("decr"),
@@ -600,7 +611,7 @@ const makeClient = (
     protocols: () =>
       Effect.forEach(pools, (pool) =>
         Effect.async<readonly [string, ServerProtocolName], MemcachedError>((resume) =>
-          pool.detect((p) => resume(typeof p === "string" ? Exit.succeed([pool.spec.name, p] as const) : Exit.fail(p)))
+          pool.detect((p) => resume(typeof p === "string" ? Exit.succeed([pool.spec.name, p] as const) : Exit.fail(toMemcachedError(p))))
         ), { concurrency: "unbounded" }).pipe(Effect.map((entries) => new Map(entries))),
     ...makeMetaMethods({ poolOf, timeoutOf, timers, settings, retrying, submit })
   }

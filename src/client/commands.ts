@@ -6,46 +6,49 @@
  *
  * @since 0.1.0
  */
-import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import { type Command, type Finish, type Slot, SlotKind } from "../engine/connection.js"
+import { type EngineError, Failure, protocolError } from "../engine/types.js"
 import type { Item, Value } from "../MemcachedClient.js"
-import { type MemcachedError, MemcachedInputError, MemcachedProtocolError, MemcachedServerError, MemcachedStoreError } from "../MemcachedError.js"
-import { parseU64, parseUint, toBuffer, U64_MAX } from "../protocol/bytes.js"
-import type { MetaReply, Reply, StorageCommand, ValueReply } from "../protocol/client.js"
-import { metaItem, type MetaSetMode, parseMetaDebug } from "../protocol/meta.js"
+import { type MemcachedError, MemcachedInputError, MemcachedServerError, MemcachedStoreError } from "../MemcachedError.js"
+import type { Reply, StorageCommand, ValueReply } from "../protocol/client.js"
+import { parseU64Value, U64_MAX } from "../protocol/limits.js"
+import { metaItem, metaKeyIs, type MetaSetMode, metaToItem, parseMetaDebug } from "../protocol/meta.js"
+import { edgeError } from "./completion.js"
+
+export { U32_MAX } from "../protocol/limits.js"
 
 // ---------------------------------------------------------------------------------------------
 // Reply → result
 // ---------------------------------------------------------------------------------------------
 
-export const exitVoid = Exit.void
-export const exitNone = Exit.succeed(Option.none())
+/** What a finisher returns for a miss (the one `None`, so the edge can reuse one `Exit` for it). */
+export const NONE: Option.Option<never> = Option.none()
 
-export const failure = (slot: Slot, reply: Reply, command: string): Exit.Exit<never, MemcachedError> => {
+/** A finisher's failure: the edge's error in a {@link Failure}, or a protocol error that closes the connection. */
+export type Failed = Failure | EngineError
+
+export const failure = (slot: Slot, reply: Reply, command: string): Failed => {
   switch (reply._tag) {
     case "NotStored":
-      return Exit.fail(new MemcachedStoreError({ reason: "NotStored", key: slot.key, command }))
+      return new Failure(new MemcachedStoreError({ reason: "NotStored", key: slot.key, command }))
     case "Exists":
-      return Exit.fail(new MemcachedStoreError({ reason: "Exists", key: slot.key, command }))
+      return new Failure(new MemcachedStoreError({ reason: "Exists", key: slot.key, command }))
     case "NotFound":
-      return Exit.fail(new MemcachedStoreError({ reason: "NotFound", key: slot.key, command }))
+      return new Failure(new MemcachedStoreError({ reason: "NotFound", key: slot.key, command }))
     case "ServerError":
-      return Exit.fail(new MemcachedServerError({ reason: "ServerError", message: reply.message, server: slot.server }))
+      return new Failure(new MemcachedServerError({ reason: "ServerError", message: reply.message, server: slot.server }))
     case "ClientError":
-      return Exit.fail(new MemcachedServerError({ reason: "ClientError", message: reply.message, server: slot.server }))
+      return new Failure(new MemcachedServerError({ reason: "ClientError", message: reply.message, server: slot.server }))
     case "Error":
-      return Exit.fail(
-        new MemcachedServerError({ reason: "UnknownCommand", message: reply.message || "ERROR", server: slot.server })
+      return new Failure(new MemcachedServerError({ reason: "UnknownCommand", message: reply.message || "ERROR", server: slot.server })
       )
     default:
       // A reply of the wrong kind means replies and requests are out of step: the connection closes.
-      return Exit.fail(
-        new MemcachedProtocolError({
-          reason: "Unexpected",
-          message: `${slot.server}: unexpected ${reply._tag === "Meta" ? reply.code : reply._tag} reply to ${command}`,
-          server: slot.server
-        })
+      return protocolError(
+        "Unexpected",
+        slot.server,
+        `${slot.server}: unexpected ${reply._tag === "Meta" ? reply.code : reply._tag} reply to ${command}`
       )
   }
 }
@@ -55,14 +58,12 @@ export const failure = (slot: Slot, reply: Reply, command: string): Exit.Exit<ne
  * `EX`, `NF`) makes no sense there: the replies are out of step, a protocol error closes the connection.
  * Server and client errors stay what they are.
  */
-export const readFailure = (slot: Slot, reply: Reply, command: string): Exit.Exit<never, MemcachedError> => {
+export const readFailure = (slot: Slot, reply: Reply, command: string): Failed => {
   switch (reply._tag) {
     case "NotStored":
     case "Exists":
     case "NotFound":
-      return Exit.fail(
-        new MemcachedProtocolError({ reason: "Unexpected", message: `${slot.server}: unexpected ${reply._tag} reply to ${command}`, server: slot.server })
-      )
+      return protocolError("Unexpected", slot.server, `${slot.server}: unexpected ${reply._tag} reply to ${command}`)
   }
   return failure(slot, reply, command)
 }
@@ -71,7 +72,7 @@ export const toItem = (v: ValueReply): Item => ({ value: v.value, flags: v.flags
 
 export const finishGet: Finish = (slot, reply) => {
   if (reply._tag !== "End") return readFailure(slot, reply, "get")
-  return slot.acc === undefined ? exitNone : Exit.succeed(Option.some(toItem(slot.acc[0] as ValueReply)))
+  return slot.acc === undefined ? NONE : Option.some(toItem(slot.acc[0] as ValueReply))
 }
 
 /** A multi-key get: `[key, item, key, item, …]` (the connection already checked each VALUE's key). */
@@ -86,11 +87,11 @@ export const finishGetMany: Finish = (slot, reply) => {
     flat.push(keys[cursor]!, toItem(v))
     cursor++
   }
-  return Exit.succeed(flat)
+  return flat
 }
 
 export const finishStore = (command: StorageCommand): Finish => (slot, reply) =>
-  reply._tag === "Stored" ? exitVoid : failure(slot, reply, command)
+  reply._tag === "Stored" ? undefined : failure(slot, reply, command)
 export const storeFinishers: Record<StorageCommand, Finish> = {
   set: finishStore("set"),
   add: finishStore("add"),
@@ -99,23 +100,21 @@ export const storeFinishers: Record<StorageCommand, Finish> = {
   prepend: finishStore("prepend"),
   cas: finishStore("cas")
 }
-export const finishDelete: Finish = (slot, reply) => (reply._tag === "Deleted" ? exitVoid : failure(slot, reply, "delete"))
-export const finishTouch: Finish = (slot, reply) => (reply._tag === "Touched" ? exitVoid : failure(slot, reply, "touch"))
+export const finishDelete: Finish = (slot, reply) => (reply._tag === "Deleted" ? undefined : failure(slot, reply, "delete"))
+export const finishTouch: Finish = (slot, reply) => (reply._tag === "Touched" ? undefined : failure(slot, reply, "touch"))
 export const finishIncr: Finish = (slot, reply) =>
-  reply._tag === "Numeric" ? Exit.succeed(reply.value) : failure(slot, reply, "incr")
+  reply._tag === "Numeric" ? reply.value : failure(slot, reply, "incr")
 export const finishDecr: Finish = (slot, reply) =>
-  reply._tag === "Numeric" ? Exit.succeed(reply.value) : failure(slot, reply, "decr")
-export const finishOk: Finish = (slot, reply) => (reply._tag === "Ok" ? exitVoid : failure(slot, reply, slot.key))
+  reply._tag === "Numeric" ? reply.value : failure(slot, reply, "decr")
+export const finishOk: Finish = (slot, reply) => (reply._tag === "Ok" ? undefined : failure(slot, reply, slot.key))
 export const finishVersion: Finish = (slot, reply) =>
-  reply._tag === "Version" ? Exit.succeed(reply.version) : failure(slot, reply, "version")
+  reply._tag === "Version" ? reply.version : failure(slot, reply, "version")
 export const finishStats: Finish = (slot, reply) => {
   if (reply._tag !== "End") return failure(slot, reply, "stats")
   const map = new Map<string, string>()
   for (const r of slot.acc ?? []) if (r._tag === "Stat") map.set(r.name, r.value)
-  return Exit.succeed(map)
+  return map
 }
-
-export const U32_MAX = 0xffffffff
 
 export const utf8Decoder = new TextDecoder()
 export const toBytes = (value: Value): Uint8Array => (typeof value === "string" ? Buffer.from(value, "utf8") : value)
@@ -124,79 +123,30 @@ export const toBytes = (value: Value): Uint8Array => (typeof value === "string" 
 // Meta replies → results
 // ---------------------------------------------------------------------------------------------
 
-export const metaFailure = (slot: Slot, reply: Reply, command: string): Exit.Exit<never, MemcachedError> => {
+export const metaFailure = (slot: Slot, reply: Reply, command: string): Failed => {
   if (reply._tag === "Meta") {
     switch (reply.code) {
       case "NS":
-        return Exit.fail(new MemcachedStoreError({ reason: "NotStored", key: slot.key, command }))
+        return new Failure(new MemcachedStoreError({ reason: "NotStored", key: slot.key, command }))
       case "EX":
-        return Exit.fail(new MemcachedStoreError({ reason: "Exists", key: slot.key, command }))
+        return new Failure(new MemcachedStoreError({ reason: "Exists", key: slot.key, command }))
       case "NF":
       case "EN":
-        return Exit.fail(new MemcachedStoreError({ reason: "NotFound", key: slot.key, command }))
+        return new Failure(new MemcachedStoreError({ reason: "NotFound", key: slot.key, command }))
     }
   }
   return failure(slot, reply, command)
 }
 
-/**
- * `f` and `c` of a meta reply, in one scan (the hot path of get in meta mode), validated like the text
- * path: `f` a 32-bit unsigned integer, `c` an unsigned 64-bit one, `t` -1 or a 32-bit unsigned integer.
- * `undefined` when one of them is malformed (the caller fails the request with a protocol error).
- */
-export const metaToItem = (r: MetaReply): Item | undefined => {
-  const buf = r.line
-  const end = r.flagsEnd
-  let i = r.flagsStart
-  let flags = 0
-  let cas: bigint | undefined = undefined
-  while (i < end) {
-    const c = buf[i]
-    let j = i + 1
-    while (j < end && buf[j] !== 32) j++
-    if (c === 102) { // f
-      flags = parseUint(buf, i + 1, j, U32_MAX)
-      if (flags < 0) return undefined
-    } else if (c === 99) { // c
-      cas = parseU64(buf, i + 1, j)
-      if (cas < 0n) return undefined
-    } else if (c === 116) { // t
-      if (!(j === i + 3 && buf[i + 1] === 45 && buf[i + 2] === 49) && parseUint(buf, i + 1, j, U32_MAX) < 0) return undefined
-    }
-    i = j + 1
-  }
-  return { value: r.value!, flags, cas }
-}
+export const malformed = (slot: Slot, what: string): EngineError =>
+  protocolError("Malformed", slot.server, `${slot.server}: malformed ${what}`)
 
-export const malformed = (slot: Slot, what: string): Exit.Exit<never, MemcachedError> =>
-  Exit.fail(new MemcachedProtocolError({ reason: "Malformed", message: `${slot.server}: malformed ${what}`, server: slot.server }))
-
-/** True when the reply's `k` token is `key` (compared as bytes, without decoding for ASCII keys). */
-export const metaKeyIs = (r: MetaReply, key: string): boolean => {
-  const buf = r.line
-  const end = r.flagsEnd
-  let i = r.flagsStart
-  while (i < end) {
-    let j = i + 1
-    while (j < end && buf[j] !== 32) j++
-    if (buf[i] === 107) { // k
-      const n = j - i - 1
-      if (n === key.length) {
-        let same = true
-        for (let x = 0; x < n; x++) {
-          if (buf[i + 1 + x] !== key.charCodeAt(x)) {
-            same = false
-            break
-          }
-        }
-        if (same) return true
-      }
-      return Buffer.from(buf.latin1Slice(i + 1, j), "latin1").toString("utf8") === key
-    }
-    i = j + 1
-  }
-  return false
-}
+/** The error of {@link failure} as the edge's typed error (bulk writes attribute it to a key). */
+export const failureError = (slot: Slot, reply: Reply, command: string): MemcachedError => unwrap(failure(slot, reply, command))
+/** The error of {@link metaFailure} as the edge's typed error. */
+export const metaFailureError = (slot: Slot, reply: Reply, command: string): MemcachedError =>
+  unwrap(metaFailure(slot, reply, command))
+const unwrap = (f: Failed): MemcachedError => (f instanceof Failure ? f.error as MemcachedError : edgeError(f) as MemcachedError)
 
 export const finishMetaGet: Finish = (slot, reply) => {
   if (reply._tag === "Meta") {
@@ -205,32 +155,25 @@ export const finishMetaGet: Finish = (slot, reply) => {
       if (!metaKeyIs(reply, slot.key)) {
         // The replies are out of step with the requests: a protocol error closes the connection (every
         // pending request fails typed, the server's health counts it) before a later reply reaches anyone.
-        return Exit.fail(
-          new MemcachedProtocolError({
-            reason: "Unexpected",
-            message: `${slot.server}: mg ${slot.key} answered for another key`,
-            server: slot.server
-          })
-        )
+        return protocolError("Unexpected", slot.server, `${slot.server}: mg ${slot.key} answered for another key`)
       }
-      const item = metaToItem(reply)
-      return item === undefined ? malformed(slot, `mg reply flags: ${reply.flags}`) : Exit.succeed(Option.some(item))
+      return Option.some(metaToItem(reply))
     }
-    if (reply.code === "EN") return exitNone
+    if (reply.code === "EN") return NONE
   }
   return readFailure(slot, reply, "mg")
 }
 /** `gets`/`gats`: a hit must carry its CAS unique. */
 export const withCas = (finish: Finish): Finish => (slot, reply) => {
-  const exit = finish(slot, reply)
-  if (exit._tag === "Success" && Option.isSome(exit.value as Option.Option<Item>)) {
-    if ((exit.value as Option.Some<Item>).value.cas === undefined) return malformed(slot, `${slot.command.name} reply without a CAS unique`)
+  const result = finish(slot, reply)
+  if (Option.isOption(result) && Option.isSome(result) && (result as Option.Some<Item>).value.cas === undefined) {
+    return malformed(slot, `${slot.command.name} reply without a CAS unique`)
   }
-  return exit
+  return result
 }
 /** A quiet write batch up to its `mn`: the replies that came back (failures only). */
 export const finishQuietBatch: Finish = (slot, reply) =>
-  reply._tag === "Meta" && reply.code === "MN" ? Exit.succeed(slot.acc ?? []) : failure(slot, reply, "mn")
+  reply._tag === "Meta" && reply.code === "MN" ? (slot.acc ?? []) : failure(slot, reply, "mn")
 
 /** A quiet meta batch up to its `mn`: `[key, item, …]`, each hit's `k` checked in request order. */
 export const finishMetaGetMany: Finish = (slot, reply) => {
@@ -245,29 +188,24 @@ export const finishMetaGetMany: Finish = (slot, reply) => {
     }
     while (cursor < keys.length && !metaKeyIs(r, keys[cursor]!)) cursor++
     if (cursor === keys.length) {
-      return Exit.fail(
-        new MemcachedProtocolError({ reason: "Unexpected", message: `${slot.server}: mg answered for a key that was not asked`, server: slot.server })
-      )
+      return protocolError("Unexpected", slot.server, `${slot.server}: mg answered for a key that was not asked`)
     }
-    const item = metaToItem(r)
-    if (item === undefined) return malformed(slot, `mg reply flags: ${r.flags}`)
-    flat.push(keys[cursor]!, item)
+    flat.push(keys[cursor]!, metaToItem(r))
     cursor++
   }
-  return Exit.succeed(flat)
+  return flat
 }
 export const finishMetaItem: Finish = (slot, reply) => {
   if (reply._tag === "Meta") {
     if (reply.code === "VA" || reply.code === "HD") {
-      if (metaToItem(reply) === undefined || !metaCountsValid(reply)) return malformed(slot, `mg reply flags: ${reply.flags}`)
-      return Exit.succeed(Option.some(metaItem(reply)))
+      return Option.some(metaItem(reply))
     }
-    if (reply.code === "EN") return exitNone
+    if (reply.code === "EN") return NONE
   }
   return readFailure(slot, reply, "mg")
 }
 export const metaHd = (command: string): Finish => (slot, reply) =>
-  reply._tag === "Meta" && reply.code === "HD" ? exitVoid : metaFailure(slot, reply, command)
+  reply._tag === "Meta" && reply.code === "HD" ? undefined : metaFailure(slot, reply, command)
 export const metaStoreFinishers: Record<StorageCommand, Finish> = {
   set: metaHd("set"),
   add: metaHd("add"),
@@ -282,51 +220,26 @@ export const finishMetaTouch = metaHd("touch")
 export const finishMetaMd = metaHd("md")
 export const finishMetaSet: Finish = (slot, reply) => {
   if (reply._tag !== "Meta" || reply.code !== "HD") return metaFailure(slot, reply, "ms")
-  const item = metaToItem(reply)
-  return item === undefined ? malformed(slot, `ms reply flags: ${reply.flags}`) : Exit.succeed({ cas: item.cas })
-}
-/** `s`, `l` and `h` of a meta reply: non-negative integers (`h` 0 or 1). */
-export const metaCountsValid = (r: MetaReply): boolean => {
-  const buf = r.line
-  const end = r.flagsEnd
-  let i = r.flagsStart
-  while (i < end) {
-    const c = buf[i]
-    let j = i + 1
-    while (j < end && buf[j] !== 32) j++
-    if ((c === 115 || c === 108) && parseUint(buf, i + 1, j, Number.MAX_SAFE_INTEGER) < 0) return false
-    if (c === 104 && !(j === i + 2 && (buf[i + 1] === 48 || buf[i + 1] === 49))) return false
-    i = j + 1
-  }
-  return true
-}
-/** The value of an `ma … v` reply: an unsigned 64-bit decimal, -1n when it is not one. */
-export const metaNumber = (reply: MetaReply): bigint => {
-  const v = reply.value
-  if (v === undefined) return -1n
-  const buf = toBuffer(v)
-  return parseU64(buf, 0, buf.length)
+  return { cas: reply.cas }
 }
 export const metaDelta = (command: string): Finish => (slot, reply) => {
   if (reply._tag !== "Meta" || reply.code !== "VA") return metaFailure(slot, reply, command)
-  const n = metaNumber(reply)
-  return n < 0n ? malformed(slot, `${command} value`) : Exit.succeed(n)
+  const n = (reply.value === undefined ? -1n : parseU64Value(reply.value))
+  return n < 0n ? malformed(slot, `${command} value`) : n
 }
 export const finishMetaIncr = metaDelta("incr")
 export const finishMetaDecr = metaDelta("decr")
 export const finishMetaArithmetic: Finish = (slot, reply) => {
   if (reply._tag === "Meta" && reply.code === "VA") {
-    const n = metaNumber(reply)
-    const checked = metaToItem(reply)
-    if (n < 0n || checked === undefined) return malformed(slot, "ma reply")
-    const f = metaItem(reply)
-    return Exit.succeed({ value: n, ttl: f.ttl, cas: checked.cas })
+    const n = (reply.value === undefined ? -1n : parseU64Value(reply.value))
+    if (n < 0n) return malformed(slot, "ma reply")
+    return { value: n, ttl: metaItem(reply).ttl, cas: reply.cas }
   }
   return metaFailure(slot, reply, "ma")
 }
 export const finishMetaDebug: Finish = (slot, reply) => {
-  if (reply._tag === "MetaDebug") return Exit.succeed(Option.some(parseMetaDebug(reply.fields)))
-  if (reply._tag === "Meta" && reply.code === "EN") return exitNone
+  if (reply._tag === "MetaDebug") return Option.some(parseMetaDebug(reply.fields))
+  if (reply._tag === "Meta" && reply.code === "EN") return NONE
   return readFailure(slot, reply, "me")
 }
 export const casProblem = (key: string, cas: bigint | undefined): MemcachedInputError | undefined =>

@@ -23,6 +23,7 @@ import {
   type MetaItem,
   wireKey
 } from "../protocol/meta.js"
+import type { EngineError } from "../engine/types.js"
 import { toMemcachedError } from "./completion.js"
 import { casProblem, type CommandRow, commands, storeModes, toBytes, U32_MAX, u64 } from "./commands.js"
 import type { Submit } from "./submit.js"
@@ -80,7 +81,7 @@ const metaOnly = <A, E extends MemcachedError = MemcachedError>(
     row,
     Effect.async<A, E | MemcachedInputError>((resume) => {
       const pool = poolOf(key)
-      const go = (p: ServerProtocolName | MemcachedError): void => {
+      const go = (p: ServerProtocolName | EngineError): void => {
         if (typeof p !== "string") return resume(Exit.fail(toMemcachedError(p) as E))
         if (p !== "meta") {
           return resume(Exit.fail(

@@ -2,7 +2,8 @@
  * One pipelined connection to one memcached server. Plain JavaScript inside: a FIFO of pending
  * slots, an output buffer flushed once per tick (or when it passes 64 KiB) that respects the socket's
  * backpressure, a cap on requests in flight, and deadlines checked by a single timer per connection.
- * The Effect edge is {@link Connection.request}: one `Effect.async` per request.
+ * Requests complete through their slot's {@link Completion}; the Effect edge implements it with one
+ * `Effect.async` per request.
  *
  * Failure model: a request whose deadline passes while in flight fails with `Timeout` and the
  * connection is closed, so a late reply can never reach another request. A socket error, a close or a
@@ -12,11 +13,11 @@
  * @since 0.1.0
  */
 import type { Duplex } from "node:stream"
-import * as Cause from "effect/Cause"
-import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import { MemcachedConnectionError, type MemcachedError, MemcachedProtocolError } from "../MemcachedError.js"
+import { CRLF } from "../protocol/bytes.js"
 import { makeReplyParser, type ParserLimits, type Reply, type ReplyParser } from "../protocol/client.js"
+import { type Completion, connectionError, EngineError, Failure, protocolError, type Timers } from "./types.js"
+
+export type { Timers } from "./types.js"
 
 /**
  * How a slot consumes replies.
@@ -41,12 +42,14 @@ export const SlotKind = { Single: 0, Values: 1, Stats: 2, Barrier: 3 } as const
 export type SlotKind = typeof SlotKind[keyof typeof SlotKind]
 
 /**
- * Maps the replies of a completed slot to the request's result.
+ * Maps the replies of a completed slot to the request's result: the value, a {@link Failure} (the
+ * request fails, the connection stays), or a `Protocol` {@link EngineError} (the reply does not fit
+ * the request: the connection closes and every pending request fails).
  *
  * @since 0.1.0
  * @category models
  */
-export type Finish = (slot: Slot, reply: Reply) => Exit.Exit<any, MemcachedError>
+export type Finish = (slot: Slot, reply: Reply) => unknown
 
 /**
  * What the engine knows of a command: how its replies are framed, how they map to a result, and
@@ -67,14 +70,15 @@ export interface Command {
 }
 
 /**
- * One request: its command, what to write, and who to resume.
+ * One request: its command, what to write, and who to complete.
  *
  * @since 0.1.0
  * @category models
  */
 export class Slot {
   next: Slot | undefined = undefined
-  resume: ((effect: Effect.Effect<any, MemcachedError>) => void) | undefined = undefined
+  /** Completed once, then cleared (a request never completes twice). */
+  done: Completion | undefined = undefined
   deadline = 0
   /** The server's label, set when the slot is enqueued. */
   server = ""
@@ -145,25 +149,13 @@ export interface RequestSink {
  * @category models
  */
 export class Refusal implements RequestSink {
-  constructor(readonly error: MemcachedError) {}
+  constructor(readonly error: EngineError) {}
   enqueue(slot: Slot): void {
-    const resume = slot.resume
-    slot.resume = undefined
-    resume?.(Exit.fail(this.error))
+    const done = slot.done
+    slot.done = undefined
+    done?.fail(this.error)
   }
   send(_slot: Slot): void {}
-}
-
-/**
- * Timer and clock used for deadlines (Effect's `Clock`, so `TestClock` drives them in tests).
- *
- * @since 0.1.0
- * @category models
- */
-export interface Timers {
-  readonly now: () => number
-  /** Calls `f` after `ms`; returns a cancel function. */
-  readonly schedule: (ms: number, f: () => void) => () => void
 }
 
 /**
@@ -183,7 +175,7 @@ export interface ConnectionOptions {
   readonly autoBatch?: number | undefined
   readonly limits?: ParserLimits | undefined
   readonly timers: Timers
-  readonly onClose?: ((connection: Connection, error: MemcachedError) => void) | undefined
+  readonly onClose?: ((connection: Connection, error: EngineError) => void) | undefined
   readonly onOpen?: ((connection: Connection) => void) | undefined
   /** Called once per received chunk that completed at least one reply (health tracking). */
   readonly onReply?: (() => void) | undefined
@@ -191,7 +183,6 @@ export interface ConnectionOptions {
 
 const FLUSH_AT = 64 * 1024
 const HAND_OFF_AT = 16 * 1024
-const CRLF = "\r\n"
 
 /**
  * A pipelined connection over any `Duplex` (a TCP, TLS or unix socket, or the in-memory server).
@@ -203,7 +194,7 @@ export class Connection implements RequestSink {
   /** "connecting" until the socket connects, "open", then "closed" for good. */
   state: "connecting" | "open" | "closed" = "connecting"
   /** Why the connection closed. */
-  closeError: MemcachedError | undefined = undefined
+  closeError: EngineError | undefined = undefined
   private head: Slot | undefined = undefined
   private tail: Slot | undefined = undefined
   private backlogHead: Slot | undefined = undefined
@@ -242,18 +233,18 @@ export class Connection implements RequestSink {
         ? "Reset"
         : "Closed"
       this.close(
-        new MemcachedConnectionError({ reason, server: options.server, message: `${options.server}: ${cause.message}`, cause })
+        connectionError(reason, options.server, `${options.server}: ${cause.message}`, cause)
       )
     })
     // A stream that ends without closing (a custom Duplex) must not leave requests waiting.
     socket.on("end", () => {
       this.close(
-        new MemcachedConnectionError({ reason: "Closed", server: options.server, message: `${options.server}: connection ended by the server` })
+        connectionError("Closed", options.server, `${options.server}: connection ended by the server`)
       )
     })
     socket.on("close", () => {
       this.close(
-        new MemcachedConnectionError({ reason: "Closed", server: options.server, message: `${options.server}: connection closed` })
+        connectionError("Closed", options.server, `${options.server}: connection closed`)
       )
     })
     if ((socket as { connecting?: boolean }).connecting === true) {
@@ -273,17 +264,6 @@ export class Connection implements RequestSink {
     this.flush()
   }
 
-  /**
-   * Sends a request and waits for its reply. The register function takes exactly one parameter and
-   * returns no canceler (see the module doc): interruption leaves the slot to be answered and dropped.
-   */
-  request<A>(slot: Slot): Effect.Effect<A, MemcachedError> {
-    return Effect.async<A, MemcachedError>((resume) => {
-      slot.resume = resume
-      this.enqueue(slot)
-    })
-  }
-
   /** Sends a request whose reply is read and dropped (fire and forget, yet never desynchronizing). */
   send(slot: Slot): void {
     this.enqueue(slot)
@@ -292,7 +272,9 @@ export class Connection implements RequestSink {
   /** Pushes a slot onto the pipeline, or the backlog when the pipeline is full. */
   enqueue(slot: Slot): void {
     if (this.state === "closed") {
-      slot.resume?.(Exit.fail(this.closeError!))
+      const done = slot.done
+      slot.done = undefined
+      done?.fail(this.closeError!)
       return
     }
     slot.server = this.options.server
@@ -307,13 +289,9 @@ export class Connection implements RequestSink {
       return
     }
     if (this.queued >= this.options.maxQueued) {
-      slot.resume?.(Exit.fail(
-        new MemcachedConnectionError({
-          reason: "Overloaded",
-          server: this.options.server,
-          message: `${this.options.server}: ${this.queued} requests already queued`
-        })
-      ))
+      const done = slot.done
+      slot.done = undefined
+      done?.fail(connectionError("Overloaded", this.options.server, `${this.options.server}: ${this.queued} requests already queued`))
       return
     }
     this.queued++
@@ -447,11 +425,11 @@ export class Connection implements RequestSink {
       this.receive(chunk)
     } catch (cause) {
       this.close(
-        new MemcachedProtocolError({
-          reason: "Malformed",
-          message: `${this.options.server}: reply could not be handled: ${cause instanceof Error ? cause.message : String(cause)}`,
-          server: this.options.server
-        })
+        protocolError(
+          "Malformed",
+          this.options.server,
+          `${this.options.server}: reply could not be handled: ${cause instanceof Error ? cause.message : String(cause)}`
+        )
       )
     }
   }
@@ -464,7 +442,7 @@ export class Connection implements RequestSink {
     }
     const error = this.parser.error
     if (error !== undefined) {
-      this.close(new MemcachedProtocolError({ reason: error.reason, message: error.message, server: this.options.server }))
+      this.close(protocolError(error.reason, this.options.server, error.message))
     }
   }
 
@@ -583,31 +561,25 @@ export class Connection implements RequestSink {
     this.inFlightBytes -= slot.head.length + (slot.data?.length ?? 0)
     // The reply is mapped even for an interrupted request: a reply that does not fit its request means
     // the stream is shifted, and the connection must close before the next reply reaches anyone.
-    let exit: Exit.Exit<unknown, MemcachedError>
+    let result: unknown
     try {
-      exit = slot.finish(slot, reply)
+      result = slot.finish(slot, reply)
     } catch (cause) {
       // The slot is already unlinked: it must be completed here, or nothing would ever complete it.
-      exit = Exit.fail(
-        new MemcachedProtocolError({
-          reason: "Malformed",
-          message: `${this.options.server}: malformed reply: ${cause instanceof Error ? cause.message : String(cause)}`,
-          server: this.options.server
-        })
+      result = protocolError(
+        "Malformed",
+        this.options.server,
+        `${this.options.server}: malformed reply: ${cause instanceof Error ? cause.message : String(cause)}`
       )
     }
-    const resume = slot.resume
-    if (resume !== undefined) {
-      slot.resume = undefined
-      resume(exit)
-    }
-    if (exit._tag === "Failure") {
-      const error = Cause.failureOption(exit.cause)
-      if (error._tag === "Some" && error.value._tag === "MemcachedProtocolError") {
-        this.close(new MemcachedProtocolError({ reason: error.value.reason, message: error.value.message, server: this.options.server }))
-        return
-      }
-    }
+    const done = slot.done
+    slot.done = undefined
+    if (result instanceof Failure) done?.fail(result.error)
+    else if (result instanceof EngineError) {
+      done?.fail(result)
+      this.close(new EngineError("Protocol", result.reason, result.message, this.options.server))
+      return
+    } else done?.succeed(result)
     if (this.backlogHead !== undefined) this.drainBacklog()
   }
 
@@ -626,11 +598,7 @@ export class Connection implements RequestSink {
 
   private unexpected(reply: Reply, why: string): false {
     this.close(
-      new MemcachedProtocolError({
-        reason: "Unexpected",
-        message: `${this.options.server}: unexpected ${reply._tag} reply (${why})`,
-        server: this.options.server
-      })
+      protocolError("Unexpected", this.options.server, `${this.options.server}: unexpected ${reply._tag} reply (${why})`)
     )
     return false
   }
@@ -651,7 +619,7 @@ export class Connection implements RequestSink {
     if (this.state === "connecting") {
       if (now >= this.connectDeadline) {
         this.close(
-          new MemcachedConnectionError({ reason: "ConnectTimeout", server, message: `${server}: connect timed out` })
+          connectionError("ConnectTimeout", server, `${server}: connect timed out`)
         )
         return
       }
@@ -662,11 +630,9 @@ export class Connection implements RequestSink {
       for (let s = this.head; s !== undefined; s = s.next) {
         if (s.deadline <= now) {
           s.deadline = Infinity
-          const resume = s.resume
-          s.resume = undefined
-          resume?.(Exit.fail(
-            new MemcachedConnectionError({ reason: "Timeout", server, message: `${server}: request timed out while connecting` })
-          ))
+          const done = s.done
+          s.done = undefined
+          done?.fail(connectionError("Timeout", server, `${server}: request timed out while connecting`))
         } else if (s.deadline < nextAt) nextAt = s.deadline
       }
       this.arm(nextAt)
@@ -676,7 +642,7 @@ export class Connection implements RequestSink {
     for (let s = this.head; s !== undefined; s = s.next) {
       if (s.deadline <= now) {
         this.close(
-          new MemcachedConnectionError({ reason: "Timeout", server, message: `${server}: request timed out` })
+          connectionError("Timeout", server, `${server}: request timed out`)
         )
         return
       }
@@ -704,11 +670,9 @@ export class Connection implements RequestSink {
         if (this.backlogTail === s) this.backlogTail = prev
         s.next = undefined
         this.queued--
-        const resume = s.resume
-        s.resume = undefined
-        resume?.(Exit.fail(
-          new MemcachedConnectionError({ reason: "Timeout", server, message: `${server}: request timed out in the queue` })
-        ))
+        const done = s.done
+        s.done = undefined
+        done?.fail(connectionError("Timeout", server, `${server}: request timed out in the queue`))
       } else {
         if (s.deadline < next) next = s.deadline
         prev = s
@@ -722,7 +686,7 @@ export class Connection implements RequestSink {
    * Closes the connection for good and fails every pending request: requests whose deadline has passed
    * fail with `Timeout`, the others with `error`.
    */
-  close(error: MemcachedError): void {
+  close(error: EngineError): void {
     if (this.state === "closed") return
     this.state = "closed"
     this.closeError = error
@@ -733,23 +697,17 @@ export class Connection implements RequestSink {
     this.group = undefined
     const server = this.options.server
     const now = this.options.timers.now()
-    const timeout = error._tag === "MemcachedConnectionError" && error.reason === "Timeout"
+    const timeout = error.kind === "Connection" && error.reason === "Timeout"
     const others = timeout
-      ? new MemcachedConnectionError({
-        reason: "Closed",
-        server,
-        message: `${server}: connection closed because another request timed out`
-      })
+      ? connectionError("Closed", server, `${server}: connection closed because another request timed out`)
       : error
     const fail = (s: Slot | undefined) => {
       while (s !== undefined) {
         const next = s.next
         s.next = undefined
-        const resume = s.resume
-        s.resume = undefined
-        if (resume !== undefined) {
-          resume(Exit.fail(timeout && s.deadline <= now ? error : others))
-        }
+        const done = s.done
+        s.done = undefined
+        done?.fail(timeout && s.deadline <= now ? error : others)
         s = next
       }
     }
@@ -766,7 +724,7 @@ export class Connection implements RequestSink {
   /** Closes gracefully: pending requests fail with `Closed`. */
   shutdown(): void {
     this.close(
-      new MemcachedConnectionError({ reason: "Closed", server: this.options.server, message: `${this.options.server}: client closed` })
+      connectionError("Closed", this.options.server, `${this.options.server}: client closed`)
     )
   }
 }

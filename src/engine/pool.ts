@@ -9,14 +9,10 @@
  *
  * @since 0.1.0
  */
-import * as Cause from "effect/Cause"
-import * as Exit from "effect/Exit"
-import type * as Effect from "effect/Effect"
-import { type Command, Connection, Refusal, type RequestSink, Slot, SlotKind, type Timers } from "./connection.js"
-import { MemcachedConnectionError, type MemcachedError } from "../MemcachedError.js"
-import type { Transport } from "../MemcachedTransport.js"
-import type { Reply } from "../protocol/client.js"
-import type * as ServerSpec from "../ServerSpec.js"
+import { encodeVersion, type Reply } from "../protocol/client.js"
+import { encodeMetaNoop } from "../protocol/meta.js"
+import { type Command, Connection, Refusal, type RequestSink, Slot, SlotKind } from "./connection.js"
+import { connectionError, Failure, type Connector, type Endpoint, type EngineError, type Timers } from "./types.js"
 
 /**
  * Resolved client settings (milliseconds and counts).
@@ -78,20 +74,23 @@ export type Health = "up" | "ejected" | "probing"
  */
 export interface PoolEvents {
   readonly log: (level: "debug" | "warning" | "info", message: string, server: string) => void
-  readonly healthChanged: (pool: ServerPool) => void
+  readonly healthChanged: (pool: ServerPool<any>) => void
+  /**
+   * How long an ejected server stays out, given how many times in a row it was ejected again soon
+   * after its readmission (0 the first time): the edge's backoff schedule.
+   */
+  readonly retryDelay: (flaps: number) => number
 }
 
-const finishProbe = (_slot: Slot, reply: Reply): Exit.Exit<unknown, MemcachedError> =>
-  reply._tag === "Version" ? Exit.void : Exit.fail(
-    new MemcachedConnectionError({ reason: "Closed", server: _slot.server, message: `probe answered ${reply._tag}` })
-  )
+const finishProbe = (slot: Slot, reply: Reply): unknown =>
+  reply._tag === "Version" ? undefined : new Failure(connectionError("Closed", slot.server, `probe answered ${reply._tag}`))
 
-const finishDetect = (slot: Slot, reply: Reply): Exit.Exit<unknown, MemcachedError> =>
+const finishDetect = (slot: Slot, reply: Reply): unknown =>
   reply._tag === "Meta" && reply.code === "MN"
-    ? Exit.succeed("meta")
+    ? "meta"
     : reply._tag === "Error" || reply._tag === "ClientError" || reply._tag === "ServerError"
-    ? Exit.succeed("text")
-    : Exit.fail(new MemcachedConnectionError({ reason: "Closed", server: slot.server, message: `mn probe answered ${reply._tag}` }))
+    ? "text"
+    : new Failure(connectionError("Closed", slot.server, `mn probe answered ${reply._tag}`))
 
 const PROBE: Command = { name: "version", kind: SlotKind.Single, finish: finishProbe }
 const DETECT: Command = { name: "mn", kind: SlotKind.Single, finish: finishDetect }
@@ -102,7 +101,7 @@ const DETECT: Command = { name: "mn", kind: SlotKind.Single, finish: finishDetec
  * @since 0.1.0
  * @category models
  */
-export class ServerPool {
+export class ServerPool<S extends Endpoint = Endpoint> {
   private readonly connections: Array<Connection | undefined>
   private next = 0
   closed = false
@@ -133,12 +132,12 @@ export class ServerPool {
   private probing = false
   /** When the last probe failed (ms): no new probe before `retryInterval` has passed. */
   private probeFailedAt = -Infinity
-  private waiters: Array<(result: ServerProtocolName | MemcachedError) => void> = []
+  private waiters: Array<(result: ServerProtocolName | EngineError) => void> = []
 
   constructor(
     readonly index: number,
-    readonly spec: ServerSpec.ServerSpec,
-    private readonly transport: Transport,
+    readonly spec: S,
+    private readonly transport: Connector<S>,
     private readonly settings: Settings,
     private readonly timers: Timers,
     private readonly events: PoolEvents
@@ -164,12 +163,12 @@ export class ServerPool {
    * Calls `f` with the server's protocol once known (at once when it is), detecting it if needed, or
    * with the error that prevented the detection.
    */
-  detect(f: (result: ServerProtocolName | MemcachedError) => void): void {
+  detect(f: (result: ServerProtocolName | EngineError) => void): void {
     if (this.protocol !== undefined) return f(this.protocol)
     if (this.closed) {
       // No probe will start on a closed pool: answer now rather than leave the caller waiting.
       const server = this.spec.name
-      return f(new MemcachedConnectionError({ reason: "Closed", server, message: `${server}: client closed` }))
+      return f(connectionError("Closed", server, `${server}: client closed`))
     }
     this.waiters.push(f)
     this.startProbe()
@@ -179,7 +178,7 @@ export class ServerPool {
     if (this.probing || this.protocol !== undefined || this.closed) return
     this.probing = true
     const server = this.spec.name
-    const done = (result: ServerProtocolName | MemcachedError) => {
+    const done = (result: ServerProtocolName | EngineError) => {
       this.probing = false
       if (typeof result === "string") this.protocol = result
       else this.probeFailedAt = this.timers.now()
@@ -192,20 +191,24 @@ export class ServerPool {
     try {
       conn = new Connection(this.transport.connect(this.spec), { ...this.connectionOptions(), onClose: undefined, onReply: undefined })
     } catch (cause) {
-      return done(new MemcachedConnectionError({ reason: "Connect", server, message: `${server}: ${String(cause)}`, cause }))
+      return done(connectionError("Connect", server, `${server}: ${String(cause)}`, cause))
     }
-    const slot = new Slot(DETECT, "mn\r\n", undefined, "mn", this.settings.timeout)
-    slot.resume = (exit: Effect.Effect<unknown, MemcachedError>) => {
-      conn.shutdown()
-      const e = exit as Exit.Exit<unknown, MemcachedError>
-      if (Exit.isSuccess(e)) return done(e.value as ServerProtocolName)
-      const error = Cause.squash(e.cause) as MemcachedError
-      // A text-only proxy (twemproxy) closes the connection on an unknown command.
-      if (error._tag === "MemcachedConnectionError" && (error.reason === "Closed" || error.reason === "Reset")) {
-        this.proxy = true
-        return done("text")
+    const slot = new Slot(DETECT, encodeMetaNoop(), undefined, "mn", this.settings.timeout)
+    slot.done = {
+      succeed: (protocol) => {
+        conn.shutdown()
+        done(protocol as ServerProtocolName)
+      },
+      fail: (e) => {
+        conn.shutdown()
+        const error = e as EngineError
+        // A text-only proxy (twemproxy) closes the connection on an unknown command.
+        if (error.kind === "Connection" && (error.reason === "Closed" || error.reason === "Reset")) {
+          this.proxy = true
+          return done("text")
+        }
+        done(error)
       }
-      done(error)
     }
     conn.enqueue(slot)
   }
@@ -246,20 +249,20 @@ export class ServerPool {
 
   private open(i: number): RequestSink {
     const server = this.spec.name
-    if (this.closed) return this.failed(new MemcachedConnectionError({ reason: "Closed", server, message: `${server}: client closed` }))
+    if (this.closed) return this.failed(connectionError("Closed", server, `${server}: client closed`))
     let conn: Connection
     try {
       conn = new Connection(this.transport.connect(this.spec), this.connectionOptions())
     } catch (cause) {
       this.recordFailure()
-      return this.failed(new MemcachedConnectionError({ reason: "Connect", server, message: `${server}: ${String(cause)}`, cause }))
+      return this.failed(connectionError("Connect", server, `${server}: ${String(cause)}`, cause))
     }
     this.connections[i] = conn
     return conn
   }
 
   /** A sink that fails every request at once with `error` (no socket, no fake connection). */
-  private failed(error: MemcachedError): Refusal {
+  private failed(error: EngineError): Refusal {
     return new Refusal(error)
   }
 
@@ -274,10 +277,10 @@ export class ServerPool {
       autoBatch: this.settings.autoBatch ? this.settings.maxKeysPerGet : 0,
       limits: { maxValueSize: this.settings.maxValueSize },
       timers: this.timers,
-      onClose: (_: Connection, error: MemcachedError) => {
+      onClose: (_: Connection, error: EngineError) => {
         if (this.closed) return
         this.events.log("debug", `connection closed: ${error.message}`, server)
-        if (error._tag === "MemcachedProtocolError" || (error._tag === "MemcachedConnectionError" && error.reason !== "Overloaded")) {
+        if (error.kind === "Protocol" || error.reason !== "Overloaded") {
           this.recordFailure()
         }
       },
@@ -306,19 +309,19 @@ export class ServerPool {
 
   private eject(now: number, why: string): void {
     this.flaps = now - this.readmittedAt < this.settings.flapWindow ? this.flaps + 1 : 0
-    const delay = Math.min(this.settings.retryInterval * 2 ** this.flaps, this.settings.maxRetryInterval)
+    const delay = this.events.retryDelay(this.flaps)
     this.health = "ejected"
     this.ejections++
     this.failures = []
     this.ejectedUntil = now + delay
     const server = this.spec.name
     this.ejectedConnection = this.failed(
-      new MemcachedConnectionError({ reason: "Ejected", server, message: `${server} is ejected (${why}); retry in ${delay} ms` })
+      connectionError("Ejected", server, `${server} is ejected (${why}); retry in ${delay} ms`)
     )
     for (let i = 0; i < this.connections.length; i++) {
       const c = this.connections[i]
       this.connections[i] = undefined
-      c?.close(new MemcachedConnectionError({ reason: "Ejected", server, message: `${server} ejected: ${why}` }))
+      c?.close(connectionError("Ejected", server, `${server} ejected: ${why}`))
     }
     this.events.log("warning", `ejected: ${why}; retry in ${delay} ms`, server)
     this.events.healthChanged(this)
@@ -334,13 +337,12 @@ export class ServerPool {
     this.ejectedConnection = undefined
     this.events.log("info", "probing", this.spec.name)
     this.events.healthChanged(this)
-    const slot = new Slot(PROBE, "version\r\n", undefined, "version", this.settings.timeout)
-    slot.resume = (exit: Effect.Effect<unknown, MemcachedError>) => {
-      if (Exit.isExit(exit) && Exit.isSuccess(exit)) {
+    const slot = new Slot(PROBE, encodeVersion(), undefined, "version", this.settings.timeout)
+    slot.done = {
+      succeed: () => {
         if (this.health === "probing") this.readmit()
-      } else {
-        this.recordFailure()
-      }
+      },
+      fail: () => this.recordFailure()
     }
     this.connection().enqueue(slot)
   }

@@ -5,9 +5,7 @@
  *
  * @since 0.1.0
  */
-import type * as Distribution from "../Distribution.js"
-import type { ServerSpec } from "../ServerSpec.js"
-import type { ServerPool } from "./pool.js"
+import type { Placement, PlacementBuilder } from "./types.js"
 
 /**
  * Maps keys to pools. Never throws unless the distribution does.
@@ -15,16 +13,16 @@ import type { ServerPool } from "./pool.js"
  * @since 0.1.0
  * @category models
  */
-export class Router {
-  private readonly placement: Distribution.Placement | undefined
-  private live: Distribution.Placement | undefined = undefined
+export class Router<S = unknown> {
+  private readonly placement: Placement | undefined
+  private live: Placement | undefined = undefined
   private liveIndex: Array<number> = []
   private degraded = false
   private dirty = false
   constructor(
-    readonly servers: ReadonlyArray<ServerSpec>,
-    readonly pools: ReadonlyArray<ServerPool>,
-    private readonly distribution: Distribution.Distribution,
+    readonly servers: ReadonlyArray<S>,
+    readonly pools: ReadonlyArray<{ readonly available: boolean }>,
+    private readonly distribution: PlacementBuilder<S>,
     private readonly failover: "none" | "next"
   ) {
     this.placement = servers.length === 1 ? undefined : distribution.build(servers)
