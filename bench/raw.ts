@@ -17,6 +17,12 @@ import * as net from "node:net"
 const K_GET = 0
 const K_MULTI = 1
 const K_STORE = 2
+/** `mg <key> v`: one `VA <n>` + data block, or `EN`; complete on its own line (no `END`). */
+const K_MG = 3
+
+/** Completion callbacks of one request (the Promise methods and the Effect floor both use them). */
+export type OnValue = (v: Buffer | undefined) => void
+export type OnError = (e: Error) => void
 
 class Req {
   value: Buffer | undefined = undefined
@@ -74,6 +80,7 @@ export class RawConnection {
   private pending: Buffer | undefined = undefined
   private pendingHave = 0
   private pendingKey: string | undefined = undefined
+  private pendingDone = false
   private failed: Error | undefined = undefined
   private readonly flushNow = (): void => this.flush()
 
@@ -110,11 +117,34 @@ export class RawConnection {
   }
 
   get(key: string): Promise<Buffer | undefined> {
-    return new Promise((resolve, reject) => {
-      if (this.failed !== undefined) return reject(this.failed)
-      this.fifo.push(new Req(K_GET, resolve, reject, undefined))
-      this.str("get " + key + "\r\n")
-    })
+    return new Promise((resolve, reject) => this.getWith(key, resolve, reject))
+  }
+
+  /** One text `get <key>`, completed through callbacks (no Promise). */
+  getWith(key: string, resolve: OnValue, reject: OnError): void {
+    if (this.failed !== undefined) return reject(this.failed)
+    this.fifo.push(new Req(K_GET, resolve, reject, undefined))
+    this.str("get " + key + "\r\n")
+  }
+
+  /** One meta `mg <key> v` (memcached ≥ 1.6), completed through callbacks. */
+  mgWith(key: string, resolve: OnValue, reject: OnError): void {
+    if (this.failed !== undefined) return reject(this.failed)
+    this.fifo.push(new Req(K_MG, resolve, reject, undefined))
+    this.str("mg " + key + " v\r\n")
+  }
+
+  mg(key: string): Promise<Buffer | undefined> {
+    return new Promise((resolve, reject) => this.mgWith(key, resolve, reject))
+  }
+
+  /** One text `set`, completed through callbacks. */
+  setWith(key: string, value: Uint8Array, resolve: OnValue, reject: OnError): void {
+    if (this.failed !== undefined) return reject(this.failed)
+    this.fifo.push(new Req(K_STORE, resolve, reject, undefined))
+    this.str("set " + key + " 0 0 " + value.length + "\r\n")
+    this.bytes(value)
+    this.str("\r\n")
   }
 
   /** One `get k1 k2 …` command; hits are added to `into`. */
@@ -204,7 +234,7 @@ export class RawConnection {
     const r = this.fifo.shift()
     if (r === undefined) return this.fail(new Error("reply without request"))
     if (r.kind === K_MULTI) r.resolve(r.map)
-    else if (r.kind === K_GET) r.resolve(r.value)
+    else if (r.kind === K_GET || r.kind === K_MG) r.resolve(r.value)
     else r.resolve(undefined)
   }
 
@@ -228,6 +258,10 @@ export class RawConnection {
       this.pending = undefined
       this.deliver(this.pendingKey, target.subarray(0, target.length - 2))
       this.pendingKey = undefined
+      if (this.pendingDone) {
+        this.pendingDone = false
+        this.complete()
+      }
     }
     if (this.rest !== undefined) {
       buf = Buffer.concat([this.rest, buf.subarray(pos)])
@@ -242,6 +276,26 @@ export class RawConnection {
         return
       }
       const c0 = buf[pos]
+      if (c0 === 86 /* V */ && buf[pos + 2] === 32 /* "VA " */) {
+        // VA <bytes>[ flags]\r\n<data>\r\n : the whole reply of one `mg`
+        let p = pos + 3
+        let n = 0
+        for (let ch = buf[p]!; ch >= 48 && ch <= 57; ch = buf[++p]!) n = n * 10 + (ch - 48)
+        const ds = eol + 1
+        if (ds + n + 2 <= end) {
+          this.deliver(undefined, buf.subarray(ds, ds + n))
+          this.complete()
+          pos = ds + n + 2
+          continue
+        }
+        const target = Buffer.allocUnsafe(n + 2)
+        buf.copy(target, 0, ds, end)
+        this.pending = target
+        this.pendingHave = end - ds
+        this.pendingKey = undefined
+        this.pendingDone = true
+        return
+      }
       if (c0 === 86 /* V */) {
         // VALUE <key> <flags> <bytes>[ <cas>]\r\n
         const ks = pos + 6
@@ -264,7 +318,7 @@ export class RawConnection {
         this.pendingKey = key
         return
       }
-      if (c0 === 69 /* E */ && eol - pos === 4) this.complete() // END
+      if (c0 === 69 /* E */ && (eol - pos === 4 || eol - pos === 3)) this.complete() // END, EN (mg miss)
       else if (c0 === 83 /* S */ && buf[pos + 1] === 84 /* T */) this.complete() // STORED
       else {
         const r = this.fifo.shift()
@@ -321,6 +375,26 @@ export class RawClient {
     return this.pick(key).set(key, value, flags, exptime)
   }
 
+  /** One `mg <key> v` line. */
+  mg(key: string): Promise<Buffer | undefined> {
+    return this.pick(key).mg(key)
+  }
+
+  /** A multi-get as pipelined `mg <key> v` lines (one per key), merged into one Map. */
+  getMultiMg(keys: ReadonlyArray<string>): Promise<Map<string, Buffer>> {
+    const into = new Map<string, Buffer>()
+    let left = keys.length
+    return new Promise((resolve, reject) => {
+      if (left === 0) return resolve(into)
+      for (const k of keys) {
+        this.pick(k).mgWith(k, (v) => {
+          if (v !== undefined) into.set(k, v)
+          if (--left === 0) resolve(into)
+        }, reject)
+      }
+    })
+  }
+
   /** One multi-key `get` per server that owns some of `keys`, merged into one Map. */
   getMulti(keys: ReadonlyArray<string>): Promise<Map<string, Buffer>> {
     const into = new Map<string, Buffer>()
@@ -342,3 +416,46 @@ export class RawClient {
     for (const c of this.conns) c.close()
   }
 }
+
+/**
+ * memcached's own CPU (`rusage_user + rusage_system` of `stats`, in µs) summed over `servers`, each
+ * read on its own short-lived connection (not the measured client's).
+ */
+export const serverCpuUs = async (servers: ReadonlyArray<string>): Promise<number> => {
+  let total = 0
+  for (const s of servers) {
+    const i = s.lastIndexOf(":")
+    const st = await statsOf(s.slice(0, i), Number(s.slice(i + 1)))
+    total += (Number(st.rusage_user) + Number(st.rusage_system)) * 1e6
+  }
+  return total
+}
+
+/** `stats` of one server, as a name → value map. */
+export const statsOf = (host: string, port: number): Promise<Record<string, string>> =>
+  new Promise((resolve, reject) => {
+    const s = net.connect({ host, port })
+    let acc = ""
+    const timer = setTimeout(() => {
+      s.destroy()
+      reject(new Error("stats timeout"))
+    }, 5000)
+    s.on("error", (e) => {
+      clearTimeout(timer)
+      reject(e)
+    })
+    s.on("data", (d: Buffer) => {
+      acc += d.toString("latin1")
+      if (acc.endsWith("END\r\n")) {
+        clearTimeout(timer)
+        s.destroy()
+        const out: Record<string, string> = {}
+        for (const line of acc.split("\r\n")) {
+          const p = line.split(" ")
+          if (p[0] === "STAT" && p[1] !== undefined) out[p[1]] = p.slice(2).join(" ")
+        }
+        resolve(out)
+      }
+    })
+    s.write("stats\r\n")
+  })

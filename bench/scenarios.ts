@@ -8,15 +8,24 @@
  * the bounded sleeps in the memory scenario.
  */
 
+import { serverCpuUs } from "./raw.js"
+
 // ---------------------------------------------------------------------------------------------
 // Scenarios and counts
 // ---------------------------------------------------------------------------------------------
 
 export const SCENARIOS = [
-  "seq_get",
-  "conc_get",
-  "conc_set",
-  "mget",
+  "get_1",
+  "get_10",
+  "get_100",
+  "get_1000",
+  "set_100",
+  "mget_10",
+  "mget_100",
+  "mget_1000",
+  "mget_10000",
+  "setmany_10000",
+  "mixed_100",
   "large_set",
   "large_get",
   "indep_get",
@@ -24,50 +33,69 @@ export const SCENARIOS = [
 ] as const
 export type ScenarioName = (typeof SCENARIOS)[number]
 
-export interface Counts {
-  /** sequential gets, 1 in flight */
-  readonly seq: number
-  /** gets with `inFlight` in flight */
-  readonly conc: number
-  /** sets with `inFlight` in flight */
-  readonly set: number
-  /** multi-get calls of `mgetKeys` keys (4 callers in flight) */
-  readonly mgetCalls: number
-  /** 512 KiB sets and gets (1 in flight each) */
-  readonly large: number
-  /** independent single gets from `inFlight` unrelated callers */
-  readonly indep: number
-  /** requests left pending against the black-hole server */
-  readonly mem: number
-}
+/**
+ * Measured count per scenario: operations for get/set/mixed/large/indep, calls for `mget_N` (N keys
+ * each) and `setmany_10000` (10 000 values each), pending requests for `mem`.
+ */
+export type Counts = Readonly<Record<ScenarioName, number>>
 
 export const FULL: Counts = {
-  seq: 20_000,
-  conc: 200_000,
-  set: 200_000,
-  mgetCalls: 4_000,
-  large: 600,
-  indep: 200_000,
+  get_1: 5_000,
+  get_10: 20_000,
+  get_100: 50_000,
+  get_1000: 50_000,
+  set_100: 50_000,
+  mget_10: 5_000,
+  mget_100: 500,
+  mget_1000: 50,
+  mget_10000: 5,
+  setmany_10000: 5,
+  mixed_100: 50_000,
+  large_set: 200,
+  large_get: 200,
+  indep_get: 50_000,
   mem: 20_000
 }
 
 export const QUICK: Counts = {
-  seq: 2_000,
-  conc: 20_000,
-  set: 20_000,
-  mgetCalls: 400,
-  large: 60,
-  indep: 20_000,
+  get_1: 500,
+  get_10: 2_000,
+  get_100: 5_000,
+  get_1000: 5_000,
+  set_100: 5_000,
+  mget_10: 500,
+  mget_100: 50,
+  mget_1000: 5,
+  mget_10000: 2,
+  setmany_10000: 1,
+  mixed_100: 5_000,
+  large_set: 20,
+  large_get: 20,
+  indep_get: 5_000,
   mem: 5_000
 }
 
+/** In-flight requests (caller loops) of the single-key scenarios. */
+export const inFlightOf = (s: ScenarioName): number =>
+  s === "get_1" ? 1 : s === "get_10" ? 10 : s === "get_1000" ? 1_000 : 100
+/** Keys per call of the multi-get scenarios. */
+export const mgetSize = (s: ScenarioName): number => Number(s.slice(5))
+export const MGET_SCENARIOS = ["mget_10", "mget_100", "mget_1000", "mget_10000"] as const satisfies ReadonlyArray<ScenarioName>
+export const GET_SCENARIOS = ["get_1", "get_10", "get_100", "get_1000"] as const satisfies ReadonlyArray<ScenarioName>
+/** Every 10th operation of `mixed_100` is a set (of the value the gets expect). */
+export const isMixedSet = (i: number): boolean => i % 10 === 9
+export const SETMANY_SIZE = 10_000
+
 /**
  * Warm-up operations before each measured window: 10% of the measured count, and at least
- * `min(n, minimum)` (5000 for small-value scenarios, so that --quick runs are past the JIT warm-up).
+ * `min(n, minimum)` (5000 small operations by default, 1000 in `--quick` runs, past the JIT warm-up).
  */
-export const warmup = (n: number, minimum = 5_000): number => Math.max(1, Math.ceil(n * 0.1), Math.min(n, minimum))
+export const warmup = (n: number, minimum = warmMin): number => Math.max(1, Math.ceil(n * 0.1), Math.min(n, minimum))
+/** Warm-up calls of a multi-key scenario of `size` keys per call: about `warmMin` keys at least. */
+export const warmupCalls = (calls: number, size: number): number => warmup(calls, Math.ceil(warmMin / size))
+/** Minimum warm-up operations: 5000, or 1000 in a `--quick` run (set by `readChildInput`). */
+let warmMin = 5_000
 export const IN_FLIGHT = 100
-export const MGET_KEYS = 100
 export const MGET_CALLERS = 4
 export const SMALL_SIZE = 100
 export const LARGE_SIZE = 512 * 1024
@@ -82,11 +110,11 @@ export const setKey = (i: number): string => `bench:s:${i % SET_POOL}`
 export const mgetKey = (i: number): string => `bench:m:${i % MGET_POOL}`
 export const largeGetKey = (i: number): string => `bench:LG:${i % LARGE_POOL}`
 export const largeSetKey = (i: number): string => `bench:LS:${i % LARGE_POOL}`
-/** The keys of multi-get call `call`: 100 consecutive keys of the pool, all distinct. */
-export const mgetKeys = (call: number): Array<string> => {
-  const base = (call * MGET_KEYS) % MGET_POOL
-  const keys = new Array<string>(MGET_KEYS)
-  for (let j = 0; j < MGET_KEYS; j++) keys[j] = mgetKey(base + j)
+/** The keys of multi-get call `call` of `size` keys: consecutive keys of the pool, all distinct. */
+export const mgetKeys = (call: number, size: number): Array<string> => {
+  const base = (call * size) % MGET_POOL
+  const keys = new Array<string>(size)
+  for (let j = 0; j < size; j++) keys[j] = mgetKey(base + j)
   return keys
 }
 
@@ -111,6 +139,10 @@ export interface ChildInput {
   /** Tag mixed into every value this run writes, so stale values from other runs are WRONG. */
   readonly tag: string
   readonly scenarios: ReadonlyArray<ScenarioName>
+  /** effect-memcached contender: absolute path of the `dist/` to measure (default: this tree's). */
+  readonly dist?: string | undefined
+  /** A `--quick` run: shorter warm-ups. */
+  readonly quick?: boolean | undefined
 }
 
 export interface ScenarioResult {
@@ -124,6 +156,8 @@ export interface ScenarioResult {
   readonly cpuSysUs: number
   /** client CPU (user+sys) per operation (mget: per key) */
   readonly cpuUsPerOp: number
+  /** memcached CPU (`stats` rusage_user + rusage_system deltas around the window) per operation / key */
+  readonly serverUsPerOp?: number | undefined
   misses: number
   errors: number
   wrong: number
@@ -148,7 +182,9 @@ export const RESULT_PREFIX = "BENCH_RESULT "
 export const readChildInput = (): ChildInput => {
   const arg = process.argv[2]
   if (arg === undefined) throw new Error("usage: <contender>.ts '<ChildInput JSON>'")
-  return JSON.parse(arg) as ChildInput
+  const input = JSON.parse(arg) as ChildInput
+  if (input.quick === true) warmMin = 1_000
+  return input
 }
 
 export const emit = (out: ChildOutput): void => {
@@ -285,19 +321,27 @@ export class Tally {
 export class Window {
   private readonly t0: bigint
   private readonly c0: NodeJS.CpuUsage
-  constructor() {
+  private constructor(private readonly servers: ReadonlyArray<string>, private readonly s0: number) {
     this.c0 = process.cpuUsage()
     this.t0 = process.hrtime.bigint()
   }
-  /** Ends the window and builds the result. `work` = units for the rate (MiB for large, else ops). */
-  end(
+  /** Reads memcached's CPU on `servers`, then starts the window (client time and CPU). */
+  static async start(servers: ReadonlyArray<string>): Promise<Window> {
+    return new Window(servers, await serverCpuUs(servers))
+  }
+  /**
+   * Ends the window (client time and CPU first, then memcached's CPU) and builds the result.
+   * `work` = units for the rate (MiB for large, else ops).
+   */
+  async end(
     ops: number,
     unit: ScenarioResult["unit"],
     tally: Tally,
     extra: { work?: number; latenciesUs?: Float64Array; note?: string } = {}
-  ): ScenarioResult {
+  ): Promise<ScenarioResult> {
     const seconds = Number(process.hrtime.bigint() - this.t0) / 1e9
     const cpu = process.cpuUsage(this.c0)
+    const s1 = await serverCpuUs(this.servers)
     const work = extra.work ?? ops
     let p50: number | undefined
     let p99: number | undefined
@@ -314,6 +358,7 @@ export class Window {
       cpuUserUs: cpu.user,
       cpuSysUs: cpu.system,
       cpuUsPerOp: (cpu.user + cpu.system) / ops,
+      serverUsPerOp: (s1 - this.s0) / ops,
       misses: tally.misses,
       errors: tally.errors,
       wrong: tally.wrong,
@@ -409,8 +454,30 @@ export const runGeneric = async (contender: string, factory: AdapterFactory): Pr
   const results: Partial<Record<ScenarioName, ScenarioResult>> = {}
   const want = new Set(input.scenarios)
   let error: string | undefined
+  /** Warm-up, then one measured window of `n` loop iterations (`perOp` units each). */
+  const measure = async (
+    name: ScenarioName,
+    servers: ReadonlyArray<string>,
+    inFlight: number,
+    n: number,
+    warm: number,
+    op: (t: Tally) => (i: number) => Promise<void>,
+    unit: ScenarioResult["unit"] = "ops/s",
+    perOp = 1,
+    note?: string
+  ): Promise<void> => {
+    await runLoops(inFlight, warm, op(new Tally()))
+    const t = new Tally()
+    const w = await Window.start(servers)
+    await runLoops(inFlight, n, op(t))
+    const extra: { work?: number; note?: string } = {}
+    if (unit === "MiB/s") extra.work = (n * LARGE_SIZE) / MIB
+    if (note !== undefined) extra.note = note
+    results[name] = await w.end(n * perOp, unit, t, extra)
+  }
   try {
     const single = await factory.make([input.single], "single")
+    const one = [input.single]
     // Seed the pools this client reads, with its own set (checked by the orchestrator with raw).
     {
       const t = new Tally()
@@ -438,13 +505,20 @@ export const runGeneric = async (contender: string, factory: AdapterFactory): Pr
         t.error(e)
       }
     }
+    const setOp = (t: Tally) => async (i: number) => {
+      try {
+        checkSet(t, await single.set(setKey(i), exp.set[i % SET_POOL]!))
+      } catch (e) {
+        t.error(e)
+      }
+    }
 
-    if (want.has("seq_get")) {
-      await runLoops(1, warmup(c.seq), getOp(new Tally()))
+    if (want.has("get_1")) {
+      await runLoops(1, warmup(c.get_1), getOp(new Tally()))
       const t = new Tally()
-      const lat = new Float64Array(c.seq)
-      const w = new Window()
-      for (let i = 0; i < c.seq; i++) {
+      const lat = new Float64Array(c.get_1)
+      const w = await Window.start(one)
+      for (let i = 0; i < c.get_1; i++) {
         const t0 = performance.now()
         try {
           t.check(await single.get(getKey(i)), exp.get[i % GET_POOL])
@@ -453,28 +527,37 @@ export const runGeneric = async (contender: string, factory: AdapterFactory): Pr
         }
         lat[i] = (performance.now() - t0) * 1000
       }
-      results.seq_get = w.end(c.seq, "ops/s", t, { latenciesUs: lat })
+      results.get_1 = await w.end(c.get_1, "ops/s", t, { latenciesUs: lat })
     }
-    if (want.has("conc_get")) {
-      await runLoops(IN_FLIGHT, warmup(c.conc), getOp(new Tally()))
-      const t = new Tally()
-      const w = new Window()
-      await runLoops(IN_FLIGHT, c.conc, getOp(t))
-      results.conc_get = w.end(c.conc, "ops/s", t)
+    for (const s of ["get_10", "get_100", "get_1000"] as const) {
+      if (want.has(s)) await measure(s, one, inFlightOf(s), c[s], warmup(c[s]), getOp)
     }
-    if (want.has("conc_set")) {
-      const setOp = (t: Tally) => async (i: number) => {
-        try {
-          checkSet(t, await single.set(setKey(i), exp.set[i % SET_POOL]!))
-        } catch (e) {
-          t.error(e)
+    if (want.has("set_100")) await measure("set_100", one, IN_FLIGHT, c.set_100, warmup(c.set_100), setOp)
+    if (want.has("mixed_100")) {
+      const op = (t: Tally) => {
+        const g = getOp(t)
+        return async (i: number) => {
+          if (!isMixedSet(i)) return g(i)
+          try {
+            checkSet(t, await single.set(getKey(i), exp.get[i % GET_POOL]!))
+          } catch (e) {
+            t.error(e)
+          }
         }
       }
-      await runLoops(IN_FLIGHT, warmup(c.set), setOp(new Tally()))
-      const t = new Tally()
-      const w = new Window()
-      await runLoops(IN_FLIGHT, c.set, setOp(t))
-      results.conc_set = w.end(c.set, "ops/s", t)
+      await measure("mixed_100", one, IN_FLIGHT, c.mixed_100, warmup(c.mixed_100), op)
+    }
+    if (want.has("setmany_10000")) {
+      // The client's own bulk write when it has one (none of the Promise peers does): 10 000 sets
+      // issued at once, awaited together.
+      const op = (t: Tally) => async (_call: number) => {
+        const ps: Array<Promise<void>> = new Array(SETMANY_SIZE)
+        for (let i = 0; i < SETMANY_SIZE; i++) {
+          ps[i] = single.set(setKey(i), exp.set[i]!).then((r) => checkSet(t, r), (e) => t.error(e))
+        }
+        await Promise.all(ps)
+      }
+      await measure("setmany_10000", one, 1, c.setmany_10000, warmup(c.setmany_10000, 1), op, "ops/s", SETMANY_SIZE)
     }
     if (want.has("large_set")) {
       const op = (t: Tally) => async (i: number) => {
@@ -484,11 +567,7 @@ export const runGeneric = async (contender: string, factory: AdapterFactory): Pr
           t.error(e)
         }
       }
-      await runLoops(1, warmup(c.large, 0), op(new Tally()))
-      const t = new Tally()
-      const w = new Window()
-      await runLoops(1, c.large, op(t))
-      results.large_set = w.end(c.large, "MiB/s", t, { work: (c.large * LARGE_SIZE) / MIB })
+      await measure("large_set", one, 1, c.large_set, warmup(c.large_set, 0), op, "MiB/s")
     }
     if (want.has("large_get")) {
       const op = (t: Tally) => async (i: number) => {
@@ -498,24 +577,16 @@ export const runGeneric = async (contender: string, factory: AdapterFactory): Pr
           t.error(e)
         }
       }
-      await runLoops(1, warmup(c.large, 0), op(new Tally()))
-      const t = new Tally()
-      const w = new Window()
-      await runLoops(1, c.large, op(t))
-      results.large_get = w.end(c.large, "MiB/s", t, { work: (c.large * LARGE_SIZE) / MIB })
+      await measure("large_get", one, 1, c.large_get, warmup(c.large_get, 0), op, "MiB/s")
     }
     if (want.has("indep_get")) {
       // For callback/Promise clients, independent callers are exactly the 100 async loops of
-      // conc_get: nothing in these clients merges requests across callers.
-      await runLoops(IN_FLIGHT, warmup(c.indep), getOp(new Tally()))
-      const t = new Tally()
-      const w = new Window()
-      await runLoops(IN_FLIGHT, c.indep, getOp(t))
-      results.indep_get = w.end(c.indep, "ops/s", t, { note: "same as conc_get (no cross-caller batching)" })
+      // get_100: nothing in these clients merges requests across callers.
+      await measure("indep_get", one, IN_FLIGHT, c.indep_get, warmup(c.indep_get), getOp, "ops/s", 1, "same loops as get_100")
     }
     single.close()
 
-    if (want.has("mget")) {
+    if (MGET_SCENARIOS.some((s) => want.has(s))) {
       const multi = await factory.make(input.multi, "multi")
       const ts = new Tally()
       await runLoops(IN_FLIGHT, MGET_POOL, async (i) => {
@@ -526,20 +597,20 @@ export const runGeneric = async (contender: string, factory: AdapterFactory): Pr
         }
       })
       if (ts.errors > 0) throw new Error(`mget seeding failed: ${ts.errors} errors, first: ${ts.firstError}`)
-      const op = (t: Tally) => async (call: number) => {
-        const keys = mgetKeys(call)
-        try {
-          const m = await multi.getMulti(keys)
-          for (const k of keys) t.check(lookup(m, k), exp.mget.get(k))
-        } catch (e) {
-          t.error(e)
+      for (const s of MGET_SCENARIOS) {
+        if (!want.has(s)) continue
+        const size = mgetSize(s)
+        const op = (t: Tally) => async (call: number) => {
+          const keys = mgetKeys(call, size)
+          try {
+            const m = await multi.getMulti(keys)
+            for (const k of keys) t.check(lookup(m, k), exp.mget.get(k))
+          } catch (e) {
+            t.error(e)
+          }
         }
+        await measure(s, input.multi, MGET_CALLERS, c[s], warmupCalls(c[s], size), op, "keys/s", size)
       }
-      await runLoops(MGET_CALLERS, warmup(c.mgetCalls, 200), op(new Tally()))
-      const t = new Tally()
-      const w = new Window()
-      await runLoops(MGET_CALLERS, c.mgetCalls, op(t))
-      results.mget = w.end(c.mgetCalls * MGET_KEYS, "keys/s", t)
       multi.close()
     }
 
