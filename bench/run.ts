@@ -1,11 +1,14 @@
 /**
- * Benchmark orchestrator: `npm run bench [-- --quick] [--json FILE] [--md FILE] [--reps N] [--only a,b]`.
+ * Benchmark orchestrator:
+ * `npm run bench [-- --quick] [--json FILE] [--md FILE] [--reps N] [--only a,b] [--dist PATH/dist]`.
  *
  * Starts 4 memcached processes on free loopback ports (`-t 1 -m 1024 -I 2m`) and a black-hole
  * server, runs every contender in its own Node process (one at a time: the box has 2 cores), repeats
  * with the contender order rotated, verifies what each contender wrote with the raw client, checks
  * that memcached evicted nothing, stops the servers by PID and prints a Markdown report in which every
- * figure is also given as a ratio to the raw client of the same repetition (median of the ratios).
+ * figure is also given as a ratio to the scenario's reference (`REF`: the best raw form for it) measured in
+ * the same repetition (median of the ratios), next to client CPU and memcached's CPU per operation.
+ * `--dist` points the effect-memcached lines at another build's `dist/` (before/after comparisons).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
