@@ -14,149 +14,19 @@
  */
 import type { Duplex } from "node:stream"
 import { CRLF } from "../protocol/bytes.js"
-import { makeReplyParser, type ParserLimits, type Reply, type ReplyParser } from "../protocol/client.js"
-import { type Completion, connectionError, EngineError, Failure, protocolError, type Timers } from "./types.js"
+import { encodeGet, makeReplyParser, type ParserLimits, type Reply, type ReplyParser } from "../protocol/client.js"
+import { FLUSH_AT, OutputBuffer } from "./output.js"
+import { Group, type RequestSink, type Slot, SlotKind } from "./slot.js"
+import { connectionError, EngineError, Failure, protocolError, type Timers } from "./types.js"
 
+export { type Command, type Finish, Group, Refusal, type RequestSink, Slot, SlotKind } from "./slot.js"
 export type { Timers } from "./types.js"
-
-/**
- * How a slot consumes replies.
- *
- * - `Single`: exactly one status line (STORED, DELETED, a number, OK, VERSION, an error, or a meta
- *   reply other than `VA`-with-batch semantics).
- * - `Values`: `VALUE` blocks until `END` (get, gets, gat, gats).
- * - `Stats`: `STAT` lines until `END`.
- * - `Barrier`: any replies until the meta no-op `MN` (quiet meta batches).
- *
- * @since 0.1.0
- * @category models
- */
-export const SlotKind = { Single: 0, Values: 1, Stats: 2, Barrier: 3 } as const
-
-/**
- * One of the {@link SlotKind} values.
- *
- * @since 0.1.0
- * @category models
- */
-export type SlotKind = typeof SlotKind[keyof typeof SlotKind]
-
-/**
- * Maps the replies of a completed slot to the request's result: the value, a {@link Failure} (the
- * request fails, the connection stays), or a `Protocol` {@link EngineError} (the reply does not fit
- * the request: the connection closes and every pending request fails).
- *
- * @since 0.1.0
- * @category models
- */
-export type Finish = (slot: Slot, reply: Reply) => unknown
-
-/**
- * What the engine knows of a command: how its replies are framed, how they map to a result, and
- * whether a single-key request of it may join a per-tick auto-batch (as `get` or `gets`). One value
- * per command and protocol, built once (the client's command table); the engine never looks at the
- * bytes of a command.
- *
- * @since 0.1.0
- * @category models
- */
-export interface Command {
-  /** The command's name, used in errors (`get`, `mg`, `flush_all`). */
-  readonly name: string
-  readonly kind: SlotKind
-  readonly finish: Finish
-  /** Set for single-key text retrievals that may be merged into one multi-key `get`/`gets`. */
-  readonly batch?: "get" | "gets" | undefined
-}
-
-/**
- * One request: its command, what to write, and who to complete.
- *
- * @since 0.1.0
- * @category models
- */
-export class Slot {
-  next: Slot | undefined = undefined
-  /** Completed once, then cleared (a request never completes twice). */
-  done: Completion | undefined = undefined
-  deadline = 0
-  /** The server's label, set when the slot is enqueued. */
-  server = ""
-  /** Replies collected so far (Values, Stats and Barrier slots). */
-  acc: Array<Reply> | undefined = undefined
-  /** Index of the next requested key a VALUE may match (multi-key gets). */
-  cursor = 0
-  /** The auto-batch this single-key get was merged into, if any. */
-  group: Group | undefined = undefined
-  /** The keys of a multi-key request, in request order (replies are matched against them). */
-  keys: ReadonlyArray<string> | undefined = undefined
-  constructor(
-    readonly command: Command,
-    readonly head: string,
-    readonly data: Uint8Array | undefined,
-    readonly key: string,
-    readonly timeout: number
-  ) {}
-  get kind(): SlotKind {
-    return this.command.kind
-  }
-  get finish(): Finish {
-    return this.command.finish
-  }
-}
-
-/**
- * Single-key `get`/`gets` slots written in the same tick, sent as one multi-key command. memcached
- * answers hits in request order and omits misses, then one `END` that completes every slot.
- *
- * @since 0.1.0
- * @category models
- */
-export class Group {
-  readonly slots: Array<Slot> = []
-  line: string
-  cursor = 0
-  constructor(readonly command: string) {
-    this.line = command
-  }
-}
 
 const MAX_GROUP_LINE = 8 * 1024
 
 /** "get" / "gets" when the slot is a single-key retrieval that may join an auto-batch. */
-const batchCommand = (slot: Slot): string | undefined =>
+const batchCommand = (slot: Slot): "get" | "gets" | undefined =>
   slot.keys === undefined && slot.data === undefined ? slot.command.batch : undefined
-
-/**
- * Where a request goes: a live {@link Connection}, or a {@link Refusal} when the server cannot take
- * requests (ejected, client closed, transport threw).
- *
- * @since 0.1.0
- * @category models
- */
-export interface RequestSink {
-  /** Sends a request; its slot is resumed with the reply's result or a typed error. */
-  enqueue(slot: Slot): void
-  /** Sends a request whose reply is read and dropped. */
-  send(slot: Slot): void
-}
-
-/**
- * Fails every request at once with one error, without a socket: what an ejected or closed server
- * hands out instead of a connection.
- *
- * @since 0.1.0
- * @category models
- */
-export class Refusal implements RequestSink {
-  constructor(readonly error: EngineError) {}
-  enqueue(slot: Slot): void {
-    const done = slot.done
-    slot.done = undefined
-    done?.fail(this.error)
-  }
-  send(_slot: Slot): void {}
-}
 
 /**
  * Options of one connection.
@@ -181,8 +51,6 @@ export interface ConnectionOptions {
   readonly onReply?: (() => void) | undefined
 }
 
-const FLUSH_AT = 64 * 1024
-const HAND_OFF_AT = 16 * 1024
 
 /**
  * A pipelined connection over any `Duplex` (a TCP, TLS or unix socket, or the in-memory server).
@@ -207,9 +75,7 @@ export class Connection implements RequestSink {
   private readonly parser: ReplyParser
   /** The auto-batch being collected; written out before any other command and at flush. */
   private group: Group | undefined = undefined
-  private out = Buffer.allocUnsafe(FLUSH_AT + 1024)
-  private outLen = 0
-  private outParts: Array<Uint8Array> = []
+  private readonly output = new OutputBuffer()
   private flushScheduled = false
   private writable = true
   private cancelTimer: (() => void) | undefined = undefined
@@ -311,12 +177,12 @@ export class Connection implements RequestSink {
       const command = batchCommand(slot)
       if (command !== undefined) {
         let g = this.group
-        if (g === undefined || g.command !== command || g.slots.length >= max || g.line.length > MAX_GROUP_LINE) {
+        if (g === undefined || g.command !== command || g.slots.length >= max || g.keyBytes > MAX_GROUP_LINE) {
           this.closeGroup()
           g = this.group = new Group(command)
         }
         g.slots.push(slot)
-        g.line += " " + slot.key
+        g.keyBytes += slot.key.length + 1
         slot.group = g
         if (!this.flushScheduled) {
           this.flushScheduled = true
@@ -326,12 +192,12 @@ export class Connection implements RequestSink {
       }
     }
     if (this.group !== undefined) this.closeGroup()
-    this.writeString(slot.head)
+    this.output.writeString(slot.head)
     if (slot.data !== undefined) {
-      this.writeBytes(slot.data)
-      this.writeString(CRLF)
+      this.output.writeBytes(slot.data)
+      this.output.writeString(CRLF)
     }
-    if (this.outLen >= FLUSH_AT) this.flush()
+    if (this.output.length >= FLUSH_AT) this.flush()
     else if (!this.flushScheduled) {
       this.flushScheduled = true
       process.nextTick(this.flushBound)
@@ -346,52 +212,12 @@ export class Connection implements RequestSink {
     if (g.slots.length === 1) {
       const only = g.slots[0]!
       only.group = undefined
-      this.writeString(only.head)
+      this.output.writeString(only.head)
     } else {
-      this.writeString(g.line + CRLF)
+      const keys = new Array<string>(g.slots.length)
+      for (let i = 0; i < keys.length; i++) keys[i] = g.slots[i]!.key
+      this.output.writeString(encodeGet(g.command, keys))
     }
-  }
-
-  private writeString(s: string): void {
-    const need = this.outLen + s.length * 3
-    if (need > this.out.length) this.grow(need)
-    this.outLen += this.out.write(s, this.outLen)
-  }
-
-  private writeBytes(b: Uint8Array): void {
-    if (b.length >= HAND_OFF_AT) {
-      this.seal()
-      this.outParts.push(b)
-      return
-    }
-    const need = this.outLen + b.length
-    if (need > this.out.length) this.grow(need)
-    this.out.set(b, this.outLen)
-    this.outLen += b.length
-  }
-
-  private grow(need: number): void {
-    this.seal()
-    if (need - this.outLen > this.out.length) this.out = Buffer.allocUnsafe(need + FLUSH_AT)
-  }
-
-  /** Moves the filled part of the output buffer into `outParts`. */
-  private seal(): void {
-    if (this.outLen === 0) return
-    this.outParts.push(this.takeOut())
-  }
-
-  private takeOut(): Buffer {
-    const len = this.outLen
-    this.outLen = 0
-    if (len < HAND_OFF_AT) {
-      const copy = Buffer.allocUnsafe(len)
-      this.out.copy(copy, 0, 0, len)
-      return copy
-    }
-    const filled = this.out.subarray(0, len)
-    this.out = Buffer.allocUnsafe(FLUSH_AT + 1024)
-    return filled
   }
 
   /** Writes everything buffered, unless connecting, closed, or the socket asked us to wait. */
@@ -399,14 +225,12 @@ export class Connection implements RequestSink {
     this.flushScheduled = false
     if (this.state !== "open" || !this.writable) return
     if (this.group !== undefined) this.closeGroup()
-    if (this.outParts.length === 0) {
-      if (this.outLen === 0) return
-      this.writable = this.socket.write(this.takeOut())
+    const parts = this.output.take()
+    if (parts === undefined) return
+    if (!Array.isArray(parts)) {
+      this.writable = this.socket.write(parts)
       return
     }
-    this.seal()
-    const parts = this.outParts
-    this.outParts = []
     this.socket.cork()
     let ok = true
     for (let i = 0; i < parts.length; i++) ok = this.socket.write(parts[i]!)
@@ -692,8 +516,7 @@ export class Connection implements RequestSink {
     this.closeError = error
     this.cancelTimer?.()
     this.cancelTimer = undefined
-    this.outParts = []
-    this.outLen = 0
+    this.output.clear()
     this.group = undefined
     const server = this.options.server
     const now = this.options.timers.now()

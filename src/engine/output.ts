@@ -1,0 +1,88 @@
+/**
+ * A connection's output buffer: encoded commands appended in one growable `Buffer`, large values handed
+ * off as their own chunks (never copied), taken all at once when the connection flushes. Plain
+ * JavaScript, no Effect, no socket.
+ *
+ * @since 0.1.0
+ */
+
+/** The size at which a connection flushes early, without waiting for the end of the tick. */
+export const FLUSH_AT = 64 * 1024
+const HAND_OFF_AT = 16 * 1024
+
+/**
+ * Bytes waiting to be written. Never throws.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class OutputBuffer {
+  private out = Buffer.allocUnsafe(FLUSH_AT + 1024)
+  private len = 0
+  private parts: Array<Uint8Array> = []
+
+  /** Bytes in the current buffer (not counting chunks already sealed or handed off). */
+  get length(): number {
+    return this.len
+  }
+
+  writeString(s: string): void {
+    const need = this.len + s.length * 3
+    if (need > this.out.length) this.grow(need)
+    this.len += this.out.write(s, this.len)
+  }
+
+  writeBytes(b: Uint8Array): void {
+    if (b.length >= HAND_OFF_AT) {
+      this.seal()
+      this.parts.push(b)
+      return
+    }
+    const need = this.len + b.length
+    if (need > this.out.length) this.grow(need)
+    this.out.set(b, this.len)
+    this.len += b.length
+  }
+
+  /**
+   * Everything buffered, emptying the buffer: one `Buffer` (the common case), several chunks to write in
+   * order (corked), or `undefined` when there is nothing.
+   */
+  take(): Buffer | Array<Uint8Array> | undefined {
+    if (this.parts.length === 0) return this.len === 0 ? undefined : this.takeOut()
+    this.seal()
+    const parts = this.parts
+    this.parts = []
+    return parts
+  }
+
+  /** Drops everything buffered (the connection closed). */
+  clear(): void {
+    this.parts = []
+    this.len = 0
+  }
+
+  private grow(need: number): void {
+    this.seal()
+    if (need - this.len > this.out.length) this.out = Buffer.allocUnsafe(need + FLUSH_AT)
+  }
+
+  /** Moves the filled part of the buffer into `parts`. */
+  private seal(): void {
+    if (this.len === 0) return
+    this.parts.push(this.takeOut())
+  }
+
+  private takeOut(): Buffer {
+    const len = this.len
+    this.len = 0
+    if (len < HAND_OFF_AT) {
+      const copy = Buffer.allocUnsafe(len)
+      this.out.copy(copy, 0, 0, len)
+      return copy
+    }
+    const filled = this.out.subarray(0, len)
+    this.out = Buffer.allocUnsafe(FLUSH_AT + 1024)
+    return filled
+  }
+}

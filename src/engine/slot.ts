@@ -1,0 +1,142 @@
+/**
+ * The engine's request model: how a command's replies are framed and finished, the slot of one
+ * request in a connection's FIFO, the auto-batch group, and the sinks a pool hands out (a live
+ * connection or a {@link Refusal}). Plain JavaScript, no Effect.
+ *
+ * @since 0.1.0
+ */
+import type { Reply } from "../protocol/client.js"
+import type { Completion, EngineError } from "./types.js"
+
+/**
+ * How a slot consumes replies.
+ *
+ * - `Single`: exactly one status line (STORED, DELETED, a number, OK, VERSION, an error, or a meta
+ *   reply other than `VA`-with-batch semantics).
+ * - `Values`: `VALUE` blocks until `END` (get, gets, gat, gats).
+ * - `Stats`: `STAT` lines until `END`.
+ * - `Barrier`: any replies until the meta no-op `MN` (quiet meta batches).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const SlotKind = { Single: 0, Values: 1, Stats: 2, Barrier: 3 } as const
+
+/**
+ * One of the {@link SlotKind} values.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SlotKind = typeof SlotKind[keyof typeof SlotKind]
+
+/**
+ * Maps the replies of a completed slot to the request's result: the value, a {@link Failure} (the
+ * request fails, the connection stays), or a `Protocol` {@link EngineError} (the reply does not fit
+ * the request: the connection closes and every pending request fails).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Finish = (slot: Slot, reply: Reply) => unknown
+
+/**
+ * What the engine knows of a command: how its replies are framed, how they map to a result, and
+ * whether a single-key request of it may join a per-tick auto-batch (as `get` or `gets`). One value
+ * per command and protocol, built once (the client's command table); the engine never looks at the
+ * bytes of a command.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Command {
+  /** The command's name, used in errors (`get`, `mg`, `flush_all`). */
+  readonly name: string
+  readonly kind: SlotKind
+  readonly finish: Finish
+  /** Set for single-key text retrievals that may be merged into one multi-key `get`/`gets`. */
+  readonly batch?: "get" | "gets" | undefined
+}
+
+/**
+ * One request: its command, what to write, and who to complete.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Slot {
+  next: Slot | undefined = undefined
+  /** Completed once, then cleared (a request never completes twice). */
+  done: Completion | undefined = undefined
+  deadline = 0
+  /** The server's label, set when the slot is enqueued. */
+  server = ""
+  /** Replies collected so far (Values, Stats and Barrier slots). */
+  acc: Array<Reply> | undefined = undefined
+  /** Index of the next requested key a VALUE may match (multi-key gets). */
+  cursor = 0
+  /** The auto-batch this single-key get was merged into, if any. */
+  group: Group | undefined = undefined
+  /** The keys of a multi-key request, in request order (replies are matched against them). */
+  keys: ReadonlyArray<string> | undefined = undefined
+  constructor(
+    readonly command: Command,
+    readonly head: string,
+    readonly data: Uint8Array | undefined,
+    readonly key: string,
+    readonly timeout: number
+  ) {}
+  get kind(): SlotKind {
+    return this.command.kind
+  }
+  get finish(): Finish {
+    return this.command.finish
+  }
+}
+
+/**
+ * Single-key `get`/`gets` slots written in the same tick, sent as one multi-key command. memcached
+ * answers hits in request order and omits misses, then one `END` that completes every slot.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Group {
+  readonly slots: Array<Slot> = []
+  /** Bytes of the keys collected so far (the merged line is encoded when the group closes). */
+  keyBytes = 0
+  cursor = 0
+  constructor(readonly command: "get" | "gets") {}
+}
+
+
+/**
+ * Where a request goes: a live {@link Connection}, or a {@link Refusal} when the server cannot take
+ * requests (ejected, client closed, transport threw).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RequestSink {
+  /** Sends a request; its slot is resumed with the reply's result or a typed error. */
+  enqueue(slot: Slot): void
+  /** Sends a request whose reply is read and dropped. */
+  send(slot: Slot): void
+}
+
+/**
+ * Fails every request at once with one error, without a socket: what an ejected or closed server
+ * hands out instead of a connection.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Refusal implements RequestSink {
+  constructor(readonly error: EngineError) {}
+  enqueue(slot: Slot): void {
+    const done = slot.done
+    slot.done = undefined
+    done?.fail(this.error)
+  }
+  send(_slot: Slot): void {}
+}
