@@ -7,15 +7,8 @@
  */
 import { Replies, ReplyWriter } from "../protocol/server.js"
 import type { ServerContext } from "./context.js"
+import { line } from "./replyLine.js"
 import * as Stats from "./stats.js"
-
-const lines = new Map<string, Buffer>()
-/** A reply line (CRLF added), cached. */
-const line = (text: string): Buffer => {
-  let b = lines.get(text)
-  if (b === undefined) lines.set(text, b = Buffer.from(text + "\r\n", "latin1"))
-  return b
-}
 
 const rows = (list: ReadonlyArray<readonly [string, string | number | bigint]>): Buffer => {
   const w = new ReplyWriter(list.length * 40 + 8)

@@ -13,20 +13,10 @@ import { type MetaCommand, Replies, ReplyWriter } from "../protocol/server.js"
 import type { ServerContext } from "./context.js"
 import { type Engine, EngineReplies, type Item, itemTotal } from "./engine.js"
 import { type MetaFlags, OPAQUE_TOO_LONG, parseMetaFlags } from "./metaFlags.js"
+import { line } from "./replyLine.js"
 import { slabClass } from "./stats.js"
 
 const { NON_NUMERIC, OUT_OF_MEMORY, TOO_LARGE } = EngineReplies
-
-const lines = new Map<string, Buffer>()
-/** A reply line (CRLF added); small lines are cached. */
-const line = (text: string): Buffer => {
-  let b = lines.get(text)
-  if (b === undefined) {
-    b = Buffer.from(text + "\r\n", "latin1")
-    if (lines.size < 4096) lines.set(text, b)
-  }
-  return b
-}
 
 /** One meta request: the decoded key and its flags. */
 interface Request {

@@ -8,6 +8,7 @@ import { type Command, makeCommandParser, type CommandParser, Replies, ReplyWrit
 import * as Admin from "./admin.js"
 import { prefixCounters, type ServerContext } from "./context.js"
 import { meta } from "./meta.js"
+import { line } from "./replyLine.js"
 
 /**
  * One connection's protocol state: bytes in, reply bytes out.
@@ -21,16 +22,6 @@ export interface Session {
    * command that answered, in order) and whether the connection must close after sending them.
    */
   readonly receive: (chunk: Uint8Array) => { readonly replies: Array<Buffer>; readonly close: boolean }
-}
-
-const lines = new Map<string, Buffer>()
-const line = (text: string): Buffer => {
-  let b = lines.get(text)
-  if (b === undefined) {
-    b = Buffer.from(text + "\r\n", "latin1")
-    if (lines.size < 1024) lines.set(text, b)
-  }
-  return b
 }
 
 type Executable = Exclude<Command, { _tag: "Quit" | "Fatal" }>
