@@ -393,8 +393,12 @@ const ourChunkKeys = (key: string, item: RawItem): ReadonlyArray<string> | Memca
   if ((item.flags & Flags.SPLIT) === 0) return undefined
   const manifest = decodeManifest(item.value, key)
   if (manifest instanceof MemcachedValueError) return manifest
-  return Array.from({ length: manifest.chunkCount }, (_, i) => chunkKey(key, manifest.writeId, i))
+  return chunkKeysOf(key, manifest)
 }
+
+/** The keys of every chunk a manifest under `key` names, in order. */
+const chunkKeysOf = (key: string, manifest: Manifest): Array<string> =>
+  Array.from({ length: manifest.chunkCount }, (_, i) => chunkKey(key, manifest.writeId, i))
 
 const assembleOurs = (
   store: ChunkStore<unknown>,
@@ -405,7 +409,7 @@ const assembleOurs = (
   const manifest = decodeManifest(item.value, key)
   if (manifest instanceof MemcachedValueError) return Effect.fail(manifest)
   if (manifest.length > o.maxValueSize) return Effect.fail(tooLarge(key, manifest.length, o.maxValueSize))
-  const keys = Array.from({ length: manifest.chunkCount }, (_, i) => chunkKey(key, manifest.writeId, i))
+  const keys = chunkKeysOf(key, manifest)
   return Effect.flatMap(store.getMany(keys, o.call), (found) => {
     const parts: Array<Uint8Array> = []
     for (let i = 0; i < keys.length; i++) {
