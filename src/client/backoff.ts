@@ -17,7 +17,10 @@ import * as Schedule from "effect/Schedule"
  * @since 0.1.0
  * @category constructors
  */
-export const ejectionBackoff = (retryInterval: number, maxRetryInterval: number): Schedule.Schedule<Duration.Duration> => {
+export const ejectionBackoff = (
+  retryInterval: number,
+  maxRetryInterval: number
+): Schedule.Schedule<Duration.Duration> => {
   const max = Duration.millis(maxRetryInterval)
   return Schedule.exponential(Duration.millis(retryInterval), 2).pipe(Schedule.map((d) => Duration.min(d, max)))
 }

@@ -10,7 +10,12 @@ import * as Option from "effect/Option"
 import { type Command, type Finish, type Slot, SlotKind } from "../engine/connection.js"
 import { type EngineError, Failure, protocolError } from "../engine/types.js"
 import type { Item, Value } from "../MemcachedClient.js"
-import { type MemcachedError, MemcachedInputError, MemcachedServerError, MemcachedStoreError } from "../MemcachedError.js"
+import {
+  type MemcachedError,
+  MemcachedInputError,
+  MemcachedServerError,
+  MemcachedStoreError
+} from "../MemcachedError.js"
 import type { Reply, StorageCommand, ValueReply } from "../protocol/client.js"
 import { parseU64Value, U64_MAX } from "../protocol/limits.js"
 import { metaItem, metaKeyIs, type MetaSetMode, metaToItem, parseMetaDebug } from "../protocol/meta.js"
@@ -37,11 +42,16 @@ export const failure = (slot: Slot, reply: Reply, command: string): Failed => {
     case "NotFound":
       return new Failure(new MemcachedStoreError({ reason: "NotFound", key: slot.key, command }))
     case "ServerError":
-      return new Failure(new MemcachedServerError({ reason: "ServerError", message: reply.message, server: slot.server }))
+      return new Failure(
+        new MemcachedServerError({ reason: "ServerError", message: reply.message, server: slot.server })
+      )
     case "ClientError":
-      return new Failure(new MemcachedServerError({ reason: "ClientError", message: reply.message, server: slot.server }))
+      return new Failure(
+        new MemcachedServerError({ reason: "ClientError", message: reply.message, server: slot.server })
+      )
     case "Error":
-      return new Failure(new MemcachedServerError({ reason: "UnknownCommand", message: reply.message || "ERROR", server: slot.server })
+      return new Failure(
+        new MemcachedServerError({ reason: "UnknownCommand", message: reply.message || "ERROR", server: slot.server })
       )
     default:
       // A reply of the wrong kind means replies and requests are out of step: the connection closes.
@@ -100,12 +110,16 @@ export const storeFinishers: Record<StorageCommand, Finish> = {
   prepend: finishStore("prepend"),
   cas: finishStore("cas")
 }
-export const finishDelete: Finish = (slot, reply) => (reply._tag === "Deleted" ? undefined : failure(slot, reply, "delete"))
-export const finishTouch: Finish = (slot, reply) => (reply._tag === "Touched" ? undefined : failure(slot, reply, "touch"))
-export const finishIncr: Finish = (slot, reply) =>
-  reply._tag === "Numeric" ? reply.value : failure(slot, reply, "incr")
-export const finishDecr: Finish = (slot, reply) =>
-  reply._tag === "Numeric" ? reply.value : failure(slot, reply, "decr")
+export const finishDelete: Finish = (
+  slot,
+  reply
+) => (reply._tag === "Deleted" ? undefined : failure(slot, reply, "delete"))
+export const finishTouch: Finish = (
+  slot,
+  reply
+) => (reply._tag === "Touched" ? undefined : failure(slot, reply, "touch"))
+export const finishIncr: Finish = (slot, reply) => reply._tag === "Numeric" ? reply.value : failure(slot, reply, "incr")
+export const finishDecr: Finish = (slot, reply) => reply._tag === "Numeric" ? reply.value : failure(slot, reply, "decr")
 export const finishOk: Finish = (slot, reply) => (reply._tag === "Ok" ? undefined : failure(slot, reply, slot.key))
 export const finishVersion: Finish = (slot, reply) =>
   reply._tag === "Version" ? reply.version : failure(slot, reply, "version")
@@ -142,11 +156,14 @@ export const malformed = (slot: Slot, what: string): EngineError =>
   protocolError("Malformed", slot.server, `${slot.server}: malformed ${what}`)
 
 /** The error of {@link failure} as the edge's typed error (bulk writes attribute it to a key). */
-export const failureError = (slot: Slot, reply: Reply, command: string): MemcachedError => unwrap(failure(slot, reply, command))
+export const failureError = (slot: Slot, reply: Reply, command: string): MemcachedError =>
+  unwrap(failure(slot, reply, command))
 /** The error of {@link metaFailure} as the edge's typed error. */
 export const metaFailureError = (slot: Slot, reply: Reply, command: string): MemcachedError =>
   unwrap(metaFailure(slot, reply, command))
-const unwrap = (f: Failed): MemcachedError => (f instanceof Failure ? f.error as MemcachedError : edgeError(f) as MemcachedError)
+const unwrap = (
+  f: Failed
+): MemcachedError => (f instanceof Failure ? f.error as MemcachedError : edgeError(f) as MemcachedError)
 
 export const finishMetaGet: Finish = (slot, reply) => {
   if (reply._tag === "Meta") {
@@ -224,14 +241,14 @@ export const finishMetaSet: Finish = (slot, reply) => {
 }
 export const metaDelta = (command: string): Finish => (slot, reply) => {
   if (reply._tag !== "Meta" || reply.code !== "VA") return metaFailure(slot, reply, command)
-  const n = (reply.value === undefined ? -1n : parseU64Value(reply.value))
+  const n = reply.value === undefined ? -1n : parseU64Value(reply.value)
   return n < 0n ? malformed(slot, `${command} value`) : n
 }
 export const finishMetaIncr = metaDelta("incr")
 export const finishMetaDecr = metaDelta("decr")
 export const finishMetaArithmetic: Finish = (slot, reply) => {
   if (reply._tag === "Meta" && reply.code === "VA") {
-    const n = (reply.value === undefined ? -1n : parseU64Value(reply.value))
+    const n = reply.value === undefined ? -1n : parseU64Value(reply.value)
     if (n < 0n) return malformed(slot, "ma reply")
     return { value: n, ttl: metaItem(reply).ttl, cas: reply.cas }
   }
@@ -252,7 +269,14 @@ export const u64 = (n: number | bigint | undefined): bigint | undefined | null =
   const b = typeof n === "bigint" ? n : Number.isSafeInteger(n) ? BigInt(n) : -1n
   return b < 0n || b > U64_MAX ? null : b
 }
-export const storeModes: Record<StorageCommand, MetaSetMode> = { set: "S", add: "E", replace: "R", append: "A", prepend: "P", cas: "S" }
+export const storeModes: Record<StorageCommand, MetaSetMode> = {
+  set: "S",
+  add: "E",
+  replace: "R",
+  append: "A",
+  prepend: "P",
+  cas: "S"
+}
 
 // ---------------------------------------------------------------------------------------------
 // The command table
@@ -282,10 +306,22 @@ export const storeRow = (c: StorageCommand): CommandRow & { readonly text: Comma
 
 export const commands = {
   get: { text: cmd("get", SlotKind.Values, finishGet, "get"), meta: cmd("mg", S, finishMetaGet), idempotent: true },
-  gets: { text: cmd("gets", SlotKind.Values, withCas(finishGet), "gets"), meta: cmd("mg", S, withCas(finishMetaGet)), idempotent: true },
+  gets: {
+    text: cmd("gets", SlotKind.Values, withCas(finishGet), "gets"),
+    meta: cmd("mg", S, withCas(finishMetaGet)),
+    idempotent: true
+  },
   gat: { text: cmd("gat", SlotKind.Values, finishGet), meta: cmd("mg", S, finishMetaGet), idempotent: true },
-  gats: { text: cmd("gats", SlotKind.Values, withCas(finishGet)), meta: cmd("mg", S, withCas(finishMetaGet)), idempotent: true },
-  getMany: { text: cmd("get", SlotKind.Values, finishGetMany), meta: cmd("mg", SlotKind.Barrier, finishMetaGetMany), idempotent: true },
+  gats: {
+    text: cmd("gats", SlotKind.Values, withCas(finishGet)),
+    meta: cmd("mg", S, withCas(finishMetaGet)),
+    idempotent: true
+  },
+  getMany: {
+    text: cmd("get", SlotKind.Values, finishGetMany),
+    meta: cmd("mg", SlotKind.Barrier, finishMetaGetMany),
+    idempotent: true
+  },
   set: storeRow("set"),
   add: storeRow("add"),
   replace: storeRow("replace"),
@@ -299,7 +335,11 @@ export const commands = {
   quietBatch: { text: undefined, meta: cmd("mn", SlotKind.Barrier, finishQuietBatch), idempotent: false },
   flush_all: { text: cmd("flush_all", S, finishOk), meta: cmd("flush_all", S, finishOk), idempotent: true },
   version: { text: cmd("version", S, finishVersion), meta: cmd("version", S, finishVersion), idempotent: true },
-  stats: { text: cmd("stats", SlotKind.Stats, finishStats), meta: cmd("stats", SlotKind.Stats, finishStats), idempotent: true },
+  stats: {
+    text: cmd("stats", SlotKind.Stats, finishStats),
+    meta: cmd("stats", SlotKind.Stats, finishStats),
+    idempotent: true
+  },
   verbosity: { text: cmd("verbosity", S, finishOk), meta: cmd("verbosity", S, finishOk), idempotent: true },
   metaGet: { text: undefined, meta: cmd("mg", S, finishMetaItem), idempotent: true },
   metaSet: { text: undefined, meta: cmd("ms", S, finishMetaSet), idempotent: false },
@@ -310,4 +350,3 @@ export const commands = {
 
 /** The row's command for a server speaking `meta` or not (text). */
 export const commandFor = (row: CommandRow, meta: boolean): Command => (meta ? row.meta : row.text) ?? row.meta!
-

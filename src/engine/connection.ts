@@ -51,7 +51,6 @@ export interface ConnectionOptions {
   readonly onReply?: (() => void) | undefined
 }
 
-
 /**
  * A pipelined connection over any `Duplex` (a TCP, TLS or unix socket, or the in-memory server).
  *
@@ -149,7 +148,8 @@ export class Connection implements RequestSink {
     const size = slot.head.length + (slot.data?.length ?? 0)
     if (
       this.backlogHead === undefined &&
-      (this.inFlight === 0 || (this.inFlight < this.options.maxInFlight && this.inFlightBytes + size <= this.options.maxInFlightBytes))
+      (this.inFlight === 0 ||
+        (this.inFlight < this.options.maxInFlight && this.inFlightBytes + size <= this.options.maxInFlightBytes))
     ) {
       this.write(slot, size)
       return
@@ -157,7 +157,13 @@ export class Connection implements RequestSink {
     if (this.queued >= this.options.maxQueued) {
       const done = slot.done
       slot.done = undefined
-      done?.fail(connectionError("Overloaded", this.options.server, `${this.options.server}: ${this.queued} requests already queued`))
+      done?.fail(
+        connectionError(
+          "Overloaded",
+          this.options.server,
+          `${this.options.server}: ${this.queued} requests already queued`
+        )
+      )
       return
     }
     this.queued++
@@ -252,7 +258,9 @@ export class Connection implements RequestSink {
         protocolError(
           "Malformed",
           this.options.server,
-          `${this.options.server}: reply could not be handled: ${cause instanceof Error ? cause.message : String(cause)}`
+          `${this.options.server}: reply could not be handled: ${
+            cause instanceof Error ? cause.message : String(cause)
+          }`
         )
       )
     }
@@ -422,7 +430,11 @@ export class Connection implements RequestSink {
 
   private unexpected(reply: Reply, why: string): false {
     this.close(
-      protocolError("Unexpected", this.options.server, `${this.options.server}: unexpected ${reply._tag} reply (${why})`)
+      protocolError(
+        "Unexpected",
+        this.options.server,
+        `${this.options.server}: unexpected ${reply._tag} reply (${why})`
+      )
     )
     return false
   }
@@ -536,7 +548,11 @@ export class Connection implements RequestSink {
     }
     const inflight = this.head
     const backlog = this.backlogHead
-    this.head = this.tail = this.backlogHead = this.backlogTail = undefined
+    this.head =
+      this.tail =
+      this.backlogHead =
+      this.backlogTail =
+        undefined
     this.inFlight = this.queued = this.inFlightBytes = 0
     this.socket.destroy()
     fail(inflight)

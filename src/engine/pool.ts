@@ -83,7 +83,9 @@ export interface PoolEvents {
 }
 
 const finishProbe = (slot: Slot, reply: Reply): unknown =>
-  reply._tag === "Version" ? undefined : new Failure(connectionError("Closed", slot.server, `probe answered ${reply._tag}`))
+  reply._tag === "Version"
+    ? undefined
+    : new Failure(connectionError("Closed", slot.server, `probe answered ${reply._tag}`))
 
 const finishDetect = (slot: Slot, reply: Reply): unknown =>
   reply._tag === "Meta" && reply.code === "MN"
@@ -182,14 +184,22 @@ export class ServerPool<S extends Endpoint = Endpoint> {
       this.probing = false
       if (typeof result === "string") this.protocol = result
       else this.probeFailedAt = this.timers.now()
-      this.events.log("debug", typeof result === "string" ? `protocol: ${result}` : `protocol probe failed: ${result.message}`, server)
+      this.events.log(
+        "debug",
+        typeof result === "string" ? `protocol: ${result}` : `protocol probe failed: ${result.message}`,
+        server
+      )
       const waiters = this.waiters
       this.waiters = []
       for (const w of waiters) w(result)
     }
     let conn: Connection
     try {
-      conn = new Connection(this.transport.connect(this.spec), { ...this.connectionOptions(), onClose: undefined, onReply: undefined })
+      conn = new Connection(this.transport.connect(this.spec), {
+        ...this.connectionOptions(),
+        onClose: undefined,
+        onReply: undefined
+      })
     } catch (cause) {
       return done(connectionError("Connect", server, `${server}: ${String(cause)}`, cause))
     }
@@ -224,7 +234,10 @@ export class ServerPool<S extends Endpoint = Endpoint> {
    */
   connection(): RequestSink {
     if (this.health === "ejected") return this.ejectedConnection ?? this.open(0)
-    if (this.protocol === undefined && !this.probing && this.timers.now() - this.probeFailedAt >= this.settings.retryInterval) {
+    if (
+      this.protocol === undefined && !this.probing &&
+      this.timers.now() - this.probeFailedAt >= this.settings.retryInterval
+    ) {
       this.startProbe()
     }
     let i = 0

@@ -109,7 +109,6 @@ export class Group {
   constructor(readonly command: "get" | "gets") {}
 }
 
-
 /**
  * Where a request goes: a live {@link Connection}, or a {@link Refusal} when the server cannot take
  * requests (ejected, client closed, transport threw).

@@ -47,8 +47,12 @@ export class EngineError {
  * @since 0.1.0
  * @category constructors
  */
-export const connectionError = (reason: ConnectionReason, server: string, message: string, cause?: unknown): EngineError =>
-  new EngineError("Connection", reason, message, server, cause)
+export const connectionError = (
+  reason: ConnectionReason,
+  server: string,
+  message: string,
+  cause?: unknown
+): EngineError => new EngineError("Connection", reason, message, server, cause)
 
 /**
  * A protocol violation (`kind: "Protocol"`): it closes the connection it happened on.
