@@ -62,7 +62,13 @@ const runScenario = (addresses: () => ReadonlyArray<string>, s: Scenario) => {
   const logger = Logger.make(({ annotations, date, message }) => {
     const text = String(message)
     const server = String(HashMap.get(annotations, "server").pipe(Option.getOrElse(() => "")))
-    const kind = text.startsWith("ejected") ? "ejected" : text === "probing" ? "probing" : text === "readmitted" ? "readmitted" : undefined
+    const kind = text.startsWith("ejected")
+      ? "ejected"
+      : text === "probing"
+      ? "probing"
+      : text === "readmitted"
+      ? "readmitted"
+      : undefined
     if (kind !== undefined) {
       const m = /retry in (\d+) ms/.exec(text)
       events.push({ at: date.getTime(), server, kind, delay: m === null ? 0 : Number(m[1]) })
@@ -132,7 +138,11 @@ const runScenario = (addresses: () => ReadonlyArray<string>, s: Scenario) => {
       const e = ejections[0]!
       const served = dead.filter((r) => r.issuedAt >= e.at + 5 && r.issuedAt < e.at + e.delay - 20)
       assert.isAbove(served.length, 20, info)
-      assert.deepStrictEqual(served.filter((r) => r.outcome !== "ok").slice(0, 3), [], `failover did not serve the dead keys; ${info}`)
+      assert.deepStrictEqual(
+        served.filter((r) => r.outcome !== "ok").slice(0, 3),
+        [],
+        `failover did not serve the dead keys; ${info}`
+      )
     }
     // Readmitted within the retry interval in effect (+ probe time) after the server returned.
     const delays = ejections.filter((e) => e.at <= healed + TIMEOUT + MARGIN).map((e) => e.delay)
@@ -149,7 +159,9 @@ const runScenario = (addresses: () => ReadonlyArray<string>, s: Scenario) => {
     for (const k of keys) {
       const v = yield* Effect.exit(client.getString(k))
       assert.isTrue(Exit.isSuccess(v), `${k}; ${info}`)
-      if (Exit.isSuccess(v) && Option.isSome(v.value)) assert.isTrue(isValueOf(k, v.value.value), `${k} -> ${v.value.value}`)
+      if (Exit.isSuccess(v) && Option.isSome(v.value)) {
+        assert.isTrue(isValueOf(k, v.value.value), `${k} -> ${v.value.value}`)
+      }
     }
     return report
   }).pipe(Effect.scoped, Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
@@ -215,28 +227,46 @@ describe("fault matrix against real memcached (real time)", () => {
   })
 
   for (const failover of ["none", "next"] as const) {
-    it.live(`kill -9 by PID, restart on the same port — failover ${failover}`, () =>
-      runScenario(real, { name: `killed ${failover}`, faulty: 1, failover, ejects: true, ...killAndRestart(1) }), 30_000)
+    it.live(
+      `kill -9 by PID, restart on the same port — failover ${failover}`,
+      () => runScenario(real, { name: `killed ${failover}`, faulty: 1, failover, ejects: true, ...killAndRestart(1) }),
+      30_000
+    )
   }
 
-  it.live("kill -9, restart on the same port — failover next + retry schedule", () =>
-    runScenario(real, { name: "killed next retry", faulty: 2, failover: "next", retry: true, ejects: true, ...killAndRestart(2) }), 30_000)
+  it.live(
+    "kill -9, restart on the same port — failover next + retry schedule",
+    () =>
+      runScenario(real, {
+        name: "killed next retry",
+        faulty: 2,
+        failover: "next",
+        retry: true,
+        ejects: true,
+        ...killAndRestart(2)
+      }),
+    30_000
+  )
 
-  it.live("connect refused: a stopped server (SIGTERM) refuses, then comes back — failover none", () =>
-    runScenario(real, {
-      name: "refused none",
-      faulty: 0,
-      failover: "none",
-      ejects: true,
-      inject: () => procs[0]!.kill("SIGTERM"),
-      heal: async () => {
-        procs[0] = await spawnMemcachedOn(ports[0]!, ["-m", "32"], 3000)
-      }
-    }).pipe(Effect.map((report) => {
-      // refused connects are typed Connect errors, and ejection makes the rest fail at once
-      assert.isAbove(report.errors["MemcachedConnectionError:Connect"] ?? 0, 0, summary(report))
-      assert.isAbove(report.errors["MemcachedConnectionError:Ejected"] ?? 0, 0, summary(report))
-    })), 30_000)
+  it.live(
+    "connect refused: a stopped server (SIGTERM) refuses, then comes back — failover none",
+    () =>
+      runScenario(real, {
+        name: "refused none",
+        faulty: 0,
+        failover: "none",
+        ejects: true,
+        inject: () => procs[0]!.kill("SIGTERM"),
+        heal: async () => {
+          procs[0] = await spawnMemcachedOn(ports[0]!, ["-m", "32"], 3000)
+        }
+      }).pipe(Effect.map((report) => {
+        // refused connects are typed Connect errors, and ejection makes the rest fail at once
+        assert.isAbove(report.errors["MemcachedConnectionError:Connect"] ?? 0, 0, summary(report))
+        assert.isAbove(report.errors["MemcachedConnectionError:Ejected"] ?? 0, 0, summary(report))
+      })),
+    30_000
+  )
 
   for (const failover of ["none", "next"] as const) {
     it.live(`slow server (SIGSTOP past the timeout, then SIGCONT) — failover ${failover}`, () =>
@@ -272,59 +302,76 @@ describe("fault matrix against real memcached (real time)", () => {
     })
 
   // One policy each (wall time); the in-memory matrix runs both for every fault.
-  it.live("black-holed server (TCP accepts, never answers) — failover next", () =>
-    fakeScenario("blackhole next", "blackhole", "next"), 30_000)
-  it.live("garbage mid-stream — failover none", () =>
-    fakeScenario("garbage none", "garbage", "none").pipe(Effect.map((report) =>
-      assert.isAbove(report.errors["MemcachedProtocolError:Malformed"] ?? 0, 0, summary(report))
-    )), 30_000)
-  it.live("connection reset in the middle of a value — failover next", () =>
-    fakeScenario("reset next", "reset", "next").pipe(Effect.map((report) =>
-      assert.isAbove(report.errors["MemcachedConnectionError:Reset"] ?? 0, 0, summary(report))
-    )), 30_000)
+  it.live(
+    "black-holed server (TCP accepts, never answers) — failover next",
+    () => fakeScenario("blackhole next", "blackhole", "next"),
+    30_000
+  )
+  it.live(
+    "garbage mid-stream — failover none",
+    () =>
+      fakeScenario("garbage none", "garbage", "none").pipe(
+        Effect.map((report) =>
+          assert.isAbove(report.errors["MemcachedProtocolError:Malformed"] ?? 0, 0, summary(report))
+        )
+      ),
+    30_000
+  )
+  it.live(
+    "connection reset in the middle of a value — failover next",
+    () =>
+      fakeScenario("reset next", "reset", "next").pipe(
+        Effect.map((report) => assert.isAbove(report.errors["MemcachedConnectionError:Reset"] ?? 0, 0, summary(report)))
+      ),
+    30_000
+  )
 
-  it.live("interruption and per-request timeouts under load across 3 servers never desynchronize", () =>
-    Effect.gen(function*() {
-      const client = yield* MemcachedClient.make({ servers: real(), timeout: 40, failureLimit: 1_000_000 })
-      const keys = makeKeys("real-intr", 500)
-      // Preparation under a 40 ms live timeout: a set caught by a stall of this (or a loaded) machine
-      // is asked again; only the load below is under test.
-      assert.strictEqual(yield* seedRetrying(client, keys), 0)
-      // server 1 pauses repeatedly (SIGSTOP 60 ms > the 40 ms timeout): its requests time out mid-pipeline
-      const pid = procs[1]!.pid
-      let stop = false
-      const pauser = Effect.gen(function*() {
-        for (let i = 0; i < 40 && !stop; i++) {
-          process.kill(pid, "SIGSTOP")
-          yield* sleep(60)
-          process.kill(pid, "SIGCONT")
-          yield* sleep(40)
+  it.live(
+    "interruption and per-request timeouts under load across 3 servers never desynchronize",
+    () =>
+      Effect.gen(function*() {
+        const client = yield* MemcachedClient.make({ servers: real(), timeout: 40, failureLimit: 1_000_000 })
+        const keys = makeKeys("real-intr", 500)
+        // Preparation under a 40 ms live timeout: a set caught by a stall of this (or a loaded) machine
+        // is asked again; only the load below is under test.
+        assert.strictEqual(yield* seedRetrying(client, keys), 0)
+        // server 1 pauses repeatedly (SIGSTOP 60 ms > the 40 ms timeout): its requests time out mid-pipeline
+        const pid = procs[1]!.pid
+        let stop = false
+        const pauser = Effect.gen(function*() {
+          for (let i = 0; i < 40 && !stop; i++) {
+            process.kill(pid, "SIGSTOP")
+            yield* sleep(60)
+            process.kill(pid, "SIGCONT")
+            yield* sleep(40)
+          }
+        }).pipe(Effect.ensuring(Effect.sync(() => process.kill(pid, "SIGCONT"))))
+        const fiber = yield* Effect.fork(pauser)
+        const report = yield* runLoad({
+          client,
+          keys,
+          concurrency: 64,
+          requests: 200_000,
+          durationMs: 1500,
+          boundMs: 1500,
+          interruptRate: 0.2,
+          seed: 5
+        })
+        stop = true
+        yield* Fiber.join(fiber)
+        const info = summary(report)
+        assert.strictEqual(report.hung, 0, info)
+        assert.strictEqual(report.wrong, 0, info)
+        assert.strictEqual(report.defects, 0, info)
+        assert.isAbove(report.interrupted, 100, info)
+        assert.isAbove(report.errors["MemcachedConnectionError:Timeout"] ?? 0, 0, info)
+        // Every key reads back its own value (or none) through the connections that saw the timeouts. A
+        // read caught by a stall times out and is asked again; any other error fails, a wrong value fails.
+        for (const k of keys) {
+          const v = yield* Effect.retry(client.getString(k), { schedule: afterStalls, while: stalledOut })
+          if (Option.isSome(v)) assert.isTrue(isValueOf(k, v.value), `${k} -> ${v.value}`)
         }
-      }).pipe(Effect.ensuring(Effect.sync(() => process.kill(pid, "SIGCONT"))))
-      const fiber = yield* Effect.fork(pauser)
-      const report = yield* runLoad({
-        client,
-        keys,
-        concurrency: 64,
-        requests: 200_000,
-        durationMs: 1500,
-        boundMs: 1500,
-        interruptRate: 0.2,
-        seed: 5
-      })
-      stop = true
-      yield* Fiber.join(fiber)
-      const info = summary(report)
-      assert.strictEqual(report.hung, 0, info)
-      assert.strictEqual(report.wrong, 0, info)
-      assert.strictEqual(report.defects, 0, info)
-      assert.isAbove(report.interrupted, 100, info)
-      assert.isAbove(report.errors["MemcachedConnectionError:Timeout"] ?? 0, 0, info)
-      // Every key reads back its own value (or none) through the connections that saw the timeouts. A
-      // read caught by a stall times out and is asked again; any other error fails, a wrong value fails.
-      for (const k of keys) {
-        const v = yield* Effect.retry(client.getString(k), { schedule: afterStalls, while: stalledOut })
-        if (Option.isSome(v)) assert.isTrue(isValueOf(k, v.value), `${k} -> ${v.value}`)
-      }
-    }).pipe(Effect.scoped), 30_000)
+      }).pipe(Effect.scoped),
+    30_000
+  )
 })

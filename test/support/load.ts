@@ -127,6 +127,8 @@ export interface LoadResult {
   /** Clock ms when issued and when completed. */
   readonly issuedAt: number
   readonly at: number
+  /** The `server` field of a failure that has one (which connection failed it). */
+  readonly server?: string | undefined
 }
 
 export type Op = "get" | "set" | "delete"
@@ -250,17 +252,18 @@ export const runLoad = (options: LoadOptions): Effect.Effect<LoadReport> =>
       const issuedAt = clock.unsafeCurrentTimeMillis()
       const interrupt = options.interruptRate !== undefined && rand() < options.interruptRate
       const yields = Math.floor(rand() * 4)
-      const guarded: Effect.Effect<Exit.Exit<Option.Option<string> | void, MemcachedError> | typeof INTERRUPTED> = interrupt
-        ? Effect.gen(function*() {
-          const fiber = yield* Effect.fork(request)
-          for (let i = 0; i < yields; i++) yield* Effect.yieldNow()
-          yield* Fiber.interrupt(fiber)
-          const exit = yield* Fiber.await(fiber)
-          return Exit.isInterrupted(exit) && Exit.isFailure(exit) && Option.isNone(Cause.failureOption(exit.cause))
-            ? INTERRUPTED as typeof INTERRUPTED
-            : exit
-        })
-        : Effect.exit(request)
+      const guarded: Effect.Effect<Exit.Exit<Option.Option<string> | void, MemcachedError> | typeof INTERRUPTED> =
+        interrupt
+          ? Effect.gen(function*() {
+            const fiber = yield* Effect.fork(request)
+            for (let i = 0; i < yields; i++) yield* Effect.yieldNow()
+            yield* Fiber.interrupt(fiber)
+            const exit = yield* Fiber.await(fiber)
+            return Exit.isInterrupted(exit) && Exit.isFailure(exit) && Option.isNone(Cause.failureOption(exit.cause))
+              ? INTERRUPTED as typeof INTERRUPTED
+              : exit
+          })
+          : Effect.exit(request)
       const entry: Pending = { issuedAt, hung: false, fiber: undefined }
       return Effect.fork(guarded).pipe(
         Effect.flatMap((fiber) => {
@@ -268,60 +271,68 @@ export const runLoad = (options: LoadOptions): Effect.Effect<LoadReport> =>
           pending.add(entry)
           return Fiber.await(fiber)
         }),
-        Effect.map((exit): Exit.Exit<Option.Option<string> | void, MemcachedError> | typeof INTERRUPTED | typeof HUNG => {
-          pending.delete(entry)
-          if (entry.hung) return HUNG
-          return Exit.isSuccess(exit) ? exit.value : Exit.failCause(exit.cause as Cause.Cause<never>)
-        }),
+        Effect.map(
+          (exit): Exit.Exit<Option.Option<string> | void, MemcachedError> | typeof INTERRUPTED | typeof HUNG => {
+            pending.delete(entry)
+            if (entry.hung) return HUNG
+            return Exit.isSuccess(exit) ? exit.value : Exit.failCause(exit.cause as Cause.Cause<never>)
+          }
+        ),
         Effect.map((result) => {
-        const ms = Number(clock.unsafeCurrentTimeNanos() - t0) / 1e6
-        report.total++
-        const home = options.home === undefined ? undefined : report.perServer[options.home(key)]
-        let outcome: string
-        if (result === INTERRUPTED) {
-          report.interrupted++
-          outcome = "interrupted"
-        } else if (result === HUNG) {
-          report.hung++
-          outcome = "hung"
-        } else {
-          histogram.record(ms)
-          if (Exit.isSuccess(result)) {
-            report.ok++
-            outcome = "ok"
-            if (home !== undefined) home.ok++
-            if (op === "get") {
-              const v = result.value as Option.Option<string>
-              if (Option.isSome(v)) {
-                report.hits++
-                if (!isValueOf(key, v.value)) {
-                  report.wrong++
-                  outcome = "wrong"
-                  if (report.wrongSamples.length < 10) report.wrongSamples.push(`${key} -> ${v.value.slice(0, 60)}`)
-                }
-              } else report.misses++
-            }
+          const ms = Number(clock.unsafeCurrentTimeNanos() - t0) / 1e6
+          report.total++
+          const home = options.home === undefined ? undefined : report.perServer[options.home(key)]
+          let outcome: string
+          if (result === INTERRUPTED) {
+            report.interrupted++
+            outcome = "interrupted"
+          } else if (result === HUNG) {
+            report.hung++
+            outcome = "hung"
           } else {
-            const tag = describeFailure(result.cause)
-            if (tag === undefined) {
-              report.defects++
-              outcome = "defect"
-              if (report.defectSamples.length < 5) report.defectSamples.push(Cause.pretty(result.cause).slice(0, 300))
-            } else if (tag === "MemcachedStoreError:NotFound") {
-              // delete of a missing key: the server answered
+            histogram.record(ms)
+            if (Exit.isSuccess(result)) {
               report.ok++
-              report.misses++
               outcome = "ok"
               if (home !== undefined) home.ok++
+              if (op === "get") {
+                const v = result.value as Option.Option<string>
+                if (Option.isSome(v)) {
+                  report.hits++
+                  if (!isValueOf(key, v.value)) {
+                    report.wrong++
+                    outcome = "wrong"
+                    if (report.wrongSamples.length < 10) report.wrongSamples.push(`${key} -> ${v.value.slice(0, 60)}`)
+                  }
+                } else report.misses++
+              }
             } else {
-              report.errors[tag] = (report.errors[tag] ?? 0) + 1
-              outcome = tag
-              if (home !== undefined) home.errors++
+              const tag = describeFailure(result.cause)
+              if (tag === undefined) {
+                report.defects++
+                outcome = "defect"
+                if (report.defectSamples.length < 5) report.defectSamples.push(Cause.pretty(result.cause).slice(0, 300))
+              } else if (tag === "MemcachedStoreError:NotFound") {
+                // delete of a missing key: the server answered
+                report.ok++
+                report.misses++
+                outcome = "ok"
+                if (home !== undefined) home.ok++
+              } else {
+                report.errors[tag] = (report.errors[tag] ?? 0) + 1
+                outcome = tag
+                if (home !== undefined) home.errors++
+              }
             }
           }
-        }
-        options.onResult?.({ key, op, outcome, issuedAt, at: clock.unsafeCurrentTimeMillis() })
-      })
+          if (options.onResult !== undefined) {
+            const failure = result === INTERRUPTED || result === HUNG || Exit.isSuccess(result)
+              ? undefined
+              : Option.getOrUndefined(Cause.failureOption(result.cause))
+            const server = failure !== undefined && "server" in failure ? String(failure.server) : undefined
+            options.onResult({ key, op, outcome, issuedAt, at: clock.unsafeCurrentTimeMillis(), server })
+          }
+        })
       )
     }
 
@@ -381,7 +392,10 @@ export const mergeReports = (a: LoadReport, b: LoadReport): LoadReport => {
     maxLatencyMs: Math.max(a.maxLatencyMs, b.maxLatencyMs),
     p99Ms: Math.max(a.p99Ms, b.p99Ms),
     p50Ms: Math.max(a.p50Ms, b.p50Ms),
-    perServer: a.perServer.map((s, i) => ({ ok: s.ok + (b.perServer[i]?.ok ?? 0), errors: s.errors + (b.perServer[i]?.errors ?? 0) }))
+    perServer: a.perServer.map((s, i) => ({
+      ok: s.ok + (b.perServer[i]?.ok ?? 0),
+      errors: s.errors + (b.perServer[i]?.errors ?? 0)
+    }))
   }
 }
 
@@ -434,9 +448,13 @@ export const spawnMemcachedOn = async (
   if (binary === undefined) throw new Error("memcached binary not found")
   let lastError = ""
   for (let attempt = 0; attempt < 10; attempt++) {
-    const child = spawn(binary, ["-u", "nobody", "-l", "127.0.0.1", "-p", String(port), "-U", "0", "-t", "1", ...args], {
-      stdio: ["ignore", "ignore", "pipe"]
-    })
+    const child = spawn(
+      binary,
+      ["-u", "nobody", "-l", "127.0.0.1", "-p", String(port), "-U", "0", "-t", "1", ...args],
+      {
+        stdio: ["ignore", "ignore", "pipe"]
+      }
+    )
     let stderr = ""
     child.stderr?.on("data", (d: Buffer) => {
       if (stderr.length < 2048) stderr += d.toString()
@@ -522,7 +540,9 @@ export const fakeMemcachedHandler = (store: Map<string, string>, fault: { curren
           if (v === undefined) continue
           if (fault.current._tag === "ResetMidValue") {
             fault.current = { _tag: "None" }
-            reply += `VALUE ${k} 0 ${v.length}${cmd === "gets" ? " 1" : ""}\r\n${v.slice(0, Math.max(1, v.length >> 1))}`
+            reply += `VALUE ${k} 0 ${v.length}${cmd === "gets" ? " 1" : ""}\r\n${
+              v.slice(0, Math.max(1, v.length >> 1))
+            }`
             cut = true
             break
           }

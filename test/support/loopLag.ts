@@ -14,8 +14,12 @@ import { valueFor } from "./load.js"
 
 /** Stall measurements over the life of a {@link loopLag} scope (wall-clock milliseconds, `Date.now`). */
 export interface LoopLag {
-  /** Milliseconds of stall (gap beyond the sampling period) overlapping `[from, to]`. */
-  readonly stalledWithin: (from: number, to: number) => number
+  /**
+   * Milliseconds of stall (gap beyond the sampling period) overlapping `[from, to]`, counting only
+   * stalls of at least `minStall` ms (default 0): the loop being merely busy with this process's own
+   * work shows as many short gaps, a GC pause or the CPU taken by others as long ones.
+   */
+  readonly stalledWithin: (from: number, to: number, minStall?: number) => number
   /** The longest single stall seen so far. */
   readonly maxStall: () => number
   /** Total stall seen so far. */
@@ -38,9 +42,10 @@ export const loopLag = (periodMs = 2): Effect.Effect<LoopLag, never, Scope.Scope
           last = now
         }, periodMs)
         const lag: LoopLag = {
-          stalledWithin: (from, to) => {
+          stalledWithin: (from, to, minStall = 0) => {
             let sum = 0
             for (const [a, b] of gaps) {
+              if (b - a - periodMs < minStall) continue
               const overlap = Math.min(b, to) - Math.max(a, from)
               if (overlap > periodMs) sum += overlap - periodMs
             }
