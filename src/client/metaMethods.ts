@@ -110,6 +110,18 @@ const badTtl = (...ttls: ReadonlyArray<number | undefined | MemcachedInputError>
   return undefined
 }
 
+type TtlPair = readonly [number | undefined, number | undefined]
+
+/** The `ttl` and `vivify` options as exptimes, or the first one's input error. */
+const ttlAndVivify = (
+  ttlOf: Parameters<Build>[1],
+  options: { readonly ttl?: Ttl | undefined; readonly vivify?: Ttl | undefined } | undefined
+): TtlPair | MemcachedInputError => {
+  const ttl = ttlOf(options?.ttl)
+  const vivify = ttlOf(options?.vivify)
+  return badTtl(ttl, vivify) ?? [ttl as number | undefined, vivify as number | undefined]
+}
+
 /** The problem of a `cas` or `casUnique` option, if any. */
 const casOptionsProblem = (
   key: string,
@@ -178,20 +190,19 @@ const metaSet = (ctx: MetaContext): MemcachedClient["metaSet"] => (key, value, o
   }
   const mode = options?.mode === undefined ? undefined : storeModes[options.mode]
   return metaOnly(ctx, key, options, "metaSet", (wire, ttlOf) => {
-    const ttl = ttlOf(options?.ttl)
-    const vivify = ttlOf(options?.vivify)
-    const badT = badTtl(ttl, vivify)
-    if (badT !== undefined) return badT
+    const t = ttlAndVivify(ttlOf, options)
+    if (!Array.isArray(t)) return t as MemcachedInputError
+    const [ttl, vivify] = t as TtlPair
     return [
       encodeMetaSetHeader(wire, data.length, {
         base64: options?.base64,
         flags,
-        ttl: ttl as number | undefined,
+        ttl,
         mode,
         compareCas: options?.cas,
         newCas: options?.casUnique,
         invalidate: options?.invalidate,
-        vivify: vivify as number | undefined,
+        vivify,
         returnCas: true
       }),
       data
@@ -234,18 +245,17 @@ const metaArithmetic = (ctx: MetaContext): MemcachedClient["metaArithmetic"] => 
   const bad = casOptionsProblem(key, options)
   if (bad !== undefined) return Effect.fail(bad)
   return metaOnly(ctx, key, options, "metaArithmetic", (wire, ttlOf) => {
-    const ttl = ttlOf(options?.ttl)
-    const vivify = ttlOf(options?.vivify)
-    const badT = badTtl(ttl, vivify)
-    if (badT !== undefined) return badT
+    const t = ttlAndVivify(ttlOf, options)
+    if (!Array.isArray(t)) return t as MemcachedInputError
+    const [ttl, vivify] = t as TtlPair
     return [
       encodeMetaArithmetic(wire, {
         base64: options?.base64,
         mode: options?.mode,
         delta,
         initial,
-        vivify: vivify as number | undefined,
-        ttl: ttl as number | undefined,
+        vivify,
+        ttl,
         compareCas: options?.cas,
         newCas: options?.casUnique,
         value: true,
