@@ -159,7 +159,9 @@ const program = (input: ChildInput, factory: EffectFactory) =>
       const t = new Tally()
       yield* loops(IN_FLIGHT, GET_POOL, (i) => setOp(t, getKey(i), exp.get[i]!.buf))
       yield* loops(1, LARGE_POOL, (i) => setOp(t, largeGetKey(i), exp.largeGet[i]!.buf))
-      if (t.errors > 0) return yield* Effect.die(new Error(`seeding failed: ${t.errors} errors, first: ${t.firstError}`))
+      if (t.errors > 0) {
+        return yield* Effect.die(new Error(`seeding failed: ${t.errors} errors, first: ${t.firstError}`))
+      }
     }
 
     if (want.has("get_1")) {
@@ -274,7 +276,11 @@ const program = (input: ChildInput, factory: EffectFactory) =>
       const h3 = yield* heap
       const fiberBytes = (h1 - h0) / n
       const withGet = (h3 - h2) / n
-      results.mem = memResult(n, withGet - fiberBytes, `fiber+get ${withGet.toFixed(0)} B − idle fiber ${fiberBytes.toFixed(0)} B`)
+      results.mem = memResult(
+        n,
+        withGet - fiberBytes,
+        `fiber+get ${withGet.toFixed(0)} B − idle fiber ${fiberBytes.toFixed(0)} B`
+      )
       // The busy fibers stay pending; the process exits right after.
       void busy
     }

@@ -60,7 +60,8 @@ interface Result {
   readonly max: number
 }
 
-const percentile = (sorted: ReadonlyArray<number>, p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!
+const percentile = (sorted: ReadonlyArray<number>, p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!
 
 const workload = (strategy: Strategy, prefix: string) =>
   Effect.gen(function*() {
@@ -75,7 +76,9 @@ const workload = (strategy: Strategy, prefix: string) =>
       strategy === "getOrSet"
         ? cache.getOrSet(key, Effect.suspend(() => db(key)), options)
         : Effect.flatMap(client.get(key), (hit) =>
-          hit._tag === "Some" ? Effect.succeed<unknown>(hit.value.value) : Effect.tap(Effect.suspend(() => db(key)), (v) => client.set(key, v, { ttl: TTL })))
+          hit._tag === "Some"
+            ? Effect.succeed<unknown>(hit.value.value)
+            : Effect.tap(Effect.suspend(() => db(key)), (v) => client.set(key, v, { ttl: TTL })))
     const loop = Effect.gen(function*() {
       while (Date.now() < deadline) {
         const key = `${prefix}-${Math.floor(Math.random() * KEYS)}`
@@ -85,7 +88,10 @@ const workload = (strategy: Strategy, prefix: string) =>
         yield* Effect.sleep(THINK_MS)
       }
     })
-    yield* Effect.all(Array.from({ length: CALLERS }, () => loop), { concurrency: "unbounded", discard: true })
+    yield* Effect.all(
+      Array.from({ length: CALLERS }, () => loop),
+      { concurrency: "unbounded", discard: true }
+    )
     latencies.sort((a, b) => a - b)
     if (strategy === "getOrSet") {
       const m = cache.metrics
@@ -107,7 +113,18 @@ const workload = (strategy: Strategy, prefix: string) =>
 
 const main = async () => {
   const port = await freePort()
-  const child = spawn("/usr/bin/memcached", ["-u", "nobody", "-l", "127.0.0.1", "-p", String(port), "-U", "0", "-t", "1"], {
+  const child = spawn("/usr/bin/memcached", [
+    "-u",
+    "nobody",
+    "-l",
+    "127.0.0.1",
+    "-p",
+    String(port),
+    "-U",
+    "0",
+    "-t",
+    "1"
+  ], {
     stdio: "ignore"
   })
   try {
@@ -119,14 +136,26 @@ const main = async () => {
     for (const strategy of ["naive", "getOrSet"] as const) {
       results.push(await Effect.runPromise(Effect.provide(workload(strategy, `${strategy}-${Date.now()}`), layer)))
     }
-    console.log(`herd: ${CALLERS} callers (think ${THINK_MS} ms), ${KEYS} keys, TTL ${TTL} s, database ${DB_MS} ms, ${SECONDS} s per strategy${RECACHE > 0 ? `, recache ${RECACHE} s` : ""}`)
+    console.log(
+      `herd: ${CALLERS} callers (think ${THINK_MS} ms), ${KEYS} keys, TTL ${TTL} s, database ${DB_MS} ms, ${SECONDS} s per strategy${
+        RECACHE > 0 ? `, recache ${RECACHE} s` : ""
+      }`
+    )
     console.log("| strategy | database calls/s | requests/s | p50 ms | p99 ms | max ms |")
     console.log("|---|---:|---:|---:|---:|---:|")
     for (const r of results) {
-      console.log(`| ${r.strategy} | ${(r.dbCalls / SECONDS).toFixed(1)} | ${(r.requests / SECONDS).toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.max.toFixed(1)} |`)
+      console.log(
+        `| ${r.strategy} | ${(r.dbCalls / SECONDS).toFixed(1)} | ${(r.requests / SECONDS).toFixed(0)} | ${
+          r.p50.toFixed(2)
+        } | ${r.p99.toFixed(2)} | ${r.max.toFixed(1)} |`
+      )
     }
     const [naive, lease] = results as [Result, Result]
-    console.log(`database calls: naive / getOrSet = ${(naive.dbCalls / Math.max(1, lease.dbCalls)).toFixed(1)}×; p99: naive / getOrSet = ${(naive.p99 / lease.p99).toFixed(2)}×`)
+    console.log(
+      `database calls: naive / getOrSet = ${
+        (naive.dbCalls / Math.max(1, lease.dbCalls)).toFixed(1)
+      }×; p99: naive / getOrSet = ${(naive.p99 / lease.p99).toFixed(2)}×`
+    )
   } finally {
     child.kill("SIGTERM")
   }

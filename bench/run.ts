@@ -81,7 +81,12 @@ const CONTENDERS: ReadonlyArray<ContenderLine> = [
     effect: true
   },
   { label: "memjs", file: "memjs.ts", variant: "binary", options: {} },
-  { label: "memjs+Effect.tryPromise", file: "memjs-effect.ts", variant: "binary, Promise API in Effect.tryPromise", options: {} },
+  {
+    label: "memjs+Effect.tryPromise",
+    file: "memjs-effect.ts",
+    variant: "binary, Promise API in Effect.tryPromise",
+    options: {}
+  },
   { label: "memcached", file: "memcached.ts", variant: "text", options: {} },
   { label: "memcache-client", file: "memcache-client.ts", variant: "text", options: {} }
 ]
@@ -129,7 +134,15 @@ interface Args {
 }
 
 const parseArgs = (argv: ReadonlyArray<string>): Args => {
-  const a: Args = { quick: false, reps: 3, json: undefined, md: undefined, only: undefined, includePending: false, dist: undefined }
+  const a: Args = {
+    quick: false,
+    reps: 3,
+    json: undefined,
+    md: undefined,
+    only: undefined,
+    includePending: false,
+    dist: undefined
+  }
   let repsSet = false
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i]
@@ -143,10 +156,11 @@ const parseArgs = (argv: ReadonlyArray<string>): Args => {
     else if (x === "--include-pending") a.includePending = true
     else if (x === "--dist") {
       const d = path.resolve(argv[++i] ?? "")
-      if (!fs.existsSync(path.join(d, "MemcachedClient.js"))) throw new Error(`--dist ${d}: no MemcachedClient.js there`)
+      if (!fs.existsSync(path.join(d, "MemcachedClient.js"))) {
+        throw new Error(`--dist ${d}: no MemcachedClient.js there`)
+      }
       a.dist = d
-    }
-    else if (x === "--help" || x === "-h") {
+    } else if (x === "--help" || x === "-h") {
       process.stdout.write(
         "npm run bench -- [--quick] [--reps N] [--json FILE] [--md FILE] [--only raw,memjs,...] [--include-pending] [--dist PATH/dist]\n"
       )
@@ -532,8 +546,22 @@ const TARGETS: ReadonlyArray<Target> = [
     bound: 1.2,
     ref: { label: "raw", s: "mget_100" }
   },
-  { name: "set@100 ≥ 0.95× effect-floor", s: "set_100", metric: "rate", op: ">=", bound: 0.95, ref: { label: "effect-floor", s: "set_100" } },
-  { name: "set@100 client CPU/op ≤ 1.05× effect-floor", s: "set_100", metric: "cpu", op: "<=", bound: 1.05, ref: { label: "effect-floor", s: "set_100" } },
+  {
+    name: "set@100 ≥ 0.95× effect-floor",
+    s: "set_100",
+    metric: "rate",
+    op: ">=",
+    bound: 0.95,
+    ref: { label: "effect-floor", s: "set_100" }
+  },
+  {
+    name: "set@100 client CPU/op ≤ 1.05× effect-floor",
+    s: "set_100",
+    metric: "cpu",
+    op: "<=",
+    bound: 1.05,
+    ref: { label: "effect-floor", s: "set_100" }
+  },
   { name: "multi-get 100 ≥ 1.0× raw", s: "mget_100", metric: "rate", op: ">=", bound: 1.0 },
   { name: "multi-get 1 000 ≥ 1.0× raw", s: "mget_1000", metric: "rate", op: ">=", bound: 1.0 },
   { name: "multi-get 10 000 ≥ 1.0× raw", s: "mget_10000", metric: "rate", op: ">=", bound: 1.0 },
@@ -764,7 +792,9 @@ const main = async (): Promise<void> => {
   const lines = all.filter((l) => l.pending === undefined || args.includePending)
   const skipped = CONTENDERS.filter((l) => !lines.includes(l))
   const mach = machine()
-  process.stderr.write(`bench: ${args.quick ? "quick" : "full"}, ${args.reps} reps, ${lines.map((l) => l.label).join(", ")}\n`)
+  process.stderr.write(
+    `bench: ${args.quick ? "quick" : "full"}, ${args.reps} reps, ${lines.map((l) => l.label).join(", ")}\n`
+  )
 
   const servers: Array<Server> = []
   let blackhole: Server | undefined
@@ -778,7 +808,9 @@ const main = async (): Promise<void> => {
     const single = addr(servers[0]!.port)
     const multi = servers.map((s) => addr(s.port))
     serverLog.push(
-      `memcached ${servers.map((s) => `:${s.port} (pid ${s.proc.pid})`).join(", ")}: -t 1 -m 1024 -I 2m -U 0 -l 127.0.0.1; ` +
+      `memcached ${
+        servers.map((s) => `:${s.port} (pid ${s.proc.pid})`).join(", ")
+      }: -t 1 -m 1024 -I 2m -U 0 -l 127.0.0.1; ` +
         `black hole :${blackhole.port} (pid ${blackhole.proc.pid})`
     )
     const timeoutMs = args.quick ? 60_000 : 600_000
@@ -821,7 +853,11 @@ const main = async (): Promise<void> => {
             const r = run.output!.results[s]
             return r === undefined ? `${s}=—` : `${s}=${fmt(r.rate)}`
           }).join(" ")
-        process.stderr.write(`${run.wallSeconds.toFixed(1)}s ${short}${run.failure && run.output ? ` ERROR ${run.failure.split("\n")[0]}` : ""}\n`)
+        process.stderr.write(
+          `${run.wallSeconds.toFixed(1)}s ${short}${
+            run.failure && run.output ? ` ERROR ${run.failure.split("\n")[0]}` : ""
+          }\n`
+        )
       }
       serverLog.push(`rep ${rep} server stats at end (evictions must be 0):`)
       for (const s of servers) {
@@ -862,13 +898,27 @@ const main = async (): Promise<void> => {
           fail: c.fail ?? null
         }
       }
-      row.mem = median(records.filter((r) => r.label === l.label).map((r) => resultOf(r, "mem")?.bytesPerReq ?? NaN).filter(Number.isFinite))
+      row.mem = median(
+        records.filter((r) => r.label === l.label).map((r) => resultOf(r, "mem")?.bytesPerReq ?? NaN).filter(
+          Number.isFinite
+        )
+      )
       summary[l.label] = row
     }
     fs.writeFileSync(
       args.json,
       JSON.stringify(
-        { machine: mach, quick: args.quick, dist: args.dist ?? null, reps: args.reps, counts, evictions: evictionsTotal, summary, skipped: skipped.map((l) => ({ label: l.label, reason: l.pending ?? "excluded" })), runs: records },
+        {
+          machine: mach,
+          quick: args.quick,
+          dist: args.dist ?? null,
+          reps: args.reps,
+          counts,
+          evictions: evictionsTotal,
+          summary,
+          skipped: skipped.map((l) => ({ label: l.label, reason: l.pending ?? "excluded" })),
+          runs: records
+        },
         null,
         2
       ) + "\n"

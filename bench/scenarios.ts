@@ -80,7 +80,9 @@ export const inFlightOf = (s: ScenarioName): number =>
   s === "get_1" ? 1 : s === "get_10" ? 10 : s === "get_1000" ? 1_000 : 100
 /** Keys per call of the multi-get scenarios. */
 export const mgetSize = (s: ScenarioName): number => Number(s.slice(5))
-export const MGET_SCENARIOS = ["mget_10", "mget_100", "mget_1000", "mget_10000"] as const satisfies ReadonlyArray<ScenarioName>
+export const MGET_SCENARIOS = ["mget_10", "mget_100", "mget_1000", "mget_10000"] as const satisfies ReadonlyArray<
+  ScenarioName
+>
 export const GET_SCENARIOS = ["get_1", "get_10", "get_100", "get_1000"] as const satisfies ReadonlyArray<ScenarioName>
 /** Every 10th operation of `mixed_100` is a set (of the value the gets expect). */
 export const isMixedSet = (i: number): boolean => i % 10 === 9
@@ -292,9 +294,15 @@ export class Expected {
     this.get = small ? Array.from({ length: GET_POOL }, (_, i) => makeValuePair(getKey(i), tag, SMALL_SIZE)) : []
     this.set = small ? Array.from({ length: SET_POOL }, (_, i) => makeValuePair(setKey(i), tag, SMALL_SIZE)) : []
     this.mget = new Map()
-    if (multi) for (let i = 0; i < MGET_POOL; i++) this.mget.set(mgetKey(i), makeValuePair(mgetKey(i), tag, SMALL_SIZE))
-    this.largeGet = large ? Array.from({ length: LARGE_POOL }, (_, i) => makeValuePair(largeGetKey(i), tag, LARGE_SIZE)) : []
-    this.largeSet = large ? Array.from({ length: LARGE_POOL }, (_, i) => makeValuePair(largeSetKey(i), tag, LARGE_SIZE)) : []
+    if (multi) {
+      for (let i = 0; i < MGET_POOL; i++) this.mget.set(mgetKey(i), makeValuePair(mgetKey(i), tag, SMALL_SIZE))
+    }
+    this.largeGet = large
+      ? Array.from({ length: LARGE_POOL }, (_, i) => makeValuePair(largeGetKey(i), tag, LARGE_SIZE))
+      : []
+    this.largeSet = large
+      ? Array.from({ length: LARGE_POOL }, (_, i) => makeValuePair(largeSetKey(i), tag, LARGE_SIZE))
+      : []
   }
 }
 
@@ -582,7 +590,17 @@ export const runGeneric = async (contender: string, factory: AdapterFactory): Pr
     if (want.has("indep_get")) {
       // For callback/Promise clients, independent callers are exactly the 100 async loops of
       // get_100: nothing in these clients merges requests across callers.
-      await measure("indep_get", one, IN_FLIGHT, c.indep_get, warmup(c.indep_get), getOp, "ops/s", 1, "same loops as get_100")
+      await measure(
+        "indep_get",
+        one,
+        IN_FLIGHT,
+        c.indep_get,
+        warmup(c.indep_get),
+        getOp,
+        "ops/s",
+        1,
+        "same loops as get_100"
+      )
     }
     single.close()
 

@@ -144,7 +144,9 @@ const main = Effect.gen(function*() {
     `wrong values  ${report.wrong}${report.wrongSamples.length > 0 ? `  e.g. ${report.wrongSamples.join("; ")}` : ""}`,
     `hung          ${report.hung}`,
     `defects       ${report.defects}${report.defectSamples.length > 0 ? `  e.g. ${report.defectSamples[0]}` : ""}`,
-    `latency       max ${report.maxLatencyMs.toFixed(1)} ms, p99 ${report.p99Ms.toFixed(1)} ms, p50 ${report.p50Ms.toFixed(1)} ms`,
+    `latency       max ${report.maxLatencyMs.toFixed(1)} ms, p99 ${report.p99Ms.toFixed(1)} ms, p50 ${
+      report.p50Ms.toFixed(1)
+    } ms`,
     `chaos         ${chaos.kills} kill -9, ${chaos.restarts} restarts on the same port, ${chaos.pauses} SIGSTOP pauses${
       chaos.restartFailures > 0 ? `, ${chaos.restartFailures} failed restarts` : ""
     }`

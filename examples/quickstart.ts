@@ -10,7 +10,11 @@ const program = Effect.gen(function*() {
   const mc = yield* MemcachedClient.MemcachedClient
   const servers = mc.servers.map((s) => s.name).join(", ")
   const versions = yield* mc.version()
-  yield* Console.log(`connected to ${servers} (memcached ${[...versions.values()].map(Either.getOrElse((e) => `unreachable: ${e.message}`)).join(", ")})`)
+  yield* Console.log(
+    `connected to ${servers} (memcached ${
+      [...versions.values()].map(Either.getOrElse((e) => `unreachable: ${e.message}`)).join(", ")
+    })`
+  )
 
   yield* mc.set("quickstart:greeting", "hello from effect-memcached", { ttl: "1 minute" })
   const greeting = yield* mc.getString("quickstart:greeting")
@@ -25,7 +29,9 @@ const program = Effect.gen(function*() {
   const item = Option.getOrThrow(yield* mc.gets("quickstart:greeting"))
   yield* mc.cas("quickstart:greeting", "updated with CAS", item.cas!)
   const lost = yield* Effect.either(mc.cas("quickstart:greeting", "stale write", item.cas!))
-  yield* Console.log(`cas with a stale unique -> ${lost._tag === "Left" ? `${lost.left._tag}(${lost.left.reason})` : "stored?!"}`)
+  yield* Console.log(
+    `cas with a stale unique -> ${lost._tag === "Left" ? `${lost.left._tag}(${lost.left.reason})` : "stored?!"}`
+  )
 
   const many = yield* mc.getMany(["quickstart:greeting", "quickstart:counter", "quickstart:missing"])
   yield* Console.log(`getMany -> ${[...many.keys()].join(", ")} (${many.size} hits of 3)`)

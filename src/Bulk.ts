@@ -110,18 +110,19 @@ export interface StreamOptions {
  * @since 0.1.0
  * @category reads
  */
-export const getStream = (client: MemcachedClient, options?: StreamOptions) =>
-<E, R>(keys: Stream.Stream<string, E, R>): Stream.Stream<readonly [string, GetResult], E, R> =>
-  keys.pipe(
-    Stream.groupedWithin(options?.batchSize ?? 100, options?.window ?? "2 millis"),
-    Stream.mapEffect(
-      (batch) =>
-        Effect.map(getEach(client, batch, options), (results) =>
-          Chunk.map(batch, (key) => [key, results.get(key)!] as const)),
-      { concurrency: options?.concurrency ?? 4 }
-    ),
-    Stream.flattenChunks
-  )
+export const getStream =
+  (client: MemcachedClient, options?: StreamOptions) =>
+  <E, R>(keys: Stream.Stream<string, E, R>): Stream.Stream<readonly [string, GetResult], E, R> =>
+    keys.pipe(
+      Stream.groupedWithin(options?.batchSize ?? 100, options?.window ?? "2 millis"),
+      Stream.mapEffect(
+        (batch) =>
+          Effect.map(getEach(client, batch, options), (results) =>
+            Chunk.map(batch, (key) => [key, results.get(key)!] as const)),
+        { concurrency: options?.concurrency ?? 4 }
+      ),
+      Stream.flattenChunks
+    )
 
 /**
  * The outcome of one key in a bulk write: `Right(undefined)` when it took effect, `Left(error)` otherwise

@@ -347,12 +347,16 @@ export const make = (
             if (registered) flights.set(key, f)
             f.fiber = yield* Effect.zipRight(
               // Registered from inside the fiber, so a flight that ends at once is never left in `live`.
-              Effect.withFiberRuntime<void>((fiber) => Effect.sync(() => void live.add(fiber as Fiber.RuntimeFiber<void>))),
+              Effect.withFiberRuntime<void>((fiber) =>
+                Effect.sync(() => void live.add(fiber as Fiber.RuntimeFiber<void>))
+              ),
               engine.flight(key, compute, codec, o)
             ).pipe(
               Effect.onExit((exit) =>
                 Effect.zipRight(
-                  Exit.isSuccess(exit) ? Deferred.succeed(deferred, exit.value.value) : Deferred.failCause(deferred, exit.cause),
+                  Exit.isSuccess(exit)
+                    ? Deferred.succeed(deferred, exit.value.value)
+                    : Deferred.failCause(deferred, exit.cause),
                   // Unregistered once callers have the value: callers arriving during a background refresh
                   // read the server again (a stuck refresh can never pin an old value in this process).
                   Effect.sync(() => {
@@ -366,7 +370,9 @@ export const make = (
               })),
               Effect.asVoid,
               Effect.catchAllCause(() => Effect.void),
-              Effect.ensuring(Effect.withFiberRuntime<void>((fiber) => Effect.sync(() => void live.delete(fiber as Fiber.RuntimeFiber<void>)))),
+              Effect.ensuring(Effect.withFiberRuntime<void>((fiber) =>
+                Effect.sync(() => void live.delete(fiber as Fiber.RuntimeFiber<void>))
+              )),
               // Forked from inside the mask: the flight itself must stay interruptible.
               Effect.interruptible,
               Effect.forkDaemon
@@ -377,11 +383,17 @@ export const make = (
           return yield* restore(Deferred.await(joined.deferred)).pipe(
             Effect.ensuring(Effect.suspend(() => {
               joined.waiters--
-              if (joined.waiters > 0 || joined.fiber === undefined) return Effect.void
+              if (joined.waiters > 0 || joined.fiber === undefined) {
+                return Effect.void
+              }
               return Effect.flatMap(Deferred.isDone(joined.deferred), (done) => {
-                if (done) return Effect.void
+                if (done) {
+                  return Effect.void
+                }
                 // Every caller is gone: stop the compute and release the lease; new callers start afresh.
-                if (flights.get(key) === joined) flights.delete(key)
+                if (flights.get(key) === joined) {
+                  flights.delete(key)
+                }
                 return Effect.asVoid(Fiber.interruptFork(joined.fiber!))
               })
             }))
@@ -420,7 +432,10 @@ export const make = (
       invalidate: (key, options) =>
         client.metaDelete(key, { invalidate: true, ttl: options?.staleTtl, timeout: options?.timeout }).pipe(
           Effect.as(true),
-          Effect.catchIf((e) => e._tag === "MemcachedStoreError" && e.reason === "NotFound", () => Effect.succeed(false))
+          Effect.catchIf(
+            (e) => e._tag === "MemcachedStoreError" && e.reason === "NotFound",
+            () => Effect.succeed(false)
+          )
         ),
       typed: (codec) => typed(codec, codec),
       metrics
@@ -456,5 +471,7 @@ export const getOrSet = <E, R>(
  * @since 0.1.0
  * @category accessors
  */
-export const invalidate = (key: string, options?: InvalidateOptions): Effect.Effect<boolean, MemcachedError, CacheAside> =>
-  Effect.flatMap(CacheAside, (c) => c.invalidate(key, options))
+export const invalidate = (
+  key: string,
+  options?: InvalidateOptions
+): Effect.Effect<boolean, MemcachedError, CacheAside> => Effect.flatMap(CacheAside, (c) => c.invalidate(key, options))

@@ -161,25 +161,33 @@ const md5Compress = (x: Int32Array): void => {
   for (let i = 0; i < 16; i++) {
     s = i & 3 ? (i & 3) === 1 ? 12 : (i & 3) === 2 ? 17 : 22 : 7
     t = (a + ((b & c) | (~b & d)) + md5K[i]! + x[i]!) | 0
-    a = d; d = c; c = b
+    a = d
+    d = c
+    c = b
     b = (b + ((t << s) | (t >>> (32 - s)))) | 0
   }
   for (let i = 16; i < 32; i++) {
     s = i & 3 ? (i & 3) === 1 ? 9 : (i & 3) === 2 ? 14 : 20 : 5
     t = (a + ((d & b) | (~d & c)) + md5K[i]! + x[(5 * i + 1) & 15]!) | 0
-    a = d; d = c; c = b
+    a = d
+    d = c
+    c = b
     b = (b + ((t << s) | (t >>> (32 - s)))) | 0
   }
   for (let i = 32; i < 48; i++) {
     s = i & 3 ? (i & 3) === 1 ? 11 : (i & 3) === 2 ? 16 : 23 : 4
     t = (a + (b ^ c ^ d) + md5K[i]! + x[(3 * i + 5) & 15]!) | 0
-    a = d; d = c; c = b
+    a = d
+    d = c
+    c = b
     b = (b + ((t << s) | (t >>> (32 - s)))) | 0
   }
   for (let i = 48; i < 64; i++) {
     s = i & 3 ? (i & 3) === 1 ? 10 : (i & 3) === 2 ? 15 : 21 : 6
     t = (a + (c ^ (b | ~d)) + md5K[i]! + x[(7 * i) & 15]!) | 0
-    a = d; d = c; c = b
+    a = d
+    d = c
+    c = b
     b = (b + ((t << s) | (t >>> (32 - s)))) | 0
   }
   md5State[0] = (md5State[0]! + a) | 0
@@ -474,25 +482,44 @@ export const jenkinsBytes: BytesHash = (k, len) => {
     a = (a + le32(k, p, 4)) | 0
     b = (b + le32(k, p + 4, 4)) | 0
     c = (c + le32(k, p + 8, 4)) | 0
-    a = (a - c) | 0; a ^= rot(c, 4); c = (c + b) | 0
-    b = (b - a) | 0; b ^= rot(a, 6); a = (a + c) | 0
-    c = (c - b) | 0; c ^= rot(b, 8); b = (b + a) | 0
-    a = (a - c) | 0; a ^= rot(c, 16); c = (c + b) | 0
-    b = (b - a) | 0; b ^= rot(a, 19); a = (a + c) | 0
-    c = (c - b) | 0; c ^= rot(b, 4); b = (b + a) | 0
+    a = (a - c) | 0
+    a ^= rot(c, 4)
+    c = (c + b) | 0
+    b = (b - a) | 0
+    b ^= rot(a, 6)
+    a = (a + c) | 0
+    c = (c - b) | 0
+    c ^= rot(b, 8)
+    b = (b + a) | 0
+    a = (a - c) | 0
+    a ^= rot(c, 16)
+    c = (c + b) | 0
+    b = (b - a) | 0
+    b ^= rot(a, 19)
+    a = (a + c) | 0
+    c = (c - b) | 0
+    c ^= rot(b, 4)
+    b = (b + a) | 0
     p += 12
     rest -= 12
   }
   a = (a + le32(k, p, Math.min(rest, 4))) | 0
   if (rest > 4) b = (b + le32(k, p + 4, Math.min(rest - 4, 4))) | 0
   if (rest > 8) c = (c + le32(k, p + 8, rest - 8)) | 0
-  c ^= b; c = (c - rot(b, 14)) | 0
-  a ^= c; a = (a - rot(c, 11)) | 0
-  b ^= a; b = (b - rot(a, 25)) | 0
-  c ^= b; c = (c - rot(b, 16)) | 0
-  a ^= c; a = (a - rot(c, 4)) | 0
-  b ^= a; b = (b - rot(a, 14)) | 0
-  c ^= b; c = (c - rot(b, 24)) | 0
+  c ^= b
+  c = (c - rot(b, 14)) | 0
+  a ^= c
+  a = (a - rot(c, 11)) | 0
+  b ^= a
+  b = (b - rot(a, 25)) | 0
+  c ^= b
+  c = (c - rot(b, 16)) | 0
+  a ^= c
+  a = (a - rot(c, 4)) | 0
+  b ^= a
+  b = (b - rot(a, 14)) | 0
+  c ^= b
+  c = (c - rot(b, 24)) | 0
   return c >>> 0
 }
 

@@ -97,11 +97,16 @@ export class KeyvMemcached extends EventEmitter implements KeyvStoreAdapter {
   /** The namespace generations, when `clear: "namespace"` and a namespace is set. */
   private generations(client: MemcachedClient.MemcachedClient): NamespaceGeneration.Namespace | undefined {
     const ns = this.namespace
-    return this.clearMode === "namespace" && ns !== undefined && ns !== "" ? NamespaceGeneration.make(client, ns) : undefined
+    return this.clearMode === "namespace" && ns !== undefined && ns !== ""
+      ? NamespaceGeneration.make(client, ns)
+      : undefined
   }
 
   /** The keys memcached stores `keys` under (Keyv's namespace prefix is kept, or replaced by the generation's). */
-  private wire(client: MemcachedClient.MemcachedClient, keys: ReadonlyArray<string>): Effect.Effect<Array<string>, MemcachedError> {
+  private wire(
+    client: MemcachedClient.MemcachedClient,
+    keys: ReadonlyArray<string>
+  ): Effect.Effect<Array<string>, MemcachedError> {
     const ns = this.generations(client)
     if (ns === undefined) return Effect.succeed([...keys])
     const prefix = `${ns.name}:`
@@ -185,8 +190,10 @@ export class KeyvMemcached extends EventEmitter implements KeyvStoreAdapter {
   /** Deletes many keys: `true` when every key existed and was deleted. Rejects like `get`. */
   deleteMany(keys: Array<string>): Promise<boolean> {
     return this.run((c) =>
-      Effect.flatMap(this.wire(c, keys), (wire) =>
-        Effect.map(c.deleteMany(wire), (results) => wire.every((k) => results.get(k)?._tag === "Right")))
+      Effect.flatMap(
+        this.wire(c, keys),
+        (wire) => Effect.map(c.deleteMany(wire), (results) => wire.every((k) => results.get(k)?._tag === "Right"))
+      )
     )
   }
 

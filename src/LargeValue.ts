@@ -442,7 +442,9 @@ const assembleLibmc = (
   }
   const count = Number(m[1]!)
   if (count < 1 || count > Math.max(LIBMC_MAX_CHUNKS, Math.ceil(o.maxValueSize / LIBMC_CHUNK_SIZE))) {
-    return Effect.fail(new MemcachedValueError({ reason: "Corrupt", message: `libmc chunk count ${count} of ${key}`, key }))
+    return Effect.fail(
+      new MemcachedValueError({ reason: "Corrupt", message: `libmc chunk count ${count} of ${key}`, key })
+    )
   }
   const keys = libmcChunkKeys(key, count)
   if (keys.some((k) => Buffer.byteLength(k, "utf8") > MAX_KEY_LENGTH)) return miss(key, "libmc chunk keys too long")
@@ -569,7 +571,10 @@ export const remove = <S extends ChunkStore<unknown>>(
     const del = store.delete(key, call)
     const chunks = Option.isNone(item) ? undefined : ourChunkKeys(key, item.value)
     if (chunks === undefined || chunks instanceof MemcachedValueError) return del
-    return Effect.zipRight(del, Effect.forEach(chunks, (k) => Effect.ignore(store.delete(k, call)), { concurrency: 4, discard: true }))
+    return Effect.zipRight(
+      del,
+      Effect.forEach(chunks, (k) => Effect.ignore(store.delete(k, call)), { concurrency: 4, discard: true })
+    )
   }) as Effect.Effect<void, ErrorOf<S, "get" | "delete">>
 }
 

@@ -108,34 +108,35 @@ export const make = (
     const store = { ttl: options.ttl }
     const read = (method: string, key: string) =>
       Effect.flatMap(wire(key), (k) => client.get(k)).pipe(Effect.mapError(toPlatformError(method)))
-    const modifyWith = <A>(method: string, decode: (u: Uint8Array) => A, encode: (a: A) => string | Uint8Array) =>
-    (key: string, f: (a: A) => A): Effect.Effect<Option.Option<A>, PlatformError.PlatformError> => {
-      const fail = toPlatformError(method)
-      const busy = (cause: unknown) =>
-        new PlatformError.SystemError({
-          reason: "Busy",
-          module: "KeyValueStore",
-          method,
-          description: `${attempts} compare-and-swap attempts lost to concurrent writers`,
-          cause
-        })
-      const loop = (k: string, left: number): Effect.Effect<Option.Option<A>, PlatformError.PlatformError> =>
-        Effect.flatMap(Effect.mapError(client.gets(k), fail), (found) => {
-          if (Option.isNone(found)) return Effect.succeedNone
-          const cas: bigint | undefined = found.value.cas
-          if (cas === undefined) return Effect.succeedNone
-          const next = f(decode(found.value.value))
-          return client.cas(k, encode(next), cas, store).pipe(
-            Effect.as(Option.some(next)),
-            Effect.catchAll((e) => {
-              if (e._tag !== "MemcachedStoreError") return Effect.fail(fail(e))
-              if (e.reason === "NotFound") return Effect.succeedNone
-              return left > 1 ? loop(k, left - 1) : Effect.fail(busy(e))
-            })
-          )
-        })
-      return Effect.flatMap(Effect.mapError(wire(key), fail), (k) => loop(k, attempts))
-    }
+    const modifyWith =
+      <A>(method: string, decode: (u: Uint8Array) => A, encode: (a: A) => string | Uint8Array) =>
+      (key: string, f: (a: A) => A): Effect.Effect<Option.Option<A>, PlatformError.PlatformError> => {
+        const fail = toPlatformError(method)
+        const busy = (cause: unknown) =>
+          new PlatformError.SystemError({
+            reason: "Busy",
+            module: "KeyValueStore",
+            method,
+            description: `${attempts} compare-and-swap attempts lost to concurrent writers`,
+            cause
+          })
+        const loop = (k: string, left: number): Effect.Effect<Option.Option<A>, PlatformError.PlatformError> =>
+          Effect.flatMap(Effect.mapError(client.gets(k), fail), (found) => {
+            if (Option.isNone(found)) return Effect.succeedNone
+            const cas: bigint | undefined = found.value.cas
+            if (cas === undefined) return Effect.succeedNone
+            const next = f(decode(found.value.value))
+            return client.cas(k, encode(next), cas, store).pipe(
+              Effect.as(Option.some(next)),
+              Effect.catchAll((e) => {
+                if (e._tag !== "MemcachedStoreError") return Effect.fail(fail(e))
+                if (e.reason === "NotFound") return Effect.succeedNone
+                return left > 1 ? loop(k, left - 1) : Effect.fail(busy(e))
+              })
+            )
+          })
+        return Effect.flatMap(Effect.mapError(wire(key), fail), (k) => loop(k, attempts))
+      }
     return KeyValueStore.make({
       get: (key) => Effect.map(read("get", key), Option.map((item) => utf8.decode(item.value))),
       getUint8Array: (key) => Effect.map(read("getUint8Array", key), Option.map((item) => item.value)),
@@ -147,7 +148,9 @@ export const make = (
           Effect.catchIf((e) => e._tag === "MemcachedStoreError" && e.reason === "NotFound", () => Effect.void),
           Effect.mapError(toPlatformError("remove"))
         ),
-      clear: (namespace === undefined ? client.flushAll() : namespace.clear).pipe(Effect.mapError(toPlatformError("clear"))),
+      clear: (namespace === undefined ? client.flushAll() : namespace.clear).pipe(
+        Effect.mapError(toPlatformError("clear"))
+      ),
       size: Effect.fail(
         new PlatformError.SystemError({
           reason: "BadResource",
@@ -171,4 +174,3 @@ export const layer = (
   options: Options = {}
 ): Layer.Layer<KeyValueStore.KeyValueStore, never, MemcachedClient.MemcachedClient> =>
   Layer.effect(KeyValueStore.KeyValueStore, make(options))
-

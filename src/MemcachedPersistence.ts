@@ -70,18 +70,25 @@ const makeStore = (
         }))
       ),
     getMany: (keys) =>
-      Effect.flatMap(namespace.keys(keys), (wire) =>
-        Effect.map(client.getMany(wire), (found) => wire.map((k) => found.get(k)))).pipe(
-          Effect.mapError(backing("getMany")),
-          Effect.flatMap(Effect.forEach((item) =>
+      Effect.flatMap(
+        namespace.keys(keys),
+        (wire) => Effect.map(client.getMany(wire), (found) => wire.map((k) => found.get(k)))
+      ).pipe(
+        Effect.mapError(backing("getMany")),
+        Effect.flatMap(
+          Effect.forEach((item) =>
             item === undefined ? Effect.succeedNone : Effect.asSome(parse("getMany", utf8(item)))
-          ))
-        ),
+          )
+        )
+      ),
     set: (key, value, ttl) =>
-      Effect.flatMap(encode("set", value), (text) =>
-        Effect.flatMap(namespace.key(key), (k) => client.set(k, text, { ttl: ttlOf(ttl) })).pipe(
-          Effect.mapError(backing("set"))
-        )),
+      Effect.flatMap(
+        encode("set", value),
+        (text) =>
+          Effect.flatMap(namespace.key(key), (k) => client.set(k, text, { ttl: ttlOf(ttl) })).pipe(
+            Effect.mapError(backing("set"))
+          )
+      ),
     setMany: (entries) =>
       Effect.gen(function*() {
         const wire = yield* Effect.mapError(namespace.keys(entries.map(([k]) => k)), backing("setMany"))

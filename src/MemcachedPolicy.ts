@@ -58,7 +58,6 @@ export interface Policy {
   readonly retryNonIdempotent?: boolean | undefined
 }
 
-
 /**
  * A policy with failover `next`: an ejected server's keys go to the ring rebuilt without it.
  *
@@ -73,7 +72,10 @@ export const failoverNext = (policy: Omit<Policy, "failover"> = {}): Policy => (
  * @since 0.1.0
  * @category constructors
  */
-export const retry = (schedule: Schedule.Schedule<unknown, MemcachedError>, policy: Omit<Policy, "retry"> = {}): Policy => ({
+export const retry = (
+  schedule: Schedule.Schedule<unknown, MemcachedError>,
+  policy: Omit<Policy, "retry"> = {}
+): Policy => ({
   ...policy,
   retry: schedule
 })

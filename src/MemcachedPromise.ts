@@ -59,10 +59,12 @@ type AsyncMethod<F> = F extends (...args: infer P) => Effect.Effect<infer A, inf
   : never
 
 type EffectMethods = {
-  readonly [K in keyof MemcachedClient.MemcachedClient as MemcachedClient.MemcachedClient[K] extends
-    (...args: ReadonlyArray<never>) => Effect.Effect<unknown, unknown, unknown> ? K : never]: AsyncMethod<
-      MemcachedClient.MemcachedClient[K]
-    >
+  readonly [
+    K in keyof MemcachedClient.MemcachedClient as MemcachedClient.MemcachedClient[K] extends
+      (...args: ReadonlyArray<never>) => Effect.Effect<unknown, unknown, unknown> ? K : never
+  ]: AsyncMethod<
+    MemcachedClient.MemcachedClient[K]
+  >
 }
 
 /**
@@ -88,7 +90,9 @@ export interface BulkCommands {
     keys: Iterable<string>,
     options?: Parameters<typeof Bulk.getEach>[2]
   ) => Promise<Plain<Effect.Effect.Success<ReturnType<typeof Bulk.getEach>>>>
-  readonly setMany: AsyncMethod<(...args: DropFirst<Parameters<typeof Bulk.setMany>>) => ReturnType<typeof Bulk.setMany>>
+  readonly setMany: AsyncMethod<
+    (...args: DropFirst<Parameters<typeof Bulk.setMany>>) => ReturnType<typeof Bulk.setMany>
+  >
   readonly deleteMany: AsyncMethod<
     (...args: DropFirst<Parameters<typeof Bulk.deleteMany>>) => ReturnType<typeof Bulk.deleteMany>
   >
@@ -229,15 +233,16 @@ interface Shared<R, ER> {
   cacheAsideScope?: Scope.CloseableScope | undefined
 }
 
-const runner = <R, ER>(shared: Shared<R, ER>, signal: AbortSignal | undefined) =>
-<A, E>(effect: Effect.Effect<A, E, R>): Promise<A> => {
-  if (shared.closed) return Promise.reject(closedError())
-  if (signal?.aborted === true) return Promise.reject(signal.reason)
-  return shared.runtime.runPromiseExit(effect, signal === undefined ? undefined : { signal }).then((exit) => {
-    if (Exit.isSuccess(exit)) return exit.value
-    throw rejection(exit.cause, signal)
-  })
-}
+const runner =
+  <R, ER>(shared: Shared<R, ER>, signal: AbortSignal | undefined) =>
+  <A, E>(effect: Effect.Effect<A, E, R>): Promise<A> => {
+    if (shared.closed) return Promise.reject(closedError())
+    if (signal?.aborted === true) return Promise.reject(signal.reason)
+    return shared.runtime.runPromiseExit(effect, signal === undefined ? undefined : { signal }).then((exit) => {
+      if (Exit.isSuccess(exit)) return exit.value
+      throw rejection(exit.cause, signal)
+    })
+  }
 
 /**
  * The Effect methods of the service, by name. Checked against the interface both ways: a name that is
@@ -304,7 +309,9 @@ const build = <R, ER>(
       if (shared.closed) throw closedError()
       if (signal?.aborted === true) throw signal.reason
       const runtime = await shared.runtime.runtime()
-      yield* Stream.toAsyncIterableRuntime<readonly [string, StreamOutcome], R | MemcachedClient.MemcachedClient>(runtime)(guarded)
+      yield* Stream.toAsyncIterableRuntime<readonly [string, StreamOutcome], R | MemcachedClient.MemcachedClient>(
+        runtime
+      )(guarded)
     }
     return iterate()
   }

@@ -44,5 +44,7 @@ export {
  * @category config
  */
 export const config = (name = "MEMCACHED_DISTRIBUTION"): Config.Config<Distribution.Distribution> =>
-  Config.mapOrFail(Config.string(name), (s) =>
-    Either.mapLeft(Distribution.fromString(s), (problem) => ConfigError.InvalidData([], problem)))
+  Config.mapOrFail(
+    Config.string(name),
+    (s) => Either.mapLeft(Distribution.fromString(s), (problem) => ConfigError.InvalidData([], problem))
+  )

@@ -135,7 +135,9 @@ const parseUnsafe = (input: string): ServerSpec | string => {
   } else {
     if (rest.includes("]")) return `unbalanced ']' in "${rest}"`
     const parts = rest.split(":")
-    if (parts.length > 3 || rest.includes("::")) return `"${rest}" has too many ':' (write IPv6 addresses in brackets, e.g. [::1]:11211)`
+    if (parts.length > 3 || rest.includes("::")) {
+      return `"${rest}" has too many ':' (write IPv6 addresses in brackets, e.g. [::1]:11211)`
+    }
     host = parts[0]!
     if (host === "") return "host is empty"
     if (!hostnameRe.test(host)) return `host "${host}" contains invalid characters`
@@ -272,8 +274,10 @@ export const ListFromString: Schema.Schema<ReadonlyArray<ServerSpec>, string> = 
  * @category config
  */
 export const config = (name: string): Config.Config<ReadonlyArray<ServerSpec>> =>
-  Config.mapOrFail(Config.string(name), (s) =>
-    Either.mapLeft(parseList(s), (problem) => ConfigError.InvalidData([], problem)))
+  Config.mapOrFail(
+    Config.string(name),
+    (s) => Either.mapLeft(parseList(s), (problem) => ConfigError.InvalidData([], problem))
+  )
 
 /**
  * Formats a spec back into a canonical string: the socket path, or `host:port` / `[v6]:port`, followed by

@@ -315,7 +315,9 @@ export interface TypedStore<A, S extends RawStore<unknown>> {
 }
 
 const withKey = (key: string) => (e: ValueCodec.MemcachedValueError) =>
-  e.key === key ? e : new ValueCodec.MemcachedValueError({ reason: e.reason, message: `${key}: ${e.message}`, key, cause: e.cause })
+  e.key === key
+    ? e
+    : new ValueCodec.MemcachedValueError({ reason: e.reason, message: `${key}: ${e.message}`, key, cause: e.cause })
 
 const toEncoded = (item: RawItem): ValueCodec.Encoded => ({ bytes: item.value, flags: item.flags })
 
@@ -387,7 +389,10 @@ const readBatch = <A>(
   const unique = [...new Set(batch)]
   return Effect.flatMap(Effect.either(c.store.getMany(unique, call)), (found) => {
     if (Either.isRight(found)) {
-      return Effect.map(Effect.forEach(batch, (k) => each(k, found.right.get(k)), { concurrency: 8 }), Chunk.unsafeFromArray)
+      return Effect.map(
+        Effect.forEach(batch, (k) => each(k, found.right.get(k)), { concurrency: 8 }),
+        Chunk.unsafeFromArray
+      )
     }
     if (unique.length === 1) {
       const f = failed(found.left)
@@ -399,8 +404,11 @@ const readBatch = <A>(
     for (const k of unique) {
       single.set(
         k,
-        Effect.flatMap(Effect.either(c.store.get(k, call)), (r) =>
-          Either.isLeft(r) ? Effect.succeed([k, failed(r.left)] as const) : each(k, Option.getOrUndefined(r.right)))
+        Effect.flatMap(
+          Effect.either(c.store.get(k, call)),
+          (r) =>
+            Either.isLeft(r) ? Effect.succeed([k, failed(r.left)] as const) : each(k, Option.getOrUndefined(r.right))
+        )
       )
     }
     return Effect.map(
@@ -413,18 +421,18 @@ const readBatch = <A>(
   })
 }
 
-const getStream = <A>(c: Context<A>, options: StreamOptions | undefined) =>
-<E2, R>(keys: Stream.Stream<string, E2, R>) => {
-  const call = callOf(options)
-  const missOnServerError = options?.onServerError === "miss"
-  return keys.pipe(
-    Stream.groupedWithin(options?.batchSize ?? 100, options?.window ?? "2 millis"),
-    Stream.mapEffect((batch) => readBatch(c, Chunk.toReadonlyArray(batch), call, missOnServerError), {
-      concurrency: options?.concurrency ?? 4
-    }),
-    Stream.flattenChunks
-  )
-}
+const getStream =
+  <A>(c: Context<A>, options: StreamOptions | undefined) => <E2, R>(keys: Stream.Stream<string, E2, R>) => {
+    const call = callOf(options)
+    const missOnServerError = options?.onServerError === "miss"
+    return keys.pipe(
+      Stream.groupedWithin(options?.batchSize ?? 100, options?.window ?? "2 millis"),
+      Stream.mapEffect((batch) => readBatch(c, Chunk.toReadonlyArray(batch), call, missOnServerError), {
+        concurrency: options?.concurrency ?? 4
+      }),
+      Stream.flattenChunks
+    )
+  }
 
 type ManifestWrite = (key: string, value: Uint8Array, options: StoreOptions) => Read<void>
 
@@ -458,7 +466,10 @@ const gat = <A>(c: Context<A>, key: string, ttl: Ttl, call: CallOptions): Read<O
   Effect.flatMap(c.store.gat(key, ttl, call), (found) =>
     Option.isNone(found)
       ? Effect.succeedNone
-      : Effect.zipRight(LargeValue.touchChunks(c.store, key, found.value, ttl, call), decodeItem(c, key, found.value, call)))
+      : Effect.zipRight(
+        LargeValue.touchChunks(c.store, key, found.value, ttl, call),
+        decodeItem(c, key, found.value, call)
+      ))
 
 /**
  * A typed store view of `store`: reads decode with the codec (or `Schema`, stored as JSON with flags
@@ -500,7 +511,10 @@ export const make: {
     cas: (key, value, cas, o) => write(c, key, value, o, (k, v, so) => store.cas(k, v, cas, so)),
     touch: (key, ttl, o) => touch(c, key, ttl, callOf(o)),
     gat: (key, ttl, o) => gat(c, key, ttl, callOf(o)),
-    delete: (key, o) => (c.large === undefined ? store.delete(key, callOf(o)) : LargeValue.remove(store, key, callOf(o)))
+    delete: (
+      key,
+      o
+    ) => (c.large === undefined ? store.delete(key, callOf(o)) : LargeValue.remove(store, key, callOf(o)))
   }
   return view as unknown as TypedStore<A, S>
 }
@@ -508,7 +522,6 @@ export const make: {
 // ---------------------------------------------------------------------------------------------
 // Counters
 // ---------------------------------------------------------------------------------------------
-
 
 /**
  * Options of {@link incr} and {@link decr}.
@@ -530,7 +543,10 @@ export interface CounterOptions extends CallOptions {
 
 const toU64 = (name: string, value: bigint | number): bigint | MemcachedInputError => {
   if (typeof value === "number" && !Number.isSafeInteger(value)) {
-    return new MemcachedInputError({ reason: "InvalidArgument", message: `${name} must be a safe integer or a bigint, got ${value}` })
+    return new MemcachedInputError({
+      reason: "InvalidArgument",
+      message: `${name} must be a safe integer or a bigint, got ${value}`
+    })
   }
   const big = BigInt(value)
   if (big < 0n || big > U64_MAX) {
@@ -567,7 +583,11 @@ const counter = (
     let big = typeof delta === "bigint" ? delta : Number.isSafeInteger(delta) ? BigInt(delta) : NaN
     if (typeof big === "number") {
       return Effect.fail(
-        new MemcachedInputError({ reason: "InvalidArgument", message: `delta must be a safe integer or a bigint, got ${delta}`, key })
+        new MemcachedInputError({
+          reason: "InvalidArgument",
+          message: `delta must be a safe integer or a bigint, got ${delta}`,
+          key
+        })
       )
     }
     // A negative delta runs the opposite command (Swift semantics).
@@ -612,7 +632,8 @@ export const incr = <S extends CounterStore>(
   key: string,
   delta: bigint | number,
   options?: CounterOptions
-): Effect.Effect<bigint, CounterError<S>> => counter(store, "incr", key, delta, options) as Effect.Effect<bigint, CounterError<S>>
+): Effect.Effect<bigint, CounterError<S>> =>
+  counter(store, "incr", key, delta, options) as Effect.Effect<bigint, CounterError<S>>
 
 /**
  * Subtracts `delta` from a counter (memcached floors at 0), creating it with `initial` (default 0) when
@@ -626,4 +647,5 @@ export const decr = <S extends CounterStore>(
   key: string,
   delta: bigint | number,
   options?: CounterOptions
-): Effect.Effect<bigint, CounterError<S>> => counter(store, "decr", key, delta, options) as Effect.Effect<bigint, CounterError<S>>
+): Effect.Effect<bigint, CounterError<S>> =>
+  counter(store, "decr", key, delta, options) as Effect.Effect<bigint, CounterError<S>>

@@ -509,7 +509,8 @@ export const compress = (
     return Either.left(
       new MemcachedValueError({
         reason: "TooLarge",
-        message: `value of ${input.length} bytes is over maxInflatedSize (${maxInflatedSize}); readers could not inflate it`
+        message:
+          `value of ${input.length} bytes is over maxInflatedSize (${maxInflatedSize}); readers could not inflate it`
       })
     )
   }

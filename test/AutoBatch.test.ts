@@ -106,7 +106,9 @@ describe("auto-batching", () => {
         } else socket.write("VALUE k 0 2\r\nok\r\nEND\r\n")
       })
       const c = yield* MemcachedClient.make({ protocol: "text", servers: [fake.address] })
-      const results = yield* Effect.all([Effect.either(c.get("k")), Effect.either(c.get("j"))], { concurrency: "unbounded" })
+      const results = yield* Effect.all([Effect.either(c.get("k")), Effect.either(c.get("j"))], {
+        concurrency: "unbounded"
+      })
       for (const r of results) {
         assert.isTrue(r._tag === "Left" && r.left._tag === "MemcachedServerError")
       }

@@ -6,7 +6,9 @@ import * as MemcachedTest from "../src/MemcachedTest.js"
 import { acquireFakeServer, acquireMemcached } from "./support/memcached.js"
 
 const valueOf = (r: Bulk.GetResult | undefined) =>
-  r !== undefined && Either.isRight(r) && Option.isSome(r.right) ? Buffer.from(r.right.value.value).toString() : undefined
+  r !== undefined && Either.isRight(r) && Option.isSome(r.right)
+    ? Buffer.from(r.right.value.value).toString()
+    : undefined
 
 const threeReal = Layer.unwrapScoped(Effect.gen(function*() {
   const servers = yield* Effect.all([acquireMemcached(), acquireMemcached(), acquireMemcached()], { concurrency: 3 })
@@ -17,7 +19,12 @@ const seed = (c: MemcachedClient.MemcachedClient, keys: ReadonlyArray<string>) =
   Bulk.setMany(c, keys.filter((_, i) => i % 5 !== 0).map((k) => [k, `v:${k}`] as const))
 
 describe("Bulk", () => {
-  for (const [name, layer] of [["3 real memcached", threeReal], ["3 in-memory servers", MemcachedTest.layer({ servers: 3 })]] as const) {
+  for (
+    const [name, layer] of [["3 real memcached", threeReal], [
+      "3 in-memory servers",
+      MemcachedTest.layer({ servers: 3 })
+    ]] as const
+  ) {
     it.live(`getMany over ${name}: thousands of keys, misses interleaved, duplicates once`, () =>
       Effect.gen(function*() {
         const c = yield* MemcachedClient.MemcachedClient
@@ -72,7 +79,9 @@ describe("Bulk", () => {
       })
       assert.isTrue(failed > 50)
       const asMisses = yield* Bulk.getEach(c, keys, { onServerError: "miss" })
-      for (const k of keys) if (c.serverFor(k) === 1) assert.deepStrictEqual(asMisses.get(k), Either.right(Option.none()))
+      for (const k of keys) {
+        if (c.serverFor(k) === 1) assert.deepStrictEqual(asMisses.get(k), Either.right(Option.none()))
+      }
     }).pipe(Effect.scoped))
 
   it.live("a slow server times out its keys while the others answer", () =>
@@ -138,7 +147,9 @@ describe("Bulk", () => {
       const nope = touched.get("nope")!
       assert.isTrue(Either.isLeft(nope) && nope.left._tag === "MemcachedStoreError" && nope.left.reason === "NotFound")
       const deleted = yield* Bulk.deleteMany(c, ["a", "b", "nope"])
-      assert.isTrue(Either.isRight(deleted.get("a")!) && Either.isRight(deleted.get("b")!) && Either.isLeft(deleted.get("nope")!))
+      assert.isTrue(
+        Either.isRight(deleted.get("a")!) && Either.isRight(deleted.get("b")!) && Either.isLeft(deleted.get("nope")!)
+      )
       assert.isTrue(Option.isNone(yield* c.get("a")))
     }).pipe(Effect.provide(MemcachedTest.layer({ servers: 2 }))))
 
@@ -148,7 +159,10 @@ describe("Bulk", () => {
         const mcs = yield* Effect.all([acquireMemcached(), acquireMemcached(), acquireMemcached()], { concurrency: 3 })
         const c = yield* MemcachedClient.make({ servers: mcs.map((m) => `127.0.0.1:${m.port}`), protocol })
         const keys = Array.from({ length: 3000 }, (_, i) => `bw:${protocol}:${i}`)
-        const set = yield* c.setMany([...keys.map((k) => [k, `v:${k}`] as const), ["bad key", "x"]], { ttl: 300, flags: 7 })
+        const set = yield* c.setMany([...keys.map((k) => [k, `v:${k}`] as const), ["bad key", "x"]], {
+          ttl: 300,
+          flags: 7
+        })
         assert.strictEqual(set.size, keys.length + 1)
         for (const k of keys) assert.deepStrictEqual(set.get(k), Either.right(undefined))
         assert.isTrue(Either.isLeft(set.get("bad key")!))
@@ -163,15 +177,23 @@ describe("Bulk", () => {
         const again = yield* c.deleteMany([...half.slice(0, 10), keys[1]!])
         for (const k of half.slice(0, 10)) {
           const r = again.get(k)!
-          assert.isTrue(Either.isLeft(r) && r.left._tag === "MemcachedStoreError" && r.left.reason === "NotFound" && r.left.key === k)
+          assert.isTrue(
+            Either.isLeft(r) && r.left._tag === "MemcachedStoreError" && r.left.reason === "NotFound" &&
+              r.left.key === k
+          )
         }
         assert.deepStrictEqual(again.get(keys[1]!), Either.right(undefined))
         const touched = yield* c.touchMany([keys[3]!, keys[4]!], 100)
         assert.deepStrictEqual(touched.get(keys[3]!), Either.right(undefined))
         const missing = touched.get(keys[4]!)!
-        assert.isTrue(Either.isLeft(missing) && missing.left._tag === "MemcachedStoreError" && missing.left.reason === "NotFound")
+        assert.isTrue(
+          Either.isLeft(missing) && missing.left._tag === "MemcachedStoreError" && missing.left.reason === "NotFound"
+        )
         // A value over the item size fails alone; its neighbours are stored.
-        const big = yield* c.setMany([["bw:small1", "a"], ["bw:huge", Buffer.alloc(2 * 1024 * 1024)], ["bw:small2", "b"]])
+        const big = yield* c.setMany([["bw:small1", "a"], ["bw:huge", Buffer.alloc(2 * 1024 * 1024)], [
+          "bw:small2",
+          "b"
+        ]])
         assert.deepStrictEqual(big.get("bw:small1"), Either.right(undefined))
         assert.deepStrictEqual(big.get("bw:small2"), Either.right(undefined))
         const huge = big.get("bw:huge")!
@@ -186,10 +208,15 @@ describe("Bulk", () => {
       })
       const c = yield* MemcachedClient.make({ servers: [fake.address], protocol: "meta" })
       const results = yield* c.setMany([["a", "1"], ["b", "22"], ["c", "333"]], { ttl: 10 })
-      assert.strictEqual(fake.received[0], "ms a 1 T10 k q\r\n1\r\nms b 2 T10 k q\r\n22\r\nms c 3 T10 k q\r\n333\r\nmn\r\n")
+      assert.strictEqual(
+        fake.received[0],
+        "ms a 1 T10 k q\r\n1\r\nms b 2 T10 k q\r\n22\r\nms c 3 T10 k q\r\n333\r\nmn\r\n"
+      )
       assert.deepStrictEqual(results.get("a"), Either.right(undefined))
       assert.deepStrictEqual(results.get("c"), Either.right(undefined))
       const b = results.get("b")!
-      assert.isTrue(Either.isLeft(b) && b.left._tag === "MemcachedStoreError" && b.left.reason === "NotStored" && b.left.key === "b")
+      assert.isTrue(
+        Either.isLeft(b) && b.left._tag === "MemcachedStoreError" && b.left.reason === "NotStored" && b.left.key === "b"
+      )
     }).pipe(Effect.scoped))
 })

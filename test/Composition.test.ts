@@ -31,8 +31,12 @@ describe("composition is only through options (types)", () => {
     expectTypeOf(MemcachedClient.make).returns.toEqualTypeOf<
       Effect.Effect<MemcachedClient.MemcachedClient, ConfigError.ConfigError, import("effect/Scope").Scope>
     >()
-    expectTypeOf<MemcachedClient.MemcachedClientOptions["distribution"]>().toEqualTypeOf<Distribution.Distribution | undefined>()
-    expectTypeOf<MemcachedClient.MemcachedClientOptions["transport"]>().toEqualTypeOf<MemcachedTransport.Transport | undefined>()
+    expectTypeOf<MemcachedClient.MemcachedClientOptions["distribution"]>().toEqualTypeOf<
+      Distribution.Distribution | undefined
+    >()
+    expectTypeOf<MemcachedClient.MemcachedClientOptions["transport"]>().toEqualTypeOf<
+      MemcachedTransport.Transport | undefined
+    >()
     expectTypeOf(MemcachedPolicy.failoverNext).returns.toEqualTypeOf<MemcachedPolicy.Policy>()
   })
 
@@ -68,7 +72,9 @@ describe("errors narrowed per method, gets has a CAS (issue 12f, types)", () => 
     expectTypeOf<Extract<ErrorOf<ReturnType<C["getMany"]>>, MemcachedError.MemcachedStoreError>>().toBeNever()
     expectTypeOf<Extract<ErrorOf<ReturnType<C["gets"]>>, MemcachedError.MemcachedStoreError>>().toBeNever()
     expectTypeOf<Extract<ErrorOf<ReturnType<C["metaGet"]>>, MemcachedError.MemcachedStoreError>>().toBeNever()
-    expectTypeOf<Extract<ErrorOf<ReturnType<C["add"]>>, MemcachedError.MemcachedStoreError>>().toEqualTypeOf<MemcachedError.MemcachedStoreError>()
+    expectTypeOf<Extract<ErrorOf<ReturnType<C["add"]>>, MemcachedError.MemcachedStoreError>>().toEqualTypeOf<
+      MemcachedError.MemcachedStoreError
+    >()
     expectTypeOf<SuccessOf<ReturnType<C["gets"]>>>().toEqualTypeOf<Option.Option<MemcachedClient.CasItem>>()
     expectTypeOf<MemcachedClient.CasItem["cas"]>().toEqualTypeOf<bigint>()
     expectTypeOf<SuccessOf<ReturnType<C["gats"]>>>().toEqualTypeOf<Option.Option<MemcachedClient.CasItem>>()
@@ -79,11 +85,13 @@ describe("the chosen ring, transport and policy are used (runtime)", () => {
   const keys = Array.from({ length: 200 }, (_, i) => `placement:${i}`)
   const specs = [0, 1, 2].map((i) => ServerSpec.make({ host: `memory-${i}`, port: 11211 }))
 
-  for (const [name, ring] of [
-    ["libmc", MemcachedRing.libmc()],
-    ["rendezvous", MemcachedRing.rendezvous()],
-    ["modula", MemcachedRing.modula()]
-  ] as const) {
+  for (
+    const [name, ring] of [
+      ["libmc", MemcachedRing.libmc()],
+      ["rendezvous", MemcachedRing.rendezvous()],
+      ["modula", MemcachedRing.modula()]
+    ] as const
+  ) {
     it.effect(`distribution ${name}: all 200 keys are stored on the server that ring picks`, () =>
       Effect.gen(function*() {
         const c = yield* MemcachedClient.MemcachedClient
@@ -95,7 +103,9 @@ describe("the chosen ring, transport and policy are used (runtime)", () => {
           yield* c.set(key, "v")
           const expected = placement.serverFor(key)
           assert.strictEqual(c.serverFor(key), expected, key)
-          servers.forEach((s, i) => assert.strictEqual(s.peek(key) !== undefined, i === expected, `${key} on memory-${i}`))
+          servers.forEach((s, i) =>
+            assert.strictEqual(s.peek(key) !== undefined, i === expected, `${key} on memory-${i}`)
+          )
           if (ketama.serverFor(key) !== expected) differsFromKetama++
         }
         // the test can tell the rings apart: ketama would put many keys elsewhere
@@ -170,7 +180,9 @@ describe("keyPrefix option (issue 12f)", () => {
 
   it.effect("an invalid prefix is a ConfigError", () =>
     Effect.gen(function*() {
-      const exit = yield* Effect.exit(Effect.scoped(MemcachedClient.make({ servers: ["127.0.0.1:1"], keyPrefix: "has space" })))
+      const exit = yield* Effect.exit(
+        Effect.scoped(MemcachedClient.make({ servers: ["127.0.0.1:1"], keyPrefix: "has space" }))
+      )
       assert.isTrue(exit._tag === "Failure")
     }))
 })

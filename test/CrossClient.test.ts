@@ -23,7 +23,9 @@ const setup = Effect.gen(function*() {
 
 const promise = <A>(f: (cb: (err: unknown, value: A) => void) => void) =>
   Effect.async<A, Error>((resume) => {
-    f((err, value) => resume(err ? Effect.fail(err instanceof Error ? err : new Error(String(err))) : Effect.succeed(value)))
+    f((err, value) =>
+      resume(err ? Effect.fail(err instanceof Error ? err : new Error(String(err))) : Effect.succeed(value))
+    )
   })
 
 describe("values across clients", () => {

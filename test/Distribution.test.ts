@@ -60,7 +60,11 @@ const parsedSpecOf = (s: VectorServer): ServerSpec.ServerSpec => {
   return parsed.right
 }
 
-const mismatches = (distribution: Distribution.Distribution, servers: ReadonlyArray<ServerSpec.ServerSpec>, keys: Keys) => {
+const mismatches = (
+  distribution: Distribution.Distribution,
+  servers: ReadonlyArray<ServerSpec.ServerSpec>,
+  keys: Keys
+) => {
   const placement = distribution.build(servers)
   const bad: Array<string> = []
   for (const [key, expected] of keys) {
@@ -92,7 +96,12 @@ const fromPylibmc = (b: Record<string, string | boolean>): Distribution.Distribu
 }
 
 let totalKeys = 0
-const check = (label: string, distribution: Distribution.Distribution, servers: ReadonlyArray<ServerSpec.ServerSpec>, keys: Keys) => {
+const check = (
+  label: string,
+  distribution: Distribution.Distribution,
+  servers: ReadonlyArray<ServerSpec.ServerSpec>,
+  keys: Keys
+) => {
   const bad = mismatches(distribution, servers, keys)
   totalKeys += keys.length
   assert.deepStrictEqual(bad.slice(0, 5), [], `${label}: ${bad.length} of ${keys.length} keys misplaced`)
@@ -131,10 +140,13 @@ describe("Distribution vectors", () => {
 
   describe("libmc", () => {
     for (const config of load("libmc")) {
-      it.effect(config.id, () =>
-        Effect.sync(() =>
-          check(config.id, Distribution.libmc({ hash: config.hash }), config.servers.map(parsedSpecOf), config.keys)
-        ))
+      it.effect(
+        config.id,
+        () =>
+          Effect.sync(() =>
+            check(config.id, Distribution.libmc({ hash: config.hash }), config.servers.map(parsedSpecOf), config.keys)
+          )
+      )
     }
   })
 

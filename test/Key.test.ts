@@ -61,13 +61,17 @@ describe("Key validation", () => {
   })
 
   it("C1 controls and Unicode whitespace are invalid", () => {
-    for (const c of ["\u0080", "\u0085", "\u009f", "\u00a0", "\u1680", "\u2000", "\u2028", "\u2029", "\u3000", "\ufeff"]) {
+    for (
+      const c of ["\u0080", "\u0085", "\u009f", "\u00a0", "\u1680", "\u2000", "\u2028", "\u2029", "\u3000", "\ufeff"]
+    ) {
       invalid(`a${c}b`)
     }
   })
 
   it("unicode letters, punctuation and emoji are valid", () => {
-    for (const k of ["clé", "ключ", "键", "キー", "😀", "user:42:profile", "a/b?c=d&e#f", "~!@$%^*()_+-={}[]|\\;'\",.<>"]) {
+    for (
+      const k of ["clé", "ключ", "键", "キー", "😀", "user:42:profile", "a/b?c=d&e#f", "~!@$%^*()_+-={}[]|\\;'\",.<>"]
+    ) {
       valid(k)
     }
   })

@@ -112,7 +112,10 @@ for (const [name, connect] of backends) {
 
       it("rejects with typed errors: invalid key, non-string value", async () => {
         const store = new KeyvMemcached(client)
-        await expect(store.get("has space")).rejects.toMatchObject({ _tag: "MemcachedInputError", reason: "InvalidKey" })
+        await expect(store.get("has space")).rejects.toMatchObject({
+          _tag: "MemcachedInputError",
+          reason: "InvalidKey"
+        })
         await expect(store.set("k", { not: "serialized" })).rejects.toMatchObject({ reason: "InvalidValue" })
         const keyv = new Keyv({ store, throwOnErrors: true })
         await expect(keyv.set("has space", 1)).rejects.toMatchObject({ reason: "InvalidKey" })

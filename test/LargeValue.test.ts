@@ -272,7 +272,11 @@ describe("LargeValue (pure)", () => {
     assert.strictEqual(p._tag, "Split")
     if (p._tag === "Split") {
       assert.deepStrictEqual(p.chunks.map((c) => c.value.length), [10, 10, 5])
-      assert.deepStrictEqual(p.chunks.map((c) => c.key), ["k|aaaaaaaaaaaaaaaa|0", "k|aaaaaaaaaaaaaaaa|1", "k|aaaaaaaaaaaaaaaa|2"])
+      assert.deepStrictEqual(p.chunks.map((c) => c.key), [
+        "k|aaaaaaaaaaaaaaaa|0",
+        "k|aaaaaaaaaaaaaaaa|1",
+        "k|aaaaaaaaaaaaaaaa|2"
+      ])
       assert.strictEqual(p.flags, 2 | Flags.SPLIT)
     }
     const exact = LargeValue.plan("k", { bytes: new Uint8Array(10), flags: 0 }, { chunkSize: 10 })
@@ -294,7 +298,10 @@ describe("LargeValue.touchChunks (mapStore)", () => {
       items.delete(chunks[1]!)
       calls.length = 0
       yield* LargeValue.touchChunks(store, "big", manifest, 500, { timeout: "1 second" })
-      assert.deepStrictEqual(calls.map((c) => [c.method, c.key, c.options?.timeout]).sort(), chunks.map((k) => ["touch", k, "1 second"]).sort())
+      assert.deepStrictEqual(
+        calls.map((c) => [c.method, c.key, c.options?.timeout]).sort(),
+        chunks.map((k) => ["touch", k, "1 second"]).sort()
+      )
       assert.deepStrictEqual([chunks[0], chunks[2]].map((k) => items.get(k!)?.ttl), [500, 500])
       calls.length = 0
       yield* LargeValue.touchChunks(store, "plain", { value: Buffer.from("v"), flags: 0 }, 500)

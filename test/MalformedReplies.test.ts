@@ -57,7 +57,9 @@ const against = <A>(
   })
 
 describe("malformed meta replies fail typed, before the deadline (issue 11.1–2)", () => {
-  const cases: ReadonlyArray<readonly [string, string, string, (c: MemcachedClient.MemcachedClient) => Effect.Effect<unknown, MemcachedError>]> = [
+  const cases: ReadonlyArray<
+    readonly [string, string, string, (c: MemcachedClient.MemcachedClient) => Effect.Effect<unknown, MemcachedError>]
+  > = [
     ["ma answered with a non-number", "ma ", "VA 5\r\nhello\r\n", (c) => c.incr("k", 1)],
     ["ma answered with a negative number", "ma ", "VA 3\r\n-12\r\n", (c) => c.incr("k", 1)],
     ["ma answered with 23 digits", "ma ", "VA 23\r\n12345678901234567890123\r\n", (c) => c.decr("k", 1)],
@@ -67,7 +69,12 @@ describe("malformed meta replies fail typed, before the deadline (issue 11.1–2
     ["mg answered with flags that are not a number", "mg ", "VA 3 fxyz kk\r\nabc\r\n", (c) => c.get("k")],
     ["mg answered with flags above 2^32", "mg ", "VA 3 f4294967296 kk\r\nabc\r\n", (c) => c.get("k")],
     ["mg answered with an empty CAS", "mg ", "VA 3 f0 c kk\r\nabc\r\n", (c) => c.gets("k")],
-    ["metaGet answered with a CAS that is not a number", "mg ", "VA 3 f0 cXYZ kk\r\nabc\r\n", (c) => c.metaGet("k", { cas: true })],
+    [
+      "metaGet answered with a CAS that is not a number",
+      "mg ",
+      "VA 3 f0 cXYZ kk\r\nabc\r\n",
+      (c) => c.metaGet("k", { cas: true })
+    ],
     ["ms answered with a CAS that is not a number", "ms ", "HD cXYZ\r\n", (c) => c.metaSet("k", "v")],
     ["gets answered without a CAS unique", "mg ", "VA 1 f0 kk\r\nv\r\n", (c) => c.gets("k")]
   ]
@@ -94,15 +101,24 @@ describe("malformed meta replies fail typed, before the deadline (issue 11.1–2
         if (index === 0) return
         normal(socket, chunk)
       })
-      const c = yield* MemcachedClient.make({ protocol: "meta", servers: [server.address], timeout: "1500 millis", autoBatch: false })
+      const c = yield* MemcachedClient.make({
+        protocol: "meta",
+        servers: [server.address],
+        timeout: "1500 millis",
+        autoBatch: false
+      })
       const start = Date.now()
       const exits = yield* Effect.all(
-        [c.gets("k"), c.get("a"), c.get("b"), c.set("c", "v")].map((e) => Effect.exit(e as Effect.Effect<unknown, MemcachedError>)),
+        [c.gets("k"), c.get("a"), c.get("b"), c.set("c", "v")].map((e) =>
+          Effect.exit(e as Effect.Effect<unknown, MemcachedError>)
+        ),
         { concurrency: "unbounded" }
       )
       assert.isBelow(Date.now() - start, 1500)
       assert.strictEqual(reasonOf(exits[0]!), "MemcachedProtocolError:Malformed")
-      for (const e of exits.slice(1)) assert.match(reasonOf(e), /^(MemcachedProtocolError:Malformed|MemcachedConnectionError:Closed)$/)
+      for (const e of exits.slice(1)) {
+        assert.match(reasonOf(e), /^(MemcachedProtocolError:Malformed|MemcachedConnectionError:Closed)$/)
+      }
       // a new connection serves the next request
       assert.isTrue(Option.isNone(yield* c.get("z")))
       assert.strictEqual(server.sockets.length, 2)
@@ -162,14 +178,16 @@ describe("non-finite or non-positive durations are rejected before any byte is s
 
   it.effect("layer and policy durations: Infinity is a ConfigError", () =>
     Effect.gen(function*() {
-      for (const options of [
-        { timeout: Infinity },
-        { connectTimeout: Duration.infinity },
-        { failureWindow: Infinity },
-        { retryInterval: Duration.infinity },
-        { maxRetryInterval: Infinity },
-        { flapWindow: Infinity }
-      ] as ReadonlyArray<MemcachedClient.MemcachedClientOptions>) {
+      for (
+        const options of [
+          { timeout: Infinity },
+          { connectTimeout: Duration.infinity },
+          { failureWindow: Infinity },
+          { retryInterval: Duration.infinity },
+          { maxRetryInterval: Infinity },
+          { flapWindow: Infinity }
+        ] as ReadonlyArray<MemcachedClient.MemcachedClientOptions>
+      ) {
         const exit = yield* Effect.exit(Effect.scoped(MemcachedClient.make({ servers: ["127.0.0.1:1"], ...options })))
         assert.isTrue(Exit.isFailure(exit), JSON.stringify(options))
       }

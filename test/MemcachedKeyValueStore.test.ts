@@ -151,7 +151,9 @@ describe("MemcachedKeyValueStore failures", () => {
       server.faults.blackHole(true)
       const e = yield* Effect.flip(kv.get("k"))
       expect(e).toMatchObject({ _tag: "SystemError", reason: "TimedOut", method: "get" })
-    }).pipe(Effect.provide(Layer.provideMerge(MemcachedKeyValueStore.layer(), MemcachedTest.layer({ timeout: "100 millis" })))))
+    }).pipe(
+      Effect.provide(Layer.provideMerge(MemcachedKeyValueStore.layer(), MemcachedTest.layer({ timeout: "100 millis" })))
+    ))
 
   it.live("an exhausted CAS loop is SystemError(Busy) with the Exists conflict as cause", () =>
     Effect.gen(function*() {
@@ -165,9 +167,15 @@ describe("MemcachedKeyValueStore failures", () => {
       const busy = results.filter((r) => r._tag === "Left")
       assert.isTrue(busy.length >= 1)
       for (const r of busy) {
-        expect(r.left).toMatchObject({ _tag: "SystemError", reason: "Busy", cause: { _tag: "MemcachedStoreError", reason: "Exists" } })
+        expect(r.left).toMatchObject({
+          _tag: "SystemError",
+          reason: "Busy",
+          cause: { _tag: "MemcachedStoreError", reason: "Exists" }
+        })
       }
       const won = results.length - busy.length
       assert.deepStrictEqual(yield* kv.get("busy"), Option.some(String(won)))
-    }).pipe(Effect.provide(Layer.provideMerge(MemcachedKeyValueStore.layer({ casAttempts: 1 }), MemcachedTest.layer()))))
+    }).pipe(
+      Effect.provide(Layer.provideMerge(MemcachedKeyValueStore.layer({ casAttempts: 1 }), MemcachedTest.layer()))
+    ))
 })

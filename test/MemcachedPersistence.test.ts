@@ -81,11 +81,19 @@ for (const [name, clientLayer] of backends) {
             [long, 3, Option.some(Duration.millis(1500))]
           ])
           yield* two.set("x", "other", Option.none())
-          assert.deepStrictEqual(yield* one.getMany(["x", "with space", long]), [Option.some(1), Option.some(2), Option.some(3)])
+          assert.deepStrictEqual(yield* one.getMany(["x", "with space", long]), [
+            Option.some(1),
+            Option.some(2),
+            Option.some(3)
+          ])
           const ttl = Option.getOrThrow(yield* ttlOnServer("bp2", "x")) ?? 0
           assert.isTrue(ttl > 100 && ttl <= 120, `ttl ${ttl}`)
           yield* one.clear
-          assert.deepStrictEqual(yield* one.getMany(["x", "with space", long]), [Option.none(), Option.none(), Option.none()])
+          assert.deepStrictEqual(yield* one.getMany(["x", "with space", long]), [
+            Option.none(),
+            Option.none(),
+            Option.none()
+          ])
           assert.deepStrictEqual(yield* two.get("x"), Option.some("other"))
         }))
 
@@ -112,7 +120,9 @@ for (const [name, clientLayer] of backends) {
             storeId: "users",
             lookup: (req: GetUser) =>
               Effect.sync(() => ++calls).pipe(
-                Effect.flatMap(() => req.id < 0 ? Effect.fail(`no user ${req.id}`) : Effect.succeed({ id: req.id, name: `u${req.id}` }))
+                Effect.flatMap(() =>
+                  req.id < 0 ? Effect.fail(`no user ${req.id}`) : Effect.succeed({ id: req.id, name: `u${req.id}` })
+                )
               ),
             timeToLive: (_req, exit) => Exit.isSuccess(exit) ? "1 hour" : "1 minute"
           })

@@ -5,7 +5,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Effect from "effect/Effect"
 import * as MemcachedClient from "../src/MemcachedClient.js"
-import { MemcachedConnectionError, MemcachedInputError, MemcachedServerError, MemcachedStoreError } from "../src/MemcachedError.js"
+import {
+  MemcachedConnectionError,
+  MemcachedInputError,
+  MemcachedServerError,
+  MemcachedStoreError
+} from "../src/MemcachedError.js"
 import * as MemcachedPromise from "../src/MemcachedPromise.js"
 import * as MemcachedTest from "../src/MemcachedTest.js"
 import { type MemcachedProcess, startMemcached } from "./support/memcached.js"
@@ -106,7 +111,10 @@ const suite = (name: string, make: () => Promise<Client>) =>
       expect(results.size).toBe(3)
       const hit = results.get(a)
       expect(hit?.ok === true && text(hit.value?.value)).toBe("1")
-      expect(results.get("bad key")).toMatchObject({ ok: false, error: { _tag: "MemcachedInputError", reason: "InvalidKey" } })
+      expect(results.get("bad key")).toMatchObject({
+        ok: false,
+        error: { _tag: "MemcachedInputError", reason: "InvalidKey" }
+      })
       const miss = [...results.entries()].find(([k]) => k !== a && k !== "bad key")?.[1]
       expect(miss).toEqual({ ok: true, value: undefined })
       const touched = await client.bulk.touchMany([a], 50)
@@ -185,7 +193,10 @@ const suite = (name: string, make: () => Promise<Client>) =>
       const counter = await client.metaArithmetic(c, { vivify: 60, initial: 5, delta: 2 })
       expect(counter.value).toBe(5n)
       expect((await client.metaArithmetic(c, { delta: 2 })).value).toBe(7n)
-      await expect(client.metaDelete(c, { cas: 1n })).rejects.toMatchObject({ _tag: "MemcachedStoreError", reason: "Exists" })
+      await expect(client.metaDelete(c, { cas: 1n })).rejects.toMatchObject({
+        _tag: "MemcachedStoreError",
+        reason: "Exists"
+      })
     })
 
     it("invalid input rejects with MemcachedInputError before any byte is sent", async () => {

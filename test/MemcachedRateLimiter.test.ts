@@ -81,14 +81,24 @@ for (const [name, clientLayer] of backends) {
           yield* TestClock.adjust("1 minute")
           assert.strictEqual((yield* consume).remaining, 2)
           // More tokens than the limit can ever hold fail without touching the store.
-          exceeded(yield* Effect.flip(limiter.consume({ key, limit: 3, window: "3 seconds", algorithm: "token-bucket", tokens: 4 })))
+          exceeded(
+            yield* Effect.flip(
+              limiter.consume({ key, limit: 3, window: "3 seconds", algorithm: "token-bucket", tokens: 4 })
+            )
+          )
         }))
 
       it.effect("token bucket, delay: overflow becomes a delay of one refill interval per missing token", () =>
         Effect.gen(function*() {
           const limiter = yield* RateLimiter.RateLimiter
           const key = fresh("tbd")
-          const consume = limiter.consume({ key, limit: 2, window: "2 seconds", algorithm: "token-bucket", onExceeded: "delay" })
+          const consume = limiter.consume({
+            key,
+            limit: 2,
+            window: "2 seconds",
+            algorithm: "token-bucket",
+            onExceeded: "delay"
+          })
           yield* consume
           yield* consume
           assert.strictEqual(Duration.toMillis((yield* consume).delay), 1000)
@@ -168,7 +178,10 @@ describe("MemcachedRateLimiter failures", () => {
         const limiter = yield* RateLimiter.RateLimiter
         const e = yield* Effect.flip(limiter.consume({ key: "k", limit: 1, window: "1 second" }))
         assert.strictEqual(e.reason, "StoreError")
-        expect((e as RateLimiter.RateLimitStoreError).cause).toMatchObject({ _tag: "MemcachedInputError", reason: "Unsupported" })
+        expect((e as RateLimiter.RateLimitStoreError).cause).toMatchObject({
+          _tag: "MemcachedInputError",
+          reason: "Unsupported"
+        })
       }))
   })
 })

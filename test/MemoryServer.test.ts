@@ -67,12 +67,21 @@ describe("MemoryServer engine", () => {
     const s = MemoryServer.make()
     assert.strictEqual(run(s, "set k 7 0 3\r\nabc\r\nget k\r\n"), "STORED\r\nVALUE k 7 3\r\nabc\r\nEND\r\n")
     assert.strictEqual(run(s, "add k 0 0 1\r\nx\r\nadd n 1 0 1\r\nx\r\n"), "NOT_STORED\r\nSTORED\r\n")
-    assert.strictEqual(run(s, "replace zz 0 0 1\r\nx\r\nreplace n 2 0 1\r\ny\r\nget n\r\n"), "NOT_STORED\r\nSTORED\r\nVALUE n 2 1\r\ny\r\nEND\r\n")
-    assert.strictEqual(run(s, "append k 99 0 2\r\nde\r\nprepend k 99 0 1\r\n_\r\nget k\r\n"), "STORED\r\nSTORED\r\nVALUE k 7 6\r\n_abcde\r\nEND\r\n")
+    assert.strictEqual(
+      run(s, "replace zz 0 0 1\r\nx\r\nreplace n 2 0 1\r\ny\r\nget n\r\n"),
+      "NOT_STORED\r\nSTORED\r\nVALUE n 2 1\r\ny\r\nEND\r\n"
+    )
+    assert.strictEqual(
+      run(s, "append k 99 0 2\r\nde\r\nprepend k 99 0 1\r\n_\r\nget k\r\n"),
+      "STORED\r\nSTORED\r\nVALUE k 7 6\r\n_abcde\r\nEND\r\n"
+    )
     assert.strictEqual(run(s, "append zz 0 0 1\r\nx\r\nprepend zz 0 0 1\r\nx\r\n"), "NOT_STORED\r\nNOT_STORED\r\n")
     const cas = s.peek("k")!.cas
     assert.strictEqual(run(s, `cas k 0 0 1 ${cas + 100n}\r\nx\r\n`), "EXISTS\r\n")
-    assert.strictEqual(run(s, `cas k 3 0 1 ${cas}\r\nx\r\ngets k\r\n`), `STORED\r\nVALUE k 3 1 ${s.peek("k")!.cas}\r\nx\r\nEND\r\n`)
+    assert.strictEqual(
+      run(s, `cas k 3 0 1 ${cas}\r\nx\r\ngets k\r\n`),
+      `STORED\r\nVALUE k 3 1 ${s.peek("k")!.cas}\r\nx\r\nEND\r\n`
+    )
     assert.strictEqual(run(s, "cas zz 0 0 1 1\r\nx\r\n"), "NOT_FOUND\r\n")
     assert.strictEqual(run(s, "delete k\r\ndelete k\r\nget k\r\n"), "DELETED\r\nNOT_FOUND\r\nEND\r\n")
     assert.strictEqual(run(s, "get n zz n\r\n"), "VALUE n 2 1\r\ny\r\nVALUE n 2 1\r\ny\r\nEND\r\n")
@@ -98,15 +107,22 @@ describe("MemoryServer engine", () => {
     const s = MemoryServer.make()
     const session = s.session()
     const value = Buffer.from([0, 13, 10, 255])
-    const out = Buffer.concat(session.receive(Buffer.concat([b("set k 4294967295 0 4\r\n"), value, b("\r\nget k\r\n")])).replies)
-    assert.deepStrictEqual([...out], [...Buffer.concat([b("STORED\r\nVALUE k 4294967295 4\r\n"), value, b("\r\nEND\r\n")])])
+    const out = Buffer.concat(
+      session.receive(Buffer.concat([b("set k 4294967295 0 4\r\n"), value, b("\r\nget k\r\n")])).replies
+    )
+    assert.deepStrictEqual([...out], [
+      ...Buffer.concat([b("STORED\r\nVALUE k 4294967295 4\r\n"), value, b("\r\nEND\r\n")])
+    ])
   })
 
   it.effect("expires items with TestClock (relative, absolute, negative, touch, gat)", () =>
     Effect.gen(function*() {
       const clock = yield* Effect.clock
       const s = MemoryServer.make({ now: () => clock.unsafeCurrentTimeMillis() })
-      assert.strictEqual(run(s, "set a 0 2 1\r\nx\r\nset never 0 0 1\r\nx\r\nset neg 0 -1 1\r\nx\r\nget neg\r\n"), "STORED\r\nSTORED\r\nSTORED\r\nEND\r\n")
+      assert.strictEqual(
+        run(s, "set a 0 2 1\r\nx\r\nset never 0 0 1\r\nx\r\nset neg 0 -1 1\r\nx\r\nget neg\r\n"),
+        "STORED\r\nSTORED\r\nSTORED\r\nEND\r\n"
+      )
       yield* TestClock.adjust("1999 millis")
       assert.strictEqual(run(s, "get a\r\n"), "VALUE a 0 1\r\nx\r\nEND\r\n")
       yield* TestClock.adjust("1 millis")
@@ -137,18 +153,45 @@ describe("MemoryServer engine", () => {
 
   it("incr/decr: wrap at 2^64, floor at 0, in-place padding, non-numeric, 20-digit values", () => {
     const s = MemoryServer.make()
-    assert.strictEqual(run(s, "set a 0 0 20\r\n18446744073709551615\r\nincr a 1\r\nget a\r\n"), "STORED\r\n0\r\nVALUE a 0 20\r\n0                   \r\nEND\r\n")
-    assert.strictEqual(run(s, "set a 0 0 2\r\n10\r\ndecr a 100\r\nget a\r\n"), "STORED\r\n0\r\nVALUE a 0 2\r\n0 \r\nEND\r\n")
-    assert.strictEqual(run(s, "set a 0 0 2\r\n99\r\nincr a 1\r\nget a\r\n"), "STORED\r\n100\r\nVALUE a 0 3\r\n100\r\nEND\r\n")
-    assert.strictEqual(run(s, "set a 0 0 19\r\n9999999999999999999\r\nincr a 1\r\n"), "STORED\r\n10000000000000000000\r\n")
+    assert.strictEqual(
+      run(s, "set a 0 0 20\r\n18446744073709551615\r\nincr a 1\r\nget a\r\n"),
+      "STORED\r\n0\r\nVALUE a 0 20\r\n0                   \r\nEND\r\n"
+    )
+    assert.strictEqual(
+      run(s, "set a 0 0 2\r\n10\r\ndecr a 100\r\nget a\r\n"),
+      "STORED\r\n0\r\nVALUE a 0 2\r\n0 \r\nEND\r\n"
+    )
+    assert.strictEqual(
+      run(s, "set a 0 0 2\r\n99\r\nincr a 1\r\nget a\r\n"),
+      "STORED\r\n100\r\nVALUE a 0 3\r\n100\r\nEND\r\n"
+    )
+    assert.strictEqual(
+      run(s, "set a 0 0 19\r\n9999999999999999999\r\nincr a 1\r\n"),
+      "STORED\r\n10000000000000000000\r\n"
+    )
     assert.strictEqual(run(s, "incr a 18446744073709551615\r\n"), "9999999999999999999\r\n")
-    assert.strictEqual(run(s, "set a 0 0 1\r\nx\r\nincr a 1\r\n"), "STORED\r\nCLIENT_ERROR cannot increment or decrement non-numeric value\r\n")
-    assert.strictEqual(run(s, "set a 0 0 0\r\n\r\nincr a 1\r\n"), "STORED\r\nCLIENT_ERROR cannot increment or decrement non-numeric value\r\n")
-    assert.strictEqual(run(s, "set a 0 0 2\r\n1a\r\nincr a 1\r\n"), "STORED\r\nCLIENT_ERROR cannot increment or decrement non-numeric value\r\n")
-    assert.strictEqual(run(s, "set a 0 0 21\r\n999999999999999999999\r\nincr a 1\r\n"), "STORED\r\nCLIENT_ERROR cannot increment or decrement non-numeric value\r\n")
+    assert.strictEqual(
+      run(s, "set a 0 0 1\r\nx\r\nincr a 1\r\n"),
+      "STORED\r\nCLIENT_ERROR cannot increment or decrement non-numeric value\r\n"
+    )
+    assert.strictEqual(
+      run(s, "set a 0 0 0\r\n\r\nincr a 1\r\n"),
+      "STORED\r\nCLIENT_ERROR cannot increment or decrement non-numeric value\r\n"
+    )
+    assert.strictEqual(
+      run(s, "set a 0 0 2\r\n1a\r\nincr a 1\r\n"),
+      "STORED\r\nCLIENT_ERROR cannot increment or decrement non-numeric value\r\n"
+    )
+    assert.strictEqual(
+      run(s, "set a 0 0 21\r\n999999999999999999999\r\nincr a 1\r\n"),
+      "STORED\r\nCLIENT_ERROR cannot increment or decrement non-numeric value\r\n"
+    )
     assert.strictEqual(run(s, "set a 0 0 21\r\n000000000000000000001\r\nincr a 1\r\n"), "STORED\r\n2\r\n")
     assert.strictEqual(run(s, "set a 0 0 3\r\n1 x\r\nincr a 1\r\n"), "STORED\r\n2\r\n")
-    assert.strictEqual(run(s, "incr nope 1\r\ndecr nope 1\r\nincr a 1 noreply\r\nget a\r\n"), "NOT_FOUND\r\nNOT_FOUND\r\nVALUE a 5 3\r\n3  \r\nEND\r\n".replace(" 5 ", " 0 "))
+    assert.strictEqual(
+      run(s, "incr nope 1\r\ndecr nope 1\r\nincr a 1 noreply\r\nget a\r\n"),
+      "NOT_FOUND\r\nNOT_FOUND\r\nVALUE a 5 3\r\n3  \r\nEND\r\n".replace(" 5 ", " 0 ")
+    )
     const st = s.stats()
     assert.strictEqual(st.incr_misses, 1)
     assert.strictEqual(st.decr_misses, 1)
@@ -158,12 +201,21 @@ describe("MemoryServer engine", () => {
   it("flush_all: immediate, noreply, and delayed (only items stored before the flush time)", () => {
     const c = fakeClock()
     const s = MemoryServer.make({ now: c.now })
-    assert.strictEqual(run(s, "set a 0 0 1\r\nx\r\nflush_all\r\nset b 0 0 1\r\ny\r\nget a b\r\n"), "STORED\r\nOK\r\nSTORED\r\nVALUE b 0 1\r\ny\r\nEND\r\n")
+    assert.strictEqual(
+      run(s, "set a 0 0 1\r\nx\r\nflush_all\r\nset b 0 0 1\r\ny\r\nget a b\r\n"),
+      "STORED\r\nOK\r\nSTORED\r\nVALUE b 0 1\r\ny\r\nEND\r\n"
+    )
     assert.strictEqual(s.stats().get_flushed, 1)
     assert.strictEqual(run(s, "flush_all noreply\r\nget b\r\n"), "END\r\n")
-    assert.strictEqual(run(s, "set c 0 0 1\r\nx\r\nflush_all 10\r\nget c\r\n"), "STORED\r\nOK\r\nVALUE c 0 1\r\nx\r\nEND\r\n")
+    assert.strictEqual(
+      run(s, "set c 0 0 1\r\nx\r\nflush_all 10\r\nget c\r\n"),
+      "STORED\r\nOK\r\nVALUE c 0 1\r\nx\r\nEND\r\n"
+    )
     c.advance(9000)
-    assert.strictEqual(run(s, "set d 0 0 1\r\nx\r\nget c d\r\n"), "STORED\r\nVALUE c 0 1\r\nx\r\nVALUE d 0 1\r\nx\r\nEND\r\n")
+    assert.strictEqual(
+      run(s, "set d 0 0 1\r\nx\r\nget c d\r\n"),
+      "STORED\r\nVALUE c 0 1\r\nx\r\nVALUE d 0 1\r\nx\r\nEND\r\n"
+    )
     c.advance(1000)
     // c and d were last touched before the flush time: both invalid now; e is stored after it.
     assert.strictEqual(run(s, "set e 0 0 1\r\nx\r\nget c d e\r\n"), "STORED\r\nVALUE e 0 1\r\nx\r\nEND\r\n")
@@ -203,7 +255,41 @@ describe("MemoryServer engine", () => {
     const s = MemoryServer.make({ maxBytes: 1 << 20, maxItemSize: 2048 })
     run(s, "set a 0 0 1\r\nx\r\nget a b\r\n")
     const stats = run(s, "stats\r\n")
-    for (const name of ["pid", "uptime", "time", "version", "curr_items", "total_items", "bytes", "curr_connections", "total_connections", "cmd_get", "cmd_set", "cmd_touch", "cmd_flush", "get_hits", "get_misses", "get_expired", "get_flushed", "delete_hits", "delete_misses", "incr_hits", "incr_misses", "decr_hits", "decr_misses", "cas_hits", "cas_misses", "cas_badval", "touch_hits", "touch_misses", "evictions", "limit_maxbytes", "threads"]) {
+    for (
+      const name of [
+        "pid",
+        "uptime",
+        "time",
+        "version",
+        "curr_items",
+        "total_items",
+        "bytes",
+        "curr_connections",
+        "total_connections",
+        "cmd_get",
+        "cmd_set",
+        "cmd_touch",
+        "cmd_flush",
+        "get_hits",
+        "get_misses",
+        "get_expired",
+        "get_flushed",
+        "delete_hits",
+        "delete_misses",
+        "incr_hits",
+        "incr_misses",
+        "decr_hits",
+        "decr_misses",
+        "cas_hits",
+        "cas_misses",
+        "cas_badval",
+        "touch_hits",
+        "touch_misses",
+        "evictions",
+        "limit_maxbytes",
+        "threads"
+      ]
+    ) {
       assert.match(stats, new RegExp(`STAT ${name} \\S+\\r\\n`), name)
     }
     assert.include(stats, "STAT cmd_get 2\r\nSTAT cmd_set 1\r\n")
@@ -215,7 +301,10 @@ describe("MemoryServer engine", () => {
     assert.include(settings, "STAT item_size_max 2048\r\n")
     assert.strictEqual(run(s, "stats reset\r\n"), "RESET\r\n")
     assert.strictEqual(s.stats().cmd_get, 0)
-    assert.strictEqual(run(s, "stats bogus\r\nversion\r\nverbosity 1\r\nverbosity 1 noreply\r\n"), `ERROR\r\nVERSION ${MemoryServer.VERSION}\r\nOK\r\n`)
+    assert.strictEqual(
+      run(s, "stats bogus\r\nversion\r\nverbosity 1\r\nverbosity 1 noreply\r\n"),
+      `ERROR\r\nVERSION ${MemoryServer.VERSION}\r\nOK\r\n`
+    )
   })
 
   it("peek and clear do not affect stats", () => {
@@ -232,7 +321,10 @@ describe("MemoryServer engine", () => {
 
   it("answers a subset of the meta protocol", () => {
     const s = MemoryServer.make()
-    assert.strictEqual(run(s, "ms k 2 F5 T0\r\nhi\r\nmg k v f\r\nmg nope v\r\nmn\r\n"), "HD\r\nVA 2 f5\r\nhi\r\nEN\r\nMN\r\n")
+    assert.strictEqual(
+      run(s, "ms k 2 F5 T0\r\nhi\r\nmg k v f\r\nmg nope v\r\nmn\r\n"),
+      "HD\r\nVA 2 f5\r\nhi\r\nEN\r\nMN\r\n"
+    )
     assert.strictEqual(run(s, "md k q\r\nmd k\r\n"), "NF\r\n")
   })
 })
@@ -319,7 +411,11 @@ describe("MemoryServer faults", () => {
         s.faults.delay(0)
         // injected raw reply replaces the next reply only
         s.faults.replyWith("SERVER_ERROR injected\r\n")
-        const r2 = await request(c, "version\r\nversion\r\n", `SERVER_ERROR injected\r\nVERSION ${MemoryServer.VERSION}\r\n`)
+        const r2 = await request(
+          c,
+          "version\r\nversion\r\n",
+          `SERVER_ERROR injected\r\nVERSION ${MemoryServer.VERSION}\r\n`
+        )
         assert.strictEqual(r2.text, `SERVER_ERROR injected\r\nVERSION ${MemoryServer.VERSION}\r\n`)
         // black hole: reads, never replies, does not execute
         s.faults.blackHole()
@@ -407,7 +503,8 @@ const sequences: Array<string | Buffer> = [
   `get ${"k".repeat(251)}\r\nset ${"k".repeat(251)} 0 0 1\r\nb\r\nincr ${"k".repeat(251)} 1\r\n`,
   "touch a\r\ntouch a x\r\ngat x a\r\nflush_all x\r\nverbosity\r\nverbosity x\r\nverbosity 1 2 3\r\nverbosity 1\r\nincr a 1 noreply x\r\n",
   "set v 0 0 9\r\nx\r\nEND\r\n\r\nget v\r\nset z 0 0 0\r\n\r\nget z\r\nincr z 1\r\n",
-  "set big 0 0 2000000\r\n" + "x".repeat(2000000) + "\r\nget big\r\nset ok 0 0 1048500\r\n" + "y".repeat(1048500) + "\r\nincr ok 1\r\n",
+  "set big 0 0 2000000\r\n" + "x".repeat(2000000) + "\r\nget big\r\nset ok 0 0 1048500\r\n" + "y".repeat(1048500) +
+  "\r\nincr ok 1\r\n",
   "set f 0 0 1\r\nx\r\nflush_all\r\nget f\r\nset f 0 0 1\r\ny\r\nget f\r\nflush_all 0 noreply\r\nget f\r\nflush_all -1\r\n",
   "set sp 0 0 3\r\n1 x\r\nincr sp 1\r\nget sp\r\nset sp 0 0 21\r\n000000000000000000001\r\nincr sp 1\r\nset sp 0 0 2\r\n1a\r\nincr sp 1\r\n",
   "get a\r\r\nset  a  0 0 1\r\nb\r\nget  a\r\nset a 0 0 1  \r\nb\r\nget a\n",
@@ -434,7 +531,10 @@ describe("MemoryServer vs memcached 1.6 (differential)", () => {
       for (const seq of sequences) {
         const input = typeof seq === "string" ? b(seq) : seq
         const real = scrubCas(await exchange(port, input)).replaceAll("VERSION 1.6.18\r\n", "VERSION <v>\r\n")
-        const mine = scrubCas(await exchange(ours, input)).replaceAll(`VERSION ${MemoryServer.VERSION}\r\n`, "VERSION <v>\r\n")
+        const mine = scrubCas(await exchange(ours, input)).replaceAll(
+          `VERSION ${MemoryServer.VERSION}\r\n`,
+          "VERSION <v>\r\n"
+        )
         assert.strictEqual(mine, real, JSON.stringify(input.subarray(0, 120).toString("latin1")))
       }
     } finally {
@@ -502,7 +602,8 @@ describe("MemoryServer fidelity with memcached 1.6.18", () => {
   it("ma T on a counter that outgrew its value is lost with the replaced item; in place it applies", async () => {
     const p = await pair()
     try {
-      const input = "ms grow 1 T0\r\n9\r\nma grow T1000 t v\r\nme grow\r\nms fit 1 T0\r\n5\r\nma fit T1000 t\r\nme fit\r\n" +
+      const input =
+        "ms grow 1 T0\r\n9\r\nma grow T1000 t v\r\nme grow\r\nms fit 1 T0\r\n5\r\nma fit T1000 t\r\nme fit\r\n" +
         "ms viv 1\r\n1\r\nma nope N0 J7 T50 t v\r\nme nope\r\n"
       const [real, ours] = await both(p.ports, input)
       assert.include(real, "ME grow exp=-1 ")
@@ -563,15 +664,21 @@ describe("MemoryServer fidelity with memcached 1.6.18", () => {
   it("stats items, slabs, sizes, conns: memcached's fields, items in memcached's slab classes", async () => {
     const p = await pair()
     try {
-      const store = `set a 0 0 1\r\nx\r\nset bb 5 100 300\r\n${"y".repeat(300)}\r\nset big 0 0 5000\r\n${"z".repeat(5000)}\r\n`
+      const store = `set a 0 0 1\r\nx\r\nset bb 5 100 300\r\n${"y".repeat(300)}\r\nset big 0 0 5000\r\n${
+        "z".repeat(5000)
+      }\r\n`
       const [real, ours] = await both(p.ports, store + "stats items\r\nstats slabs\r\nstats sizes\r\n")
       const names = (t: string) => statRows(t).map((r) => r[0])
       assert.deepStrictEqual(names(ours), names(real))
       const pick = (t: string, re: RegExp) => statRows(t).filter((r) => re.test(r[0]))
-      const exact = /^(items:\d+:(number|mem_requested)|\d+:(chunk_size|chunks_per_page|total_pages|used_chunks)|active_slabs|total_malloced|sizes_status)$/
+      const exact =
+        /^(items:\d+:(number|mem_requested)|\d+:(chunk_size|chunks_per_page|total_pages|used_chunks)|active_slabs|total_malloced|sizes_status)$/
       assert.deepStrictEqual(pick(ours, exact), pick(real, exact))
       const [realC, oursC] = await both(p.ports, "stats conns\r\n")
-      const shape = (t: string) => statRows(t).map(([n, v]) => `${n.replace(/^\d+/, "#")}=${/addr/.test(n) ? v.split(":")[0] : n.endsWith("state") ? v : ""}`)
+      const shape = (t: string) =>
+        statRows(t).map(([n, v]) =>
+          `${n.replace(/^\d+/, "#")}=${/addr/.test(n) ? v.split(":")[0] : n.endsWith("state") ? v : ""}`
+        )
       assert.deepStrictEqual(shape(oursC), shape(realC))
     } finally {
       await p.stop()
@@ -596,7 +703,10 @@ describe("MemoryServer fidelity with memcached 1.6.18", () => {
         let out = ""
         child.stdout.on("data", (d: Buffer) => void (out += d.toString()))
         child.once("error", (e) => reject(new Error(`memcdump (libmemcached-tools) is required: ${e.message}`)))
-        child.once("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`memcdump exited ${code}: ${out}`))))
+        child.once(
+          "close",
+          (code) => (code === 0 ? resolve(out) : reject(new Error(`memcdump exited ${code}: ${out}`)))
+        )
       })
       assert.deepStrictEqual(dump.trim().split("\n").sort(), ["one", "two"])
     } finally {
@@ -635,14 +745,18 @@ describe("MemoryServer fidelity with memcached 1.6.18", () => {
   it("emulate 1.6.18 rejects newer meta flags as 1.6.18 does; the default accepts them", async () => {
     const p = await pair("1.6.18")
     try {
-      const input = "set n 0 0 1\r\n5\r\nmg n E5 v\r\nms n 1 E5\r\n1\r\nms n 1 MA N0\r\n1\r\nmg n v\r\nms miss 1 MA N100\r\n1\r\n" +
+      const input =
+        "set n 0 0 1\r\n5\r\nmg n E5 v\r\nms n 1 E5\r\n1\r\nms n 1 MA N0\r\n1\r\nmg n v\r\nms miss 1 MA N100\r\n1\r\n" +
         "mg miss v\r\nmd n x\r\nma n E5\r\nmd n E5\r\nversion\r\n"
       const [real, ours] = await both(p.ports, input)
       assert.strictEqual(ours.replace(/VERSION \S+/, "VERSION <v>"), real.replace(/VERSION \S+/, "VERSION <v>"))
       assert.include(ours, "VERSION 1.6.18-effect-memory\r\n")
       const newest = MemoryServer.make()
       assert.strictEqual(
-        run(newest, "ms n 1 E5\r\n1\r\nmg n c v\r\nmd n x q\r\nmg n s v\r\nms miss 1 MA N100\r\n1\r\nmg miss v\r\nversion\r\n"),
+        run(
+          newest,
+          "ms n 1 E5\r\n1\r\nmg n c v\r\nmd n x q\r\nmg n s v\r\nms miss 1 MA N100\r\n1\r\nmg miss v\r\nversion\r\n"
+        ),
         `HD\r\nVA 1 c5\r\n1\r\nVA 0 s0\r\n\r\nHD\r\nVA 1\r\n1\r\nVERSION ${MemoryServer.VERSION}\r\n`
       )
     } finally {
@@ -693,8 +807,21 @@ const makeCertificate = () => {
   const cert = path.join(dir, "cert.pem")
   const key = path.join(dir, "key.pem")
   const r = spawnSync("openssl", [
-    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
-    "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    key,
+    "-out",
+    cert,
+    "-days",
+    "1",
+    "-subj",
+    "/CN=localhost",
+    "-addext",
+    "subjectAltName=IP:127.0.0.1"
   ], { stdio: "ignore" })
   assert.strictEqual(r.status, 0, "openssl is required to make the test certificate")
   return { dir, cert, key }
@@ -719,7 +846,9 @@ describe("MemoryServer standalone (cli)", () => {
     // tsconfig.build.json compiles src/ into dist/ (rootDir src).
     const source = target.replace(/^\.\/dist\//, "src/").replace(/\.js$/, ".ts")
     assert.isTrue(fs.readFileSync(source, "utf8").startsWith("#!/usr/bin/env node\n"), source)
-    const build = JSON.parse(fs.readFileSync("tsconfig.build.json", "utf8")) as { compilerOptions: { rootDir: string; outDir: string } }
+    const build = JSON.parse(fs.readFileSync("tsconfig.build.json", "utf8")) as {
+      compilerOptions: { rootDir: string; outDir: string }
+    }
     assert.deepStrictEqual([build.compilerOptions.rootDir, build.compilerOptions.outDir], ["src", "dist"])
   })
 
@@ -729,7 +858,12 @@ describe("MemoryServer standalone (cli)", () => {
     try {
       const port = Number(/tls:127\.0\.0\.1:(\d+)/.exec(lines[0]!)![1])
       const ca = fs.readFileSync(cert)
-      const text = await tlsExchange(port, ca, "set t 0 0 2\r\nok\r\nget t\r\nstats settings\r\n", "STAT memory_file (null)\r\nEND\r\n")
+      const text = await tlsExchange(
+        port,
+        ca,
+        "set t 0 0 2\r\nok\r\nget t\r\nstats settings\r\n",
+        "STAT memory_file (null)\r\nEND\r\n"
+      )
       assert.isTrue(text.startsWith("STORED\r\nVALUE t 0 2\r\nok\r\nEND\r\n"), text)
       assert.include(text, "STAT ssl_enabled yes\r\n")
       // A plaintext client gets nothing useful from a TLS listener.
@@ -754,14 +888,26 @@ describe("MemoryServer standalone (cli)", () => {
     try {
       const a = await startCli(["--unix", sock])
       assert.deepStrictEqual(a.lines.map((l) => l.replace(/^.* listening on /, "")), [`unix:${sock}`])
-      assert.strictEqual(await unixTalk("set u 0 0 1\r\nx\r\nget u\r\n", "STORED\r\nVALUE u 0 1\r\nx\r\nEND\r\n"), "STORED\r\nVALUE u 0 1\r\nx\r\nEND\r\n")
-      assert.include(await unixTalk("stats settings\r\n", "memory_file (null)\r\nEND\r\n"), `STAT domain_socket ${sock}\r\n`)
+      assert.strictEqual(
+        await unixTalk("set u 0 0 1\r\nx\r\nget u\r\n", "STORED\r\nVALUE u 0 1\r\nx\r\nEND\r\n"),
+        "STORED\r\nVALUE u 0 1\r\nx\r\nEND\r\n"
+      )
+      assert.include(
+        await unixTalk("stats settings\r\n", "memory_file (null)\r\nEND\r\n"),
+        `STAT domain_socket ${sock}\r\n`
+      )
       assert.strictEqual(await stopCli(a.child), 0)
       const b = await startCli(["--unix", sock, "--port", "0", "--emulate", "1.6.18"], 2)
       const port = Number(/tcp:127\.0\.0\.1:(\d+)/.exec(b.lines[1]!)![1])
-      assert.strictEqual(await unixTalk("version\r\n", "VERSION 1.6.18-effect-memory\r\n"), "VERSION 1.6.18-effect-memory\r\n")
+      assert.strictEqual(
+        await unixTalk("version\r\n", "VERSION 1.6.18-effect-memory\r\n"),
+        "VERSION 1.6.18-effect-memory\r\n"
+      )
       const c = await tcpConnect(port)
-      assert.strictEqual((await request(c, "version\r\n", "VERSION 1.6.18-effect-memory\r\n")).text, "VERSION 1.6.18-effect-memory\r\n")
+      assert.strictEqual(
+        (await request(c, "version\r\n", "VERSION 1.6.18-effect-memory\r\n")).text,
+        "VERSION 1.6.18-effect-memory\r\n"
+      )
       c.destroy()
       assert.strictEqual(await stopCli(b.child), 0)
     } finally {
@@ -773,7 +919,9 @@ describe("MemoryServer standalone (cli)", () => {
     const r = spawnSync(path.resolve("node_modules/.bin/tsx"), ["src/server/bin.ts", "--bogus"], { encoding: "utf8" })
     assert.strictEqual(r.status, 2)
     assert.include(r.stderr, "usage: effect-memcached-server")
-    const half = spawnSync(path.resolve("node_modules/.bin/tsx"), ["src/server/bin.ts", "--tls-cert", "x.pem"], { encoding: "utf8" })
+    const half = spawnSync(path.resolve("node_modules/.bin/tsx"), ["src/server/bin.ts", "--tls-cert", "x.pem"], {
+      encoding: "utf8"
+    })
     assert.strictEqual(half.status, 2)
     assert.include(half.stderr, "--tls-cert and --tls-key go together")
   })
@@ -810,33 +958,41 @@ describe("MemoryServer Effect layer", () => {
       d.destroy()
     }).pipe(Effect.provide(ServerLayer.layer())))
 
-  it.effect("listenPlatform: NodeSocketServer listener passes memccapable and closes with its scope", () =>
-    Effect.gen(function*() {
-      const server = yield* ServerLayer.Server
-      const port = yield* Effect.scoped(Effect.gen(function*() {
-        const { port } = yield* ServerLayer.listenPlatform(server, { port: 0 })
-        const sock = yield* Effect.promise(() => tcpConnect(port))
-        const r = yield* Effect.promise(() => request(sock, "set a 0 0 1\r\nx\r\nget a\r\n", "STORED\r\nVALUE a 0 1\r\nx\r\nEND\r\n"))
-        assert.strictEqual(r.text, "STORED\r\nVALUE a 0 1\r\nx\r\nEND\r\n")
-        const q = yield* Effect.promise(() => request(sock, "quit\r\n", "never", 2000))
-        assert.isTrue(q.ended)
-        const capable = yield* Effect.promise(() =>
-          new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-            const child = spawn("memccapable", ["-a", "-h", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "pipe", "pipe"] })
-            let output = ""
-            child.stdout.on("data", (d: Buffer) => void (output += d.toString()))
-            child.stderr.on("data", (d: Buffer) => void (output += d.toString()))
-            child.once("error", reject)
-            child.once("close", (code) => resolve({ code, output }))
-          })
-        )
-        assert.strictEqual(capable.code, 0, capable.output)
-        assert.include(capable.output, "All tests passed")
-        return port
-      }))
-      const refused = yield* Effect.promise(() => tcpConnect(port).then((s) => (s.destroy(), false), () => true))
-      assert.isTrue(refused, "the listener stops with its scope")
-    }).pipe(Effect.provide(ServerLayer.layer())), 60_000)
+  it.effect(
+    "listenPlatform: NodeSocketServer listener passes memccapable and closes with its scope",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* ServerLayer.Server
+        const port = yield* Effect.scoped(Effect.gen(function*() {
+          const { port } = yield* ServerLayer.listenPlatform(server, { port: 0 })
+          const sock = yield* Effect.promise(() => tcpConnect(port))
+          const r = yield* Effect.promise(() =>
+            request(sock, "set a 0 0 1\r\nx\r\nget a\r\n", "STORED\r\nVALUE a 0 1\r\nx\r\nEND\r\n")
+          )
+          assert.strictEqual(r.text, "STORED\r\nVALUE a 0 1\r\nx\r\nEND\r\n")
+          const q = yield* Effect.promise(() => request(sock, "quit\r\n", "never", 2000))
+          assert.isTrue(q.ended)
+          const capable = yield* Effect.promise(() =>
+            new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+              const child = spawn("memccapable", ["-a", "-h", "127.0.0.1", "-p", String(port)], {
+                stdio: ["ignore", "pipe", "pipe"]
+              })
+              let output = ""
+              child.stdout.on("data", (d: Buffer) => void (output += d.toString()))
+              child.stderr.on("data", (d: Buffer) => void (output += d.toString()))
+              child.once("error", reject)
+              child.once("close", (code) => resolve({ code, output }))
+            })
+          )
+          assert.strictEqual(capable.code, 0, capable.output)
+          assert.include(capable.output, "All tests passed")
+          return port
+        }))
+        const refused = yield* Effect.promise(() => tcpConnect(port).then((s) => (s.destroy(), false), () => true))
+        assert.isTrue(refused, "the listener stops with its scope")
+      }).pipe(Effect.provide(ServerLayer.layer())),
+    60_000
+  )
 })
 
 describe("MemoryServer fidelity with memcached 1.6.18: admin, HTTP, flags", () => {
@@ -845,10 +1001,21 @@ describe("MemoryServer fidelity with memcached 1.6.18: admin, HTTP, flags", () =
     try {
       for (
         const input of [
-          "GET / HTTP/1.1\r\nmn\r\n", "POST /x HTTP/1.0\r\nmn\r\n", "HEAD / HTTP/1.1\r\nmn\r\n", "GETX / HTTP/1.1\r\nmn\r\n",
-          "foo HTTP/1.1\r\nmn\r\n", "HTTP/1.1\r\nmn\r\n", "foo HTTP/\r\nmn\r\n", "mn\r\nDELETE / HTTP/1.1\r\nmn\r\n",
-          "GET\r\nmn\r\n", "GET /\r\nmn\r\n", "foo HTTP/1.1 x\r\nmn\r\n", "foo http/1.1\r\nmn\r\n", "set k HTTP/1.1\r\nmn\r\n",
-          "mx a HTTP/1.1\r\nmn\r\n", "get / HTTP/1.1\r\nmn\r\n"
+          "GET / HTTP/1.1\r\nmn\r\n",
+          "POST /x HTTP/1.0\r\nmn\r\n",
+          "HEAD / HTTP/1.1\r\nmn\r\n",
+          "GETX / HTTP/1.1\r\nmn\r\n",
+          "foo HTTP/1.1\r\nmn\r\n",
+          "HTTP/1.1\r\nmn\r\n",
+          "foo HTTP/\r\nmn\r\n",
+          "mn\r\nDELETE / HTTP/1.1\r\nmn\r\n",
+          "GET\r\nmn\r\n",
+          "GET /\r\nmn\r\n",
+          "foo HTTP/1.1 x\r\nmn\r\n",
+          "foo http/1.1\r\nmn\r\n",
+          "set k HTTP/1.1\r\nmn\r\n",
+          "mx a HTTP/1.1\r\nmn\r\n",
+          "get / HTTP/1.1\r\nmn\r\n"
         ]
       ) {
         const [real, ours] = await Promise.all([exchange(p.ports[0], b(input)), exchange(p.ports[1], b(input))])
@@ -862,7 +1029,8 @@ describe("MemoryServer fidelity with memcached 1.6.18: admin, HTTP, flags", () =
   it("cache_memlimit, slabs, lru, lru_crawler, shutdown answer as memcached and change the settings", async () => {
     const p = await pair()
     try {
-      const input = "cache_memlimit 100\r\ncache_memlimit\r\ncache_memlimit x\r\ncache_memlimit 0\r\ncache_memlimit 100 noreply\r\n" +
+      const input =
+        "cache_memlimit 100\r\ncache_memlimit\r\ncache_memlimit x\r\ncache_memlimit 0\r\ncache_memlimit 100 noreply\r\n" +
         "slabs automove 1\r\nslabs automove 0\r\nslabs automove 2\r\nslabs automove 3\r\nslabs automove\r\nslabs reassign 1 2\r\n" +
         "slabs reassign 99 2\r\nslabs reassign x y\r\nslabs reassign -1 2\r\nslabs reassign 1 1\r\nslabs\r\nslabs foo\r\n" +
         "lru mode flat\r\nlru mode segmented\r\nlru mode x\r\nlru\r\nlru foo\r\nlru tune 10 30 0.1 2\r\nlru temp_ttl 100\r\n" +
@@ -921,7 +1089,10 @@ describe("MemoryServer shutdown", () => {
     const s = MemoryServer.make({ enableShutdown: true })
     const { port } = await s.listen({ port: 0 })
     const sock = await tcpConnect(port)
-    assert.strictEqual((await request(sock, "shutdown x\r\n", "CLIENT_ERROR invalid shutdown mode\r\n")).text, "CLIENT_ERROR invalid shutdown mode\r\n")
+    assert.strictEqual(
+      (await request(sock, "shutdown x\r\n", "CLIENT_ERROR invalid shutdown mode\r\n")).text,
+      "CLIENT_ERROR invalid shutdown mode\r\n"
+    )
     const r = await request(sock, "shutdown graceful\r\n", "never", 3000)
     assert.deepStrictEqual([r.text, r.ended], ["", true])
     await s.closed

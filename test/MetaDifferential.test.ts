@@ -13,7 +13,6 @@ import * as net from "node:net"
 import * as MemoryServer from "../src/server/MemoryServer.js"
 import { startMemcached } from "./support/memcached.js"
 
-
 /** mulberry32 */
 const rng = (seed: number) => () => {
   seed |= 0
@@ -132,8 +131,11 @@ export const generate = (seed: number, count: number): Array<Step> => {
       const v = value()
       const flags = Math.floor(r() * 100)
       const noreply = chance(0.1) ? " noreply" : ""
-      if (t < 0.3) text = `${pick(["set", "add", "replace", "append", "prepend"])} ${k} ${flags} ${ttl()} ${v.length}${noreply}\r\n${v}`
-      else if (t < 0.4) text = `cas ${k} ${flags} ${ttl()} ${v.length} {cas}${noreply}\r\n${v}`
+      if (t < 0.3) {
+        text = `${
+          pick(["set", "add", "replace", "append", "prepend"])
+        } ${k} ${flags} ${ttl()} ${v.length}${noreply}\r\n${v}`
+      } else if (t < 0.4) text = `cas ${k} ${flags} ${ttl()} ${v.length} {cas}${noreply}\r\n${v}`
       else if (t < 0.65) text = `${pick(["get", "gets"])} ${[k, pick(KEYS), pick(KEYS)].join(" ")}`
       else if (t < 0.72) text = `${pick(["gat", "gats"])} ${pick([100, 1000])} ${k}`
       else if (t < 0.8) text = `touch ${k} ${pick([100, 1000, -1])}${noreply}`
@@ -329,9 +331,11 @@ describe("meta protocol: in-memory server vs memcached 1.6 (differential)", () =
           }
           if (!sameTokens(na, nb, counted.has(step.key), preTtl.get(step.key))) {
             assert.fail(
-              `step ${history.length}: ${JSON.stringify(tr.resolve(step))}\n memcached: ${JSON.stringify(a)}\n in-memory: ${
-                JSON.stringify(b)
-              }\nhistory of ${step.key}:\n${history.filter((h) => h[0] === step.key).slice(-12).map((h) => h[1]).join("\n")}`
+              `step ${history.length}: ${JSON.stringify(tr.resolve(step))}\n memcached: ${
+                JSON.stringify(a)
+              }\n in-memory: ${JSON.stringify(b)}\nhistory of ${step.key}:\n${
+                history.filter((h) => h[0] === step.key).slice(-12).map((h) => h[1]).join("\n")
+              }`
             )
           }
         }

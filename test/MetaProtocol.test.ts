@@ -69,13 +69,25 @@ describe("MetaProtocol encoders (golden bytes)", () => {
     }
     assert.strictEqual(Meta.encodeMetaSetHeader("k", 0, { mode: "S" }), "ms k 0\r\n")
     assert.strictEqual(Meta.encodeMetaSet("k", Buffer.from("hi")).toString(), "ms k 2\r\nhi\r\n")
-    assert.strictEqual(Meta.encodeMetaSetHeader("ключ", 1, { base64: true }), `ms ${Buffer.from("ключ").toString("base64")} 1 b\r\n`)
+    assert.strictEqual(
+      Meta.encodeMetaSetHeader("ключ", 1, { base64: true }),
+      `ms ${Buffer.from("ключ").toString("base64")} 1 b\r\n`
+    )
   })
 
   it("md, ma, mn, me", () => {
     assert.strictEqual(Meta.encodeMetaDelete("k"), "md k\r\n")
     assert.strictEqual(
-      Meta.encodeMetaDelete("k", { compareCas: 3n, newCas: 4n, invalidate: true, ttl: 30, removeValue: true, returnKey: true, opaque: "o", quiet: true }),
+      Meta.encodeMetaDelete("k", {
+        compareCas: 3n,
+        newCas: 4n,
+        invalidate: true,
+        ttl: 30,
+        removeValue: true,
+        returnKey: true,
+        opaque: "o",
+        quiet: true
+      }),
       "md k C3 E4 I T30 x k Oo q\r\n"
     )
     assert.strictEqual(Meta.encodeMetaArithmetic("c"), "ma c\r\n")
@@ -116,7 +128,14 @@ describe("MetaProtocol encoders (golden bytes)", () => {
     for (let split = 0; split <= all.length; split++) {
       const p = makeCommandParser()
       const out = [...p.push(all.subarray(0, split)), ...p.push(all.subarray(split))]
-      assert.deepStrictEqual(out.map((c) => (c._tag === "Meta" ? c.command : c._tag)), ["mg", "ms", "md", "ma", "mn", "me"])
+      assert.deepStrictEqual(out.map((c) => (c._tag === "Meta" ? c.command : c._tag)), [
+        "mg",
+        "ms",
+        "md",
+        "ma",
+        "mn",
+        "me"
+      ])
       const ms = out[1]!
       assert.strictEqual(ms._tag === "Meta" ? ms.data?.toString() : undefined, "a\r\nb")
     }
@@ -129,7 +148,9 @@ describe("MetaProtocol keys", () => {
     assert.strictEqual(Meta.wireKey("foo", false), "foo")
     assert.strictEqual(Meta.wireKey(Uint8Array.from([0, 255, 32]), true), "AP8g")
     assert.deepStrictEqual([...Meta.decodeBase64Key("AP8g")!], [0, 255, 32])
-    for (const bad of ["", "Zm9", "Zm9v=", "@@@@", "Zm 9v", "Zm9v\n"]) assert.isUndefined(Meta.decodeBase64Key(bad), bad)
+    for (const bad of ["", "Zm9", "Zm9v=", "@@@@", "Zm 9v", "Zm9v\n"]) {
+      assert.isUndefined(Meta.decodeBase64Key(bad), bad)
+    }
     assert.isUndefined(Meta.base64KeyProblem("x".repeat(186)))
     assert.isDefined(Meta.base64KeyProblem("x".repeat(187)))
     assert.isDefined(Meta.base64KeyProblem(""))
@@ -184,7 +205,14 @@ describe("MetaProtocol decoding", () => {
     const me = replies[10]!
     assert.strictEqual(me._tag, "MetaDebug")
     const fields = Meta.parseMetaDebug((me as { fields: string }).fields)
-    assert.deepStrictEqual(Object.fromEntries(fields), { exp: "-1", la: "3", cas: "9", fetch: "no", cls: "1", size: "63" })
+    assert.deepStrictEqual(Object.fromEntries(fields), {
+      exp: "-1",
+      la: "3",
+      cas: "9",
+      fetch: "no",
+      cls: "1",
+      size: "63"
+    })
     assert.strictEqual(meta(replies[11]!).code, "MN")
   }
   const bytes = Buffer.concat([golden, Buffer.from("MN\r\n")])
@@ -206,7 +234,22 @@ describe("MetaProtocol decoding", () => {
   })
 
   it("malformed numeric return flags fail the parser (issue 11.1-2: they were NaN / undefined before)", () => {
-    for (const bad of ["HD f c t", "HD fxyz", "VA 3 f0 cXYZ kk\r\nabc", "HD f4294967296", "HD c18446744073709551616", "HD t-2", "HD h2", "HD s-1", "HD l1x", "HD k", "HD Wx", "HD 12"]) {
+    for (
+      const bad of [
+        "HD f c t",
+        "HD fxyz",
+        "VA 3 f0 cXYZ kk\r\nabc",
+        "HD f4294967296",
+        "HD c18446744073709551616",
+        "HD t-2",
+        "HD h2",
+        "HD s-1",
+        "HD l1x",
+        "HD k",
+        "HD Wx",
+        "HD 12"
+      ]
+    ) {
       const p = makeReplyParser()
       assert.deepStrictEqual(p.push(Buffer.from(bad + "\r\n", "latin1")), [], bad)
       assert.strictEqual(p.error?.reason, "Malformed", bad)

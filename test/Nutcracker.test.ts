@@ -13,7 +13,9 @@ import { Effect, Either, Option } from "effect"
 import * as MemcachedClient from "../src/MemcachedClient.js"
 import { acquireFakeServer, freePort, startMemcached } from "./support/memcached.js"
 
-const nutcracker = ["/usr/sbin/nutcracker", "/usr/bin/nutcracker", "/usr/local/bin/nutcracker"].find((p) => fs.existsSync(p))
+const nutcracker = ["/usr/sbin/nutcracker", "/usr/bin/nutcracker", "/usr/local/bin/nutcracker"].find((p) =>
+  fs.existsSync(p)
+)
 
 const listening = async (port: number, ms: number): Promise<boolean> => {
   const deadline = Date.now() + ms
@@ -61,11 +63,16 @@ describe("protocol auto-detection", () => {
         ].join("\n")
       )
       child = spawn(nutcracker!, [
-        "-c", conf,
-        "-p", path.join(dir, "nutcracker.pid"),
-        "-o", path.join(dir, "nutcracker.log"),
-        "-s", String(statsPort),
-        "-a", "127.0.0.1"
+        "-c",
+        conf,
+        "-p",
+        path.join(dir, "nutcracker.pid"),
+        "-o",
+        path.join(dir, "nutcracker.log"),
+        "-s",
+        String(statsPort),
+        "-a",
+        "127.0.0.1"
       ], { stdio: "ignore" })
       assert.isTrue(await listening(port, 5000), "nutcracker did not start")
 
@@ -147,22 +154,30 @@ const withNutcracker = async (use: (proxy: string, direct: string) => Promise<vo
     const port = await freePort()
     const statsPort = await freePort()
     const conf = path.join(dir, "nutcracker.yml")
-    fs.writeFileSync(conf, [
-      "pool:",
-      `  listen: 127.0.0.1:${port}`,
-      "  hash: fnv1a_64",
-      "  distribution: ketama",
-      "  timeout: 2000",
-      "  servers:",
-      `   - 127.0.0.1:${mc.port}:1`,
-      ""
-    ].join("\n"))
+    fs.writeFileSync(
+      conf,
+      [
+        "pool:",
+        `  listen: 127.0.0.1:${port}`,
+        "  hash: fnv1a_64",
+        "  distribution: ketama",
+        "  timeout: 2000",
+        "  servers:",
+        `   - 127.0.0.1:${mc.port}:1`,
+        ""
+      ].join("\n")
+    )
     child = spawn(nutcracker!, [
-      "-c", conf,
-      "-p", path.join(dir, "nutcracker.pid"),
-      "-o", path.join(dir, "nutcracker.log"),
-      "-s", String(statsPort),
-      "-a", "127.0.0.1"
+      "-c",
+      conf,
+      "-p",
+      path.join(dir, "nutcracker.pid"),
+      "-o",
+      path.join(dir, "nutcracker.log"),
+      "-s",
+      String(statsPort),
+      "-a",
+      "127.0.0.1"
     ], { stdio: "ignore" })
     assert.isTrue(await listening(port, 5000), "nutcracker did not start")
     await use(`127.0.0.1:${port}`, `127.0.0.1:${mc.port}`)
@@ -175,37 +190,48 @@ const withNutcracker = async (use: (proxy: string, direct: string) => Promise<vo
 
 describe("text-only proxy: commands it does not forward (issue 11.6)", () => {
   for (const options of [{ protocol: "auto" }, { textProxy: true }] as const) {
-    it(`through nutcracker (${JSON.stringify(options)}): gat, gats, stats, flushAll, verbosity fail Unsupported, the proxy is never ejected`, async () => {
-      await withNutcracker(async (proxy) => {
-        await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-          // failureLimit 1: a single connection the proxy closed would eject it
-          const c = yield* MemcachedClient.make({ servers: [proxy], failureLimit: 1, timeout: "2 seconds", ...options })
-          yield* c.set("nc6:k", "v")
-          for (const call of [c.gat("nc6:k", 60), c.gats("nc6:k", 60)]) {
-            const e = yield* Effect.flip(call)
-            assert.strictEqual(`${e._tag}:${"reason" in e ? e.reason : ""}`, "MemcachedInputError:Unsupported")
-          }
-          const admin = [
-            yield* c.stats(),
-            yield* c.stats("settings"),
-            yield* c.flushAll(),
-            yield* c.verbosity(1)
-          ] as ReadonlyArray<MemcachedClient.PerServer<unknown>>
-          for (const result of admin) {
-            const entry = result.get(proxy)!
-            assert.isTrue(Either.isLeft(entry))
-            const e = (entry as Either.Left<{ _tag: string; reason: string }, unknown>).left
-            assert.strictEqual(`${e._tag}:${e.reason}`, "MemcachedInputError:Unsupported")
-          }
-          // version and touch are forwarded by the proxy
-          assert.deepStrictEqual(yield* c.version().pipe(Effect.map((m) => m.get(proxy))), Either.right("1.6.18"))
-          yield* c.touch("nc6:k", 60)
-          // not ejected, not flushed: the value is still served through the proxy
-          assert.deepStrictEqual(yield* c.getString("nc6:k"), Option.some("v"))
-          assert.deepStrictEqual([...(yield* c.protocols()).values()], ["text"])
-        })))
-      })
-    }, 30_000)
+    it(
+      `through nutcracker (${
+        JSON.stringify(options)
+      }): gat, gats, stats, flushAll, verbosity fail Unsupported, the proxy is never ejected`,
+      async () => {
+        await withNutcracker(async (proxy) => {
+          await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+            // failureLimit 1: a single connection the proxy closed would eject it
+            const c = yield* MemcachedClient.make({
+              servers: [proxy],
+              failureLimit: 1,
+              timeout: "2 seconds",
+              ...options
+            })
+            yield* c.set("nc6:k", "v")
+            for (const call of [c.gat("nc6:k", 60), c.gats("nc6:k", 60)]) {
+              const e = yield* Effect.flip(call)
+              assert.strictEqual(`${e._tag}:${"reason" in e ? e.reason : ""}`, "MemcachedInputError:Unsupported")
+            }
+            const admin = [
+              yield* c.stats(),
+              yield* c.stats("settings"),
+              yield* c.flushAll(),
+              yield* c.verbosity(1)
+            ] as ReadonlyArray<MemcachedClient.PerServer<unknown>>
+            for (const result of admin) {
+              const entry = result.get(proxy)!
+              assert.isTrue(Either.isLeft(entry))
+              const e = (entry as Either.Left<{ _tag: string; reason: string }, unknown>).left
+              assert.strictEqual(`${e._tag}:${e.reason}`, "MemcachedInputError:Unsupported")
+            }
+            // version and touch are forwarded by the proxy
+            assert.deepStrictEqual(yield* c.version().pipe(Effect.map((m) => m.get(proxy))), Either.right("1.6.18"))
+            yield* c.touch("nc6:k", 60)
+            // not ejected, not flushed: the value is still served through the proxy
+            assert.deepStrictEqual(yield* c.getString("nc6:k"), Option.some("v"))
+            assert.deepStrictEqual([...(yield* c.protocols()).values()], ["text"])
+          })))
+        })
+      },
+      30_000
+    )
   }
 
   it("memcached itself (protocol auto → meta) still serves gat and stats", async () => {

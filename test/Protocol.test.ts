@@ -355,7 +355,10 @@ describe("ReplyParser: framing", () => {
     const limits = { maxLineLength: 64 }
     const ok = "CLIENT_ERROR " + "x".repeat(64 - 13)
     assert.strictEqual(ok.length, 64)
-    assertAllSplits(bytes(ok + "\r\n"), { replies: [{ _tag: "ClientError", message: "x".repeat(51) }], error: undefined }, limits)
+    assertAllSplits(bytes(ok + "\r\n"), {
+      replies: [{ _tag: "ClientError", message: "x".repeat(51) }],
+      error: undefined
+    }, limits)
     const bad = ok + "y"
     assert.strictEqual(parseWhole(bytes(bad + "\r\n"), limits).error, "LineTooLong")
     assert.strictEqual(parseBytewise(bytes(bad + "\r\n"), limits).error, "LineTooLong")

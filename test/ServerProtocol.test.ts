@@ -102,7 +102,13 @@ const golden: Array<[string, Array<Command>]> = [
   ["verbosity 0 noreply\r\n", [{ _tag: "Verbosity", level: 0, noreply: true }]],
   ["quit\r\n", [{ _tag: "Quit" }]],
   ["mn\r\n", [{ _tag: "Meta", command: "mn", key: "", flags: [], data: undefined }]],
-  ["mg foo v f c Oabc\r\n", [{ _tag: "Meta", command: "mg", key: "foo", flags: ["v", "f", "c", "Oabc"], data: undefined }]],
+  ["mg foo v f c Oabc\r\n", [{
+    _tag: "Meta",
+    command: "mg",
+    key: "foo",
+    flags: ["v", "f", "c", "Oabc"],
+    data: undefined
+  }]],
   ["md foo q\r\n", [{ _tag: "Meta", command: "md", key: "foo", flags: ["q"], data: undefined }]],
   ["ma foo D5\r\n", [{ _tag: "Meta", command: "ma", key: "foo", flags: ["D5"], data: undefined }]],
   ["me foo\r\n", [{ _tag: "Meta", command: "me", key: "foo", flags: [], data: undefined }]],
@@ -232,7 +238,10 @@ describe("ServerProtocol command parser", () => {
     assert.deepStrictEqual(p.push(b("get " + "k ".repeat(4000))), [])
     assert.deepStrictEqual(p.push(b("k ".repeat(2000))), [{ _tag: "Fatal", reply: ErrorLines.lineTooLong }])
     const q = makeCommandParser({ maxLineLength: 10000 })
-    assert.deepStrictEqual(q.push(b("get " + "k ".repeat(6000) + "\r\n")), [{ _tag: "Fatal", reply: ErrorLines.lineTooLong }])
+    assert.deepStrictEqual(q.push(b("get " + "k ".repeat(6000) + "\r\n")), [{
+      _tag: "Fatal",
+      reply: ErrorLines.lineTooLong
+    }])
   })
 
   it("processes a long line when its end arrived (like memcached)", () => {
@@ -294,7 +303,10 @@ describe("ServerProtocol reply encoders", () => {
     assert.strictEqual(s(Replies.ERROR), "ERROR\r\n")
     assert.strictEqual(s(encodeNumeric(18446744073709551615n)), "18446744073709551615\r\n")
     assert.strictEqual(s(encodeVersion("1.6.18")), "VERSION 1.6.18\r\n")
-    assert.strictEqual(s(encodeStats([["pid", 1], ["version", "x"], ["big", 2n]])), "STAT pid 1\r\nSTAT version x\r\nSTAT big 2\r\nEND\r\n")
+    assert.strictEqual(
+      s(encodeStats([["pid", 1], ["version", "x"], ["big", 2n]])),
+      "STAT pid 1\r\nSTAT version x\r\nSTAT big 2\r\nEND\r\n"
+    )
     assert.strictEqual(s(encodeClientError("bad data chunk")), "CLIENT_ERROR bad data chunk\r\n")
     assert.strictEqual(s(encodeServerError("out of memory")), "SERVER_ERROR out of memory\r\n")
     assert.strictEqual(s(encodeLine("ERROR")), "ERROR\r\n")

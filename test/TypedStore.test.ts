@@ -20,7 +20,8 @@ import { realStores } from "./support/realStores.js"
 const { Flags } = ValueCodec
 
 // Errors are narrowed per method: these lines fail to compile if a read could fail with a store error.
-type ErrorOfMethod<T, K extends keyof T> = T[K] extends (...args: Array<any>) => Effect.Effect<any, infer E, any> ? E : never
+type ErrorOfMethod<T, K extends keyof T> = T[K] extends (...args: Array<any>) => Effect.Effect<any, infer E, any> ? E
+  : never
 type Exactly<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
 type NarrowView = TypedStore.TypedStore<string, MapStore>
 const narrowedErrors: [
@@ -37,7 +38,8 @@ const narrowedErrors: [
 ] = [true, true, true, true, true, true, true, true, true, true]
 
 // The real client is a RawStore as it is, directly and through withKeyPrefix, and its errors carry over.
-const overClient = (client: MemcachedClient.MemcachedClient) => TypedStore.make(TypedStore.withKeyPrefix(client, "x:"), ValueCodec.string)
+const overClient = (client: MemcachedClient.MemcachedClient) =>
+  TypedStore.make(TypedStore.withKeyPrefix(client, "x:"), ValueCodec.string)
 const clientErrors: [
   Exactly<ErrorOfMethod<ReturnType<typeof overClient>, "get">, MemcachedReadError | ValueCodec.MemcachedValueError>,
   Exactly<TypedStore.CounterError<MemcachedClient.MemcachedClient>, MemcachedError>
@@ -68,7 +70,8 @@ const chunkKeysOf = (store: AnyStore, key: string) =>
     return Array.from({ length: m.chunkCount }, (_, i) => LargeValue.chunkKey(key, m.writeId, i))
   })
 
-const flipped = <A, E>(effect: Effect.Effect<A, E>) => Effect.flip(effect) as Effect.Effect<E & { readonly _tag: string; readonly reason: string }>
+const flipped = <A, E>(effect: Effect.Effect<A, E>) =>
+  Effect.flip(effect) as Effect.Effect<E & { readonly _tag: string; readonly reason: string }>
 
 const describeCasAndReplace = (makeStore: () => Effect.Effect<AnyStore>) =>
   describe("gets, cas, replace", () => {
@@ -231,17 +234,28 @@ const describeStream = (makeStore: () => Effect.Effect<AnyStore>) =>
         yield* store.set(bad, Buffer.from("{}"), { flags: Flags.JSON })
         yield* bytes.set(big, randomBytes(1_500_000))
         const keys = [hit, miss, bad, "an invalid key", big, hit]
-        const out = Chunk.toReadonlyArray(yield* Stream.runCollect(users.getStream({ batchSize: 4 })(Stream.fromIterable(keys))))
+        const out = Chunk.toReadonlyArray(
+          yield* Stream.runCollect(users.getStream({ batchSize: 4 })(Stream.fromIterable(keys)))
+        )
         assert.deepStrictEqual(out.map(([k]) => k), keys)
         const [rHit, rMiss, rBad, rInvalid, rBig, rHit2] = out.map(([, r]) => r)
         assert.deepStrictEqual(rHit, Either.right(Option.some(ada)))
         assert.deepStrictEqual(rHit2, Either.right(Option.some(ada)))
         assert.deepStrictEqual(rMiss, Either.right(Option.none()))
         assert.isTrue(Either.isLeft(rBad!))
-        assert.strictEqual((Either.getLeft(rBad!).pipe(Option.getOrThrow) as ValueCodec.MemcachedValueError).reason, "Decode")
-        assert.strictEqual((Either.getLeft(rInvalid!).pipe(Option.getOrThrow) as { _tag: string })._tag, "MemcachedInputError")
+        assert.strictEqual(
+          (Either.getLeft(rBad!).pipe(Option.getOrThrow) as ValueCodec.MemcachedValueError).reason,
+          "Decode"
+        )
+        assert.strictEqual(
+          (Either.getLeft(rInvalid!).pipe(Option.getOrThrow) as { _tag: string })._tag,
+          "MemcachedInputError"
+        )
         // the split value was assembled, then failed to decode as a User: its own error, not a batch's
-        assert.strictEqual((Either.getLeft(rBig!).pipe(Option.getOrThrow) as ValueCodec.MemcachedValueError).reason, "Decode")
+        assert.strictEqual(
+          (Either.getLeft(rBig!).pipe(Option.getOrThrow) as ValueCodec.MemcachedValueError).reason,
+          "Decode"
+        )
         const raw = Chunk.toReadonlyArray(yield* Stream.runCollect(bytes.getStream()(Stream.make(big))))
         assert.strictEqual(Option.getOrThrow(Either.getOrThrow(raw[0]![1])).length, 1_500_000)
       }))
@@ -250,7 +264,9 @@ const describeStream = (makeStore: () => Effect.Effect<AnyStore>) =>
       Effect.gen(function*() {
         const store = yield* makeStore()
         const strings = TypedStore.make(store, ValueCodec.string)
-        const e = yield* Effect.flip(Stream.runDrain(strings.getStream()(Stream.concat(Stream.make("k"), Stream.fail("upstream")))))
+        const e = yield* Effect.flip(
+          Stream.runDrain(strings.getStream()(Stream.concat(Stream.make("k"), Stream.fail("upstream"))))
+        )
         assert.strictEqual(e, "upstream")
       }))
   })
@@ -276,7 +292,10 @@ export const typedStoreSuite = (name: string, makeStore: () => Effect.Effect<Any
           assert.deepStrictEqual(got, Option.some(ada))
           const raw = Option.getOrThrow(yield* store.get(key))
           assert.strictEqual(raw.flags, Flags.JSON)
-          assert.deepStrictEqual(JSON.parse(Buffer.from(raw.value).toString()), { ...ada, since: "2020-01-01T00:00:00.000Z" })
+          assert.deepStrictEqual(JSON.parse(Buffer.from(raw.value).toString()), {
+            ...ada,
+            since: "2020-01-01T00:00:00.000Z"
+          })
           yield* users.delete(key)
           assert.isTrue(Option.isNone(yield* users.get(key)))
         }))
@@ -372,7 +391,8 @@ export const typedStoreSuite = (name: string, makeStore: () => Effect.Effect<Any
           const store = yield* makeStore()
           const ns = `ns${randomBytes(3).toString("hex")}:`
           const strings = TypedStore.make(TypedStore.withKeyPrefix(store, ns), ValueCodec.string)
-          const raw = (key: string) => Effect.map(store.get(key), Option.map((item) => Buffer.from(item.value).toString()))
+          const raw = (key: string) =>
+            Effect.map(store.get(key), Option.map((item) => Buffer.from(item.value).toString()))
           yield* strings.set("a", "1")
           const a = Option.getOrThrow(yield* strings.gets("a"))
           assert.strictEqual(a.cas, Option.getOrThrow(yield* store.gets(ns + "a")).cas)
@@ -566,9 +586,15 @@ describe("TypedStore getStream over a failing server (mapStore)", () => {
       const out = Chunk.toReadonlyArray(yield* Stream.runCollect(strings.getStream()(Stream.fromIterable(keys))))
       assert.deepStrictEqual(out.map(([k]) => k), keys)
       assert.deepStrictEqual(out[0]![1], Either.right(Option.some("A")))
-      assert.strictEqual((Option.getOrThrow(Either.getLeft(out[1]![1])) as { _tag: string })._tag, "MemcachedConnectionError")
+      assert.strictEqual(
+        (Option.getOrThrow(Either.getLeft(out[1]![1])) as { _tag: string })._tag,
+        "MemcachedConnectionError"
+      )
       assert.deepStrictEqual(out[2]![1], Either.right(Option.none()))
-      assert.strictEqual((Option.getOrThrow(Either.getLeft(out[3]![1])) as { _tag: string })._tag, "MemcachedInputError")
+      assert.strictEqual(
+        (Option.getOrThrow(Either.getLeft(out[3]![1])) as { _tag: string })._tag,
+        "MemcachedInputError"
+      )
       assert.deepStrictEqual(out[4]![1], Either.right(Option.some("A")))
       // onServerError: "miss" turns the failed server's keys into misses; an invalid key stays an error
       const lenient = Chunk.toReadonlyArray(
@@ -593,7 +619,9 @@ describe("TypedStore counters (races, mapStore only)", () => {
         add: (key, value, options) => {
           adds++
           // another client creates the counter between our incr (NotFound) and our add
-          return adds === 1 ? Effect.zipRight(store.set(key, Buffer.from("100")), store.add(key, value, options)) : store.add(key, value, options)
+          return adds === 1
+            ? Effect.zipRight(store.set(key, Buffer.from("100")), store.add(key, value, options))
+            : store.add(key, value, options)
         }
       }
       assert.strictEqual(yield* TypedStore.incr(racing, "c", 5, { initial: 1n }), 105n)
@@ -634,7 +662,10 @@ for (const [name, makeStore] of realStores()) {
     `TypedStore over the real client, ${name}`,
     () => makeStore() as Effect.Effect<AnyStore>,
     (key) =>
-      Effect.flatMap(makeStore(), (client) =>
-        Effect.map(client.metaGet(key, { ttl: true, value: false }), (item) => Option.getOrUndefined(item)?.ttl))
+      Effect.flatMap(
+        makeStore(),
+        (client) =>
+          Effect.map(client.metaGet(key, { ttl: true, value: false }), (item) => Option.getOrUndefined(item)?.ttl)
+      )
   )
 }

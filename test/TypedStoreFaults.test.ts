@@ -28,7 +28,9 @@ const withServers = <A, E>(
   servers: number,
   body: (
     client: MemcachedClient.MemcachedClient,
-    memory: ReadonlyArray<{ readonly faults: { readonly delay: (ms: number) => void; readonly blackHole: (on?: boolean) => void } }>
+    memory: ReadonlyArray<
+      { readonly faults: { readonly delay: (ms: number) => void; readonly blackHole: (on?: boolean) => void } }
+    >
   ) => Effect.Effect<A, E>
 ) =>
   Effect.gen(function*() {

@@ -178,7 +178,10 @@ describe("ValueCodec", () => {
       Effect.gen(function*() {
         const text = "x".repeat(5000)
         const codec = ValueCodec.compressed(ValueCodec.string)
-        assert.strictEqual(yield* codec.decode(zlib.deflateSync(Buffer.from(text)), Flags.COMPRESSED | Flags.TEXT), text)
+        assert.strictEqual(
+          yield* codec.decode(zlib.deflateSync(Buffer.from(text)), Flags.COMPRESSED | Flags.TEXT),
+          text
+        )
         // gzip under the same bit is detected by its magic bytes
         assert.strictEqual(yield* codec.decode(zlib.gzipSync(Buffer.from(text)), Flags.COMPRESSED), text)
       }))
@@ -267,7 +270,10 @@ describe("ValueCodec", () => {
 
     it.effect("gzip and brotli", () =>
       Effect.gen(function*() {
-        const gz = yield* roundTrip(ValueCodec.compressed(ValueCodec.json, { algorithm: "gzip", level: 9 }), JSON.parse(text))
+        const gz = yield* roundTrip(
+          ValueCodec.compressed(ValueCodec.json, { algorithm: "gzip", level: 9 }),
+          JSON.parse(text)
+        )
         assert.strictEqual(gz.encoded.flags, Flags.JSON | Flags.COMPRESSED)
         assert.strictEqual(gz.encoded.bytes[0], 0x1f)
         assert.deepStrictEqual(gz.decoded, JSON.parse(text))

@@ -6,7 +6,9 @@ const found = spawnSync("memccapable", ["--help"], { stdio: "ignore" }).error ==
 
 const runCapable = (port: number) =>
   new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-    const child = spawn("memccapable", ["-a", "-h", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn("memccapable", ["-a", "-h", "127.0.0.1", "-p", String(port)], {
+      stdio: ["ignore", "pipe", "pipe"]
+    })
     let output = ""
     child.stdout.on("data", (d: Buffer) => void (output += d.toString()))
     child.stderr.on("data", (d: Buffer) => void (output += d.toString()))

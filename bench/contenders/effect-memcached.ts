@@ -37,7 +37,10 @@ await runEffect(async (input) => {
     : await import(pathToFileURL(path.join(dist, "MemcachedClient.js")).href)
   const opts = input.options
   const factory: EffectFactory = {
-    settings: `MemcachedClient.layer({servers${Object.keys(opts).length > 0 ? `, ${JSON.stringify(opts).slice(1, -1)}` : ""}}) ` +
+    settings:
+      `MemcachedClient.layer({servers${
+        Object.keys(opts).length > 0 ? `, ${JSON.stringify(opts).slice(1, -1)}` : ""
+      }}) ` +
       `from ${input.dist ?? "dist/ of this tree"}, defaults otherwise (1 connection/server, timeout 5s); ` +
       "get / set / getMany (its own ketama placement over 4 servers) / setMany; driver: long-lived fibers, Effect.whileLoop",
     make: (servers, purpose) =>

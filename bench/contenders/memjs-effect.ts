@@ -21,7 +21,10 @@ await runEffect(async () => {
         return {
           get: (key) => Effect.tryPromise(() => c.get(key)),
           value: (r) => (r as { value: Buffer | null }).value ?? undefined,
-          set: (key, value) => Effect.tryPromise(() => c.set(key, Buffer.from(value.buffer, value.byteOffset, value.byteLength), { expires: 0 })),
+          set: (key, value) =>
+            Effect.tryPromise(() =>
+              c.set(key, Buffer.from(value.buffer, value.byteOffset, value.byteLength), { expires: 0 })
+            ),
           getMany: (keys) =>
             Effect.tryPromise(async () => {
               const vs = await Promise.all(keys.map((k) => c.get(k)))
@@ -32,7 +35,9 @@ await runEffect(async () => {
           lookup: (m, k) => (m as Map<string, Buffer>).get(k),
           setMany: (entries) =>
             Effect.tryPromise(() =>
-              Promise.all(entries.map(([k, v]) => c.set(k, Buffer.from(v.buffer, v.byteOffset, v.byteLength), { expires: 0 })))
+              Promise.all(
+                entries.map(([k, v]) => c.set(k, Buffer.from(v.buffer, v.byteOffset, v.byteLength), { expires: 0 }))
+              )
             ),
           failures: (r) => {
             const n = (r as Array<boolean>).filter((ok) => !ok).length

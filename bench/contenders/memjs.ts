@@ -16,9 +16,7 @@ const factory: AdapterFactory = {
     const opts = { timeout: 10, conntimeout: 10, retries: 1, logger: { log: () => undefined } }
     const c = memjs.Client.create(servers.join(","), opts as memjs.ClientOptions)
     const get = (key: string) =>
-      new Promise<Got>((resolve, reject) =>
-        c.get(key, (err, value) => (err ? reject(err) : resolve(value)))
-      )
+      new Promise<Got>((resolve, reject) => c.get(key, (err, value) => (err ? reject(err) : resolve(value))))
     return {
       get,
       set: (key, value) =>

@@ -21,8 +21,14 @@ const factory: AdapterFactory = {
     if (CORRUPT) {
       // Self-test of the bench's value checks: every 1000th get returns a wrong value.
       let n = 0
-      const get = (key: string) => c.get(key).then((v) => (++n % 1000 === 0 && v !== undefined ? Buffer.from(v).fill(120, 0, 4) : v))
-      return { get, set: (key, value) => c.set(key, value.buf), getMulti: (keys) => c.getMulti(keys), close: () => c.close() }
+      const get = (key: string) =>
+        c.get(key).then((v) => (++n % 1000 === 0 && v !== undefined ? Buffer.from(v).fill(120, 0, 4) : v))
+      return {
+        get,
+        set: (key, value) => c.set(key, value.buf),
+        getMulti: (keys) => c.getMulti(keys),
+        close: () => c.close()
+      }
     }
     if (MG) {
       return {

@@ -87,7 +87,9 @@ export interface Resolved {
 const seconds = (ttl: Ttl, what: string): number | MemcachedInputError => {
   const s = toExptime(ttl, 0)
   if (typeof s !== "number") return s
-  if (s > 30 * 24 * 3600) return new MemcachedInputError({ reason: "InvalidTtl", message: `${what} must be at most 30 days` })
+  if (s > 30 * 24 * 3600) {
+    return new MemcachedInputError({ reason: "InvalidTtl", message: `${what} must be at most 30 days` })
+  }
   return s
 }
 
@@ -111,7 +113,9 @@ export const resolve = (options: RawOptions | undefined): Resolved | MemcachedIn
 const resolveNow = (options: RawOptions | undefined): Resolved | MemcachedInputError => {
   const lockTtl = seconds(options?.lockTtl ?? 10, "lockTtl")
   if (typeof lockTtl !== "number") return lockTtl
-  if (lockTtl < 1) return new MemcachedInputError({ reason: "InvalidTtl", message: "lockTtl must be at least 1 second" })
+  if (lockTtl < 1) {
+    return new MemcachedInputError({ reason: "InvalidTtl", message: "lockTtl must be at least 1 second" })
+  }
   const recache = options?.recache === undefined ? 0 : seconds(options.recache, "recache")
   if (typeof recache !== "number") return recache
   const touch = options?.touch === undefined ? 0 : seconds(options.touch, "touch")
@@ -125,11 +129,17 @@ const resolveNow = (options: RawOptions | undefined): Resolved | MemcachedInputE
   const max = options?.wait?.max === undefined ? MAX_WAIT_STEP : Duration.decode(options.wait.max)
   const factor = options?.wait?.factor ?? 1.5
   if (!(factor >= 1) || !Duration.isFinite(max) || Duration.toMillis(initial) <= 0) {
-    return new MemcachedInputError({ reason: "InvalidArgument", message: "wait needs initial > 0, a finite max and factor >= 1" })
+    return new MemcachedInputError({
+      reason: "InvalidArgument",
+      message: "wait needs initial > 0, a finite max and factor >= 1"
+    })
   }
   const flags = options?.flags ?? 0
   if (!Number.isInteger(flags) || flags < 0 || flags > 0xffffffff) {
-    return new MemcachedInputError({ reason: "InvalidArgument", message: `flags must be a 32-bit unsigned integer, got ${flags}` })
+    return new MemcachedInputError({
+      reason: "InvalidArgument",
+      message: `flags must be a 32-bit unsigned integer, got ${flags}`
+    })
   }
   // Sleeps are capped at `max` and none starts after `lease`: the whole wait is under lease + max.
   const lease = Duration.seconds(Math.max(lockTtl, touch))
@@ -144,7 +154,9 @@ const resolveNow = (options: RawOptions | undefined): Resolved | MemcachedInputE
     ttl: options?.ttl,
     lockTtl,
     recache,
-    xfetch: delta === undefined || Option.isNone(delta) ? undefined : { deltaSeconds: Duration.toMillis(delta.value) / 1000, beta },
+    xfetch: delta === undefined || Option.isNone(delta)
+      ? undefined
+      : { deltaSeconds: Duration.toMillis(delta.value) / 1000, beta },
     touch: options?.touch,
     schedule,
     onLeaseTimeout: options?.onLeaseTimeout ?? "fail",
@@ -175,7 +187,9 @@ export interface Codec<A> {
 const utf8 = new TextEncoder()
 
 /** A value as bytes (strings as UTF-8). @internal */
-export const toBytes = (value: MemcachedClient.Value): Uint8Array => (typeof value === "string" ? utf8.encode(value) : value)
+export const toBytes = (
+  value: MemcachedClient.Value
+): Uint8Array => (typeof value === "string" ? utf8.encode(value) : value)
 
 /** The bytes codec of the raw variant, writing `flags`. Never fails. @internal */
 export const rawCodec = (flags: number): Codec<Uint8Array> => ({
@@ -287,7 +301,10 @@ export class Engine {
     o: Resolved,
     restore: <X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z> = (effect) => effect
   ): Effect.Effect<A, E | ValueCodec.MemcachedValueError, R> {
-    return Effect.flatMap(restore(compute), (value) => Effect.map(codec.encode(value), (encoded) => [value, encoded] as const)).pipe(
+    return Effect.flatMap(
+      restore(compute),
+      (value) => Effect.map(codec.encode(value), (encoded) => [value, encoded] as const)
+    ).pipe(
       Effect.onExit((exit) =>
         Exit.isSuccess(exit) ? Effect.void : Effect.zipRight(
           Effect.sync(() => this.inc(this.metrics.computeFailed)),
@@ -308,29 +325,37 @@ export class Engine {
   ): Effect.Effect<Step<A>, E | CacheAsideError | ValueCodec.MemcachedValueError, R> {
     // From the `mg` to the release handler of the compute nothing may be interrupted: a lease won on the
     // wire but never seen would stay held by nobody until it expires. Only `compute` is interruptible.
-    const attempt: Effect.Effect<Step<A>, E | MemcachedError | ValueCodec.MemcachedValueError | Wait, R> = Effect.uninterruptibleMask((restore) => Effect.flatMap(
-      this.read(key, o),
-      (reply): Effect.Effect<Step<A>, E | MemcachedError | ValueCodec.MemcachedValueError | Wait, R> => {
-        const outcome = classify(reply)
-        this.account(outcome)
-        switch (outcome._tag) {
-          case "Hit":
-          case "LostData":
-            return Effect.map(this.decode(codec, outcome.item), (value) => ({ value, refresh: undefined }))
-          case "WonData": {
-            const refresh = Effect.ignore(this.computeAndWrite(key, compute, codec, outcome.item.cas, outcome.item, o))
-            return Effect.map(this.decode(codec, outcome.item), (value) => ({ value, refresh: refresh as Effect.Effect<void> }))
+    const attempt: Effect.Effect<Step<A>, E | MemcachedError | ValueCodec.MemcachedValueError | Wait, R> = Effect
+      .uninterruptibleMask((restore) =>
+        Effect.flatMap(
+          this.read(key, o),
+          (reply): Effect.Effect<Step<A>, E | MemcachedError | ValueCodec.MemcachedValueError | Wait, R> => {
+            const outcome = classify(reply)
+            this.account(outcome)
+            switch (outcome._tag) {
+              case "Hit":
+              case "LostData":
+                return Effect.map(this.decode(codec, outcome.item), (value) => ({ value, refresh: undefined }))
+              case "WonData": {
+                const refresh = Effect.ignore(
+                  this.computeAndWrite(key, compute, codec, outcome.item.cas, outcome.item, o)
+                )
+                return Effect.map(
+                  this.decode(codec, outcome.item),
+                  (value) => ({ value, refresh: refresh as Effect.Effect<void> })
+                )
+              }
+              case "WonStub":
+                return Effect.map(
+                  this.computeAndWrite(key, compute, codec, outcome.cas, undefined, o, restore),
+                  (value) => ({ value, refresh: undefined })
+                )
+              case "LostEmpty":
+                return Effect.fail(new Wait())
+            }
           }
-          case "WonStub":
-            return Effect.map(
-              this.computeAndWrite(key, compute, codec, outcome.cas, undefined, o, restore),
-              (value) => ({ value, refresh: undefined })
-            )
-          case "LostEmpty":
-            return Effect.fail(new Wait())
-        }
-      }
-    ))
+        )
+      )
     return this.retrying(attempt, [key], o, Effect.map(compute, (value) => ({ value, refresh: undefined })))
   }
 
@@ -375,41 +400,47 @@ export class Engine {
     const out = new Map<string, A>()
     let pending = keys
     // As in `flight`: uninterruptible from the `mg`s to the release handler; only computeMany is interruptible.
-    const round: Effect.Effect<void, E | MemcachedError | ValueCodec.MemcachedValueError | Wait, R> = Effect.uninterruptibleMask((restore) => Effect.gen(this, function*() {
-      const replies = yield* Effect.forEach(pending, (key) => this.read(key, o), { concurrency: "unbounded" })
-      const won: Array<{ key: string; cas: bigint | undefined; item: MetaItem | undefined }> = []
-      const waiting: Array<string> = []
-      for (let i = 0; i < pending.length; i++) {
-        const key = pending[i]!
-        const outcome = classify(replies[i]!)
-        this.account(outcome)
-        switch (outcome._tag) {
-          case "Hit":
-          case "LostData":
-            out.set(key, yield* this.decode(codec, outcome.item))
-            break
-          case "WonStub":
-            won.push({ key, cas: outcome.cas, item: undefined })
-            break
-          case "WonData":
-            won.push({ key, cas: outcome.item.cas, item: outcome.item })
-            break
-          case "LostEmpty":
-            waiting.push(key)
-        }
-      }
-      if (won.length > 0) yield* this.computeWon(won, (ks) => restore(computeMany(ks)), codec, o, out)
-      pending = waiting
-      if (waiting.length > 0) return yield* Effect.fail(new Wait())
-    }))
+    const round: Effect.Effect<void, E | MemcachedError | ValueCodec.MemcachedValueError | Wait, R> = Effect
+      .uninterruptibleMask((restore) =>
+        Effect.gen(this, function*() {
+          const replies = yield* Effect.forEach(pending, (key) => this.read(key, o), { concurrency: "unbounded" })
+          const won: Array<{ key: string; cas: bigint | undefined; item: MetaItem | undefined }> = []
+          const waiting: Array<string> = []
+          for (let i = 0; i < pending.length; i++) {
+            const key = pending[i]!
+            const outcome = classify(replies[i]!)
+            this.account(outcome)
+            switch (outcome._tag) {
+              case "Hit":
+              case "LostData":
+                out.set(key, yield* this.decode(codec, outcome.item))
+                break
+              case "WonStub":
+                won.push({ key, cas: outcome.cas, item: undefined })
+                break
+              case "WonData":
+                won.push({ key, cas: outcome.item.cas, item: outcome.item })
+                break
+              case "LostEmpty":
+                waiting.push(key)
+            }
+          }
+          if (won.length > 0) yield* this.computeWon(won, (ks) => restore(computeMany(ks)), codec, o, out)
+          pending = waiting
+          if (waiting.length > 0) return yield* Effect.fail(new Wait())
+        })
+      )
     const fallback = Effect.suspend(() => computeMany(pending)).pipe(
       Effect.map((computed) => {
         for (const key of pending) if (computed.has(key)) out.set(key, computed.get(key)!)
       })
     )
-    return Effect.as(this.retrying(round, keys, o, fallback).pipe(
-      Effect.mapError((e) => (e instanceof LeaseTimeout ? new LeaseTimeout({ keys: pending, waited: e.waited }) : e))
-    ), out)
+    return Effect.as(
+      this.retrying(round, keys, o, fallback).pipe(
+        Effect.mapError((e) => (e instanceof LeaseTimeout ? new LeaseTimeout({ keys: pending, waited: e.waited }) : e))
+      ),
+      out
+    )
   }
 
   computeWon<A, E, R>(
@@ -424,7 +455,9 @@ export class Engine {
     return Effect.gen(this, function*() {
       const computed = yield* Effect.suspend(() => computeMany(won.map((w) => w.key))).pipe(
         Effect.onExit((exit) =>
-          Exit.isSuccess(exit) ? Effect.void : Effect.zipRight(Effect.sync(() => this.inc(this.metrics.computeFailed)), releaseAll(won))
+          Exit.isSuccess(exit)
+            ? Effect.void
+            : Effect.zipRight(Effect.sync(() => this.inc(this.metrics.computeFailed)), releaseAll(won))
         )
       )
       const writes: Array<readonly [typeof won[number], ValueCodec.Encoded, A]> = []
@@ -443,7 +476,10 @@ export class Engine {
         writes.push([w, encoded.right, value])
       }
       for (const [w, , value] of writes) out.set(w.key, value)
-      yield* Effect.forEach(writes, ([w, encoded]) => this.write(w.key, encoded, w.cas, o), { concurrency: "unbounded", discard: true })
+      yield* Effect.forEach(writes, ([w, encoded]) => this.write(w.key, encoded, w.cas, o), {
+        concurrency: "unbounded",
+        discard: true
+      })
       yield* releaseAll(missing)
     })
   }

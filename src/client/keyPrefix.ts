@@ -55,9 +55,12 @@ export const withKeyPrefix = (c: MemcachedClient, prefix: string): MemcachedClie
     verbosity: c.verbosity,
     protocols: c.protocols,
     metaGet: (key, o) =>
-      Effect.map(c.metaGet(p(key), o), Option.map((item) =>
-        item.key !== undefined && item.key.startsWith(prefix) ? { ...item, key: item.key.slice(prefix.length) } : item
-      )),
+      Effect.map(
+        c.metaGet(p(key), o),
+        Option.map((item) =>
+          item.key !== undefined && item.key.startsWith(prefix) ? { ...item, key: item.key.slice(prefix.length) } : item
+        )
+      ),
     metaSet: (key, v, o) => c.metaSet(p(key), v, o),
     metaDelete: (key, o) => c.metaDelete(p(key), o),
     metaArithmetic: (key, o) => c.metaArithmetic(p(key), o),

@@ -147,13 +147,24 @@ export interface MemcachedClient {
     options?: StoreOptions
   ) => Effect.Effect<ReadonlyMap<string, WriteResult>>
   /** Deletes many keys, reporting each key's outcome (`NotFound` for a missing key); quiet `md` batches on meta servers. */
-  readonly deleteMany: (keys: Iterable<string>, options?: CallOptions) => Effect.Effect<ReadonlyMap<string, WriteResult>>
+  readonly deleteMany: (
+    keys: Iterable<string>,
+    options?: CallOptions
+  ) => Effect.Effect<ReadonlyMap<string, WriteResult>>
   /** Updates the TTL of many keys, reporting each key's outcome (`NotFound` for a missing key). */
-  readonly touchMany: (keys: Iterable<string>, ttl: Ttl, options?: CallOptions) => Effect.Effect<ReadonlyMap<string, WriteResult>>
+  readonly touchMany: (
+    keys: Iterable<string>,
+    ttl: Ttl,
+    options?: CallOptions
+  ) => Effect.Effect<ReadonlyMap<string, WriteResult>>
   /** Reads a key and updates its TTL (`gat`). Fails like {@link MemcachedClient.get}, or with `InvalidTtl`. */
   readonly gat: (key: string, ttl: Ttl, options?: CallOptions) => Effect.Effect<Option.Option<Item>, MemcachedReadError>
   /** `gat` that also returns the CAS unique (`gats`), always present as in {@link MemcachedClient.gets}. */
-  readonly gats: (key: string, ttl: Ttl, options?: CallOptions) => Effect.Effect<Option.Option<CasItem>, MemcachedReadError>
+  readonly gats: (
+    key: string,
+    ttl: Ttl,
+    options?: CallOptions
+  ) => Effect.Effect<Option.Option<CasItem>, MemcachedReadError>
   /** Stores a value. Fails with `MemcachedInputError`, `MemcachedServerError` (e.g. too large), or a network error. */
   readonly set: (key: string, value: Value, options?: StoreOptions) => Effect.Effect<void, MemcachedError>
   /** Stores a value only if the key is absent; fails with `MemcachedStoreError("NotStored")` if present. */
@@ -161,16 +172,27 @@ export interface MemcachedClient {
   /** Stores a value only if the key exists; fails with `MemcachedStoreError("NotStored")` if absent. */
   readonly replace: (key: string, value: Value, options?: StoreOptions) => Effect.Effect<void, MemcachedError>
   /** Appends to an existing value (flags and TTL unchanged); `MemcachedStoreError("NotStored")` if absent. */
-  readonly append: (key: string, value: Value, options?: CallOptions & { readonly noreply?: boolean }) => Effect.Effect<void, MemcachedError>
+  readonly append: (
+    key: string,
+    value: Value,
+    options?: CallOptions & { readonly noreply?: boolean }
+  ) => Effect.Effect<void, MemcachedError>
   /** Prepends to an existing value; `MemcachedStoreError("NotStored")` if absent. */
-  readonly prepend: (key: string, value: Value, options?: CallOptions & { readonly noreply?: boolean }) => Effect.Effect<void, MemcachedError>
+  readonly prepend: (
+    key: string,
+    value: Value,
+    options?: CallOptions & { readonly noreply?: boolean }
+  ) => Effect.Effect<void, MemcachedError>
   /**
    * Stores a value only if its CAS unique is still `cas`. Fails with `MemcachedStoreError("Exists")`
    * when someone else wrote it since, `MemcachedStoreError("NotFound")` when it is gone.
    */
   readonly cas: (key: string, value: Value, cas: bigint, options?: StoreOptions) => Effect.Effect<void, MemcachedError>
   /** Deletes a key; fails with `MemcachedStoreError("NotFound")` when it does not exist. */
-  readonly delete: (key: string, options?: CallOptions & { readonly noreply?: boolean }) => Effect.Effect<void, MemcachedError>
+  readonly delete: (
+    key: string,
+    options?: CallOptions & { readonly noreply?: boolean }
+  ) => Effect.Effect<void, MemcachedError>
   /** Updates a key's TTL; fails with `MemcachedStoreError("NotFound")` when it does not exist. */
   readonly touch: (key: string, ttl: Ttl, options?: CallOptions) => Effect.Effect<void, MemcachedError>
   /**
@@ -210,14 +232,21 @@ export interface MemcachedClient {
    * `alreadyWon` (W/X/Z) are always reported. `None` on a miss (unless vivified). Meta only: fails
    * with `MemcachedInputError("Unsupported")` on a text-only server.
    */
-  readonly metaGet: (key: string, options?: MetaGetOptions) => Effect.Effect<Option.Option<MetaItem>, MemcachedReadError>
+  readonly metaGet: (
+    key: string,
+    options?: MetaGetOptions
+  ) => Effect.Effect<Option.Option<MetaItem>, MemcachedReadError>
   /**
    * Meta set (`ms`): mode (set/add/replace/append/prepend), compare-and-swap (`cas`), explicit new CAS
    * (`casUnique`, memcached ≥ 1.6.21), `invalidate` (with an older `cas`: store as stale), vivify for
    * append/prepend. Returns the new CAS unique. Fails like {@link MemcachedClient.set}, and with
    * `MemcachedStoreError` NotStored / Exists / NotFound.
    */
-  readonly metaSet: (key: string, value: Value, options?: MetaSetOptions) => Effect.Effect<MetaSetResult, MemcachedError>
+  readonly metaSet: (
+    key: string,
+    value: Value,
+    options?: MetaSetOptions
+  ) => Effect.Effect<MetaSetResult, MemcachedError>
   /**
    * Meta delete (`md`): `invalidate` marks the item stale (the next `metaGet` wins the recache) instead
    * of deleting it, optionally with a new `ttl`; `cas` deletes only that version. NotFound / Exists
@@ -362,7 +391,6 @@ export interface MetaCounter {
   readonly ttl: number | undefined
   readonly cas: bigint | undefined
 }
-
 
 /**
  * Options of {@link make} and {@link layer}.

@@ -285,7 +285,17 @@ class CommandParserImpl extends Framer<Command> implements CommandParser {
     }
     const key = latin1(buf, ks, ke)
     if (itemSize(ke - ks, bytes) > this.maxItem) {
-      const cmd: StoreCommand = { _tag: "Store", command, key, flags, exptime, cas, data: EMPTY, noreply, tooLarge: true }
+      const cmd: StoreCommand = {
+        _tag: "Store",
+        command,
+        key,
+        flags,
+        exptime,
+        cas,
+        data: EMPTY,
+        noreply,
+        tooLarge: true
+      }
       return this.skip(buf, bytes + 2, after, cmd, out)
     }
     const next = this.blockEnd(buf, bytes, after)
@@ -350,7 +360,9 @@ class CommandParserImpl extends Framer<Command> implements CommandParser {
       out.push({ _tag: "Meta", command, key, flags, data: undefined })
       return after
     }
-    if (itemSize(key.length, bytes) > this.maxItem) return this.skip(buf, bytes + 2, after, invalid(ErrorLines.tooLarge, false), out)
+    if (itemSize(key.length, bytes) > this.maxItem) {
+      return this.skip(buf, bytes + 2, after, invalid(ErrorLines.tooLarge, false), out)
+    }
     const next = this.blockEnd(buf, bytes, after)
     if (next >= 0) {
       out.push({ _tag: "Meta", command, key, flags, data: Buffer.from(buf.subarray(after, after + bytes)) })
@@ -361,7 +373,9 @@ class CommandParserImpl extends Framer<Command> implements CommandParser {
       out.push(bad)
       return after + bytes + 2
     }
-    return next === BLOCK_PENDING ? this.hold(buf, bytes, after, (data) => ({ _tag: "Meta", command, key, flags, data }), bad) : -1
+    return next === BLOCK_PENDING
+      ? this.hold(buf, bytes, after, (data) => ({ _tag: "Meta", command, key, flags, data }), bad)
+      : -1
   }
 }
 

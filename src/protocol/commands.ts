@@ -6,7 +6,6 @@
  */
 import type { StorageCommand } from "./client.js"
 
-
 /**
  * `get|gets|gat|gats [<exptime>] <key>*`. `exptime` is 0 for get/gets.
  *
@@ -277,4 +276,3 @@ export interface CommandParser {
  * @category constructors
  */
 export const itemSize = (keyLength: number, valueLength: number): number => 56 + keyLength + 1 + valueLength + 2
-

@@ -362,7 +362,10 @@ export const encodeMetaTouch = (key: string, exptime: number): string => "mg " +
  * @since 0.2.0
  * @category encoders
  */
-export const encodeMetaGetMany = (keys: ReadonlyArray<string>, options?: { readonly cas?: boolean | undefined }): string => {
+export const encodeMetaGetMany = (
+  keys: ReadonlyArray<string>,
+  options?: { readonly cas?: boolean | undefined }
+): string => {
   const tail = options?.cas === true ? " k v f c q\r\n" : " k v f q\r\n"
   let s = ""
   for (let i = 0; i < keys.length; i++) s += "mg " + keys[i] + tail
@@ -465,7 +468,9 @@ export const metaFlags = (reply: MetaReply): MetaFlags => {
  * @since 0.2.0
  * @category decoding
  */
-export const metaToItem = (r: MetaReply): { readonly value: Uint8Array; readonly flags: number; readonly cas: bigint | undefined } => ({
+export const metaToItem = (
+  r: MetaReply
+): { readonly value: Uint8Array; readonly flags: number; readonly cas: bigint | undefined } => ({
   value: r.value ?? EMPTY_VALUE,
   flags: r.clientFlags,
   cas: r.cas

@@ -79,7 +79,11 @@ export const scanMetaFlags = (buf: Uint8Array, start: number, end: number, out: 
   out.hit = -1
   out.lastAccess = -1
   out.bits = 0
-  out.keyStart = out.keyEnd = out.opaqueStart = out.opaqueEnd = -1
+  out.keyStart =
+    out.keyEnd =
+    out.opaqueStart =
+    out.opaqueEnd =
+      -1
   let i = start
   while (i < end) {
     if (buf[i] === 32) {
@@ -101,13 +105,17 @@ export const scanMetaFlags = (buf: Uint8Array, start: number, end: number, out: 
         break
       }
       case 116: // t
-        if ((out.ttl = parseMetaTtl(buf, vs, i)) === -2) return "return flag t is neither -1 nor an unsigned 32-bit integer"
+        if ((out.ttl = parseMetaTtl(buf, vs, i)) === -2) {
+          return "return flag t is neither -1 nor an unsigned 32-bit integer"
+        }
         break
       case 115: // s
         if ((out.size = parseUint(buf, vs, i, Number.MAX_SAFE_INTEGER)) < 0) return "return flag s is not a size"
         break
       case 108: // l
-        if ((out.lastAccess = parseUint(buf, vs, i, Number.MAX_SAFE_INTEGER)) < 0) return "return flag l is not a count of seconds"
+        if ((out.lastAccess = parseUint(buf, vs, i, Number.MAX_SAFE_INTEGER)) < 0) {
+          return "return flag l is not a count of seconds"
+        }
         break
       case 104: // h
         if (i !== vs + 1 || (buf[vs] !== 48 && buf[vs] !== 49)) return "return flag h is neither 0 nor 1"

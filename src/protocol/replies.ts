@@ -227,7 +227,19 @@ class ReplyParserImpl extends Framer<Reply> implements ReplyParser {
         const fs = Math.min(te + 1, end)
         const problem = scanMetaFlags(buf, fs, end, SCAN)
         if (problem !== undefined) return this.fail("Malformed", `${code} reply: ${problem}`)
-        out.push(new MetaReply(code, buf, fs, end, undefined, SCAN.flags < 0 ? 0 : SCAN.flags, SCAN.cas, SCAN.keyStart, SCAN.keyEnd))
+        out.push(
+          new MetaReply(
+            code,
+            buf,
+            fs,
+            end,
+            undefined,
+            SCAN.flags < 0 ? 0 : SCAN.flags,
+            SCAN.cas,
+            SCAN.keyStart,
+            SCAN.keyEnd
+          )
+        )
         return after
       }
       if (c0 === 79 && c1 === 75 && te === end) { // OK
@@ -263,7 +275,10 @@ class ReplyParserImpl extends Framer<Reply> implements ReplyParser {
       out.push({ _tag: "Stat", name: latin1(buf, ns, ne), value: utf8(buf, Math.min(ne + 1, end), end) })
       return after
     }
-    return this.fail("Malformed", `unexpected reply line ${JSON.stringify(latin1(buf, start, Math.min(end, start + 64)))}`)
+    return this.fail(
+      "Malformed",
+      `unexpected reply line ${JSON.stringify(latin1(buf, start, Math.min(end, start + 64)))}`
+    )
   }
 
   // VALUE <key> <flags> <bytes> [<cas unique>]
@@ -322,7 +337,13 @@ class ReplyParserImpl extends Framer<Reply> implements ReplyParser {
       return next
     }
     if (next === BLOCK_BAD_END) return this.fail("Malformed", "value data block is not followed by CRLF")
-    return this.hold(buf, bytes, after, (value) => new MetaReply("VA", buf, fs, end, value, flags, cas, ks, ke), undefined)
+    return this.hold(
+      buf,
+      bytes,
+      after,
+      (value) => new MetaReply("VA", buf, fs, end, value, flags, cas, ks, ke),
+      undefined
+    )
   }
 }
 
@@ -333,7 +354,9 @@ const textLine = (buf: Buffer, start: number, te: number, end: number): Reply | 
     case 69: // E
       if (bare && equalsAscii(buf, start, end, "END")) return End
       if (bare && equalsAscii(buf, start, end, "EXISTS")) return Exists
-      if (equalsAscii(buf, start, te, "ERROR")) return { _tag: "Error", message: latin1(buf, Math.min(te + 1, end), end) }
+      if (equalsAscii(buf, start, te, "ERROR")) {
+        return { _tag: "Error", message: latin1(buf, Math.min(te + 1, end), end) }
+      }
       break
     case 83: // S
       if (bare && equalsAscii(buf, start, end, "STORED")) return Stored
@@ -352,7 +375,9 @@ const textLine = (buf: Buffer, start: number, te: number, end: number): Reply | 
       if (bare && equalsAscii(buf, start, end, "TOUCHED")) return Touched
       break
     case 86: // V
-      if (equalsAscii(buf, start, te, "VERSION")) return { _tag: "Version", version: latin1(buf, Math.min(te + 1, end), end) }
+      if (equalsAscii(buf, start, te, "VERSION")) {
+        return { _tag: "Version", version: latin1(buf, Math.min(te + 1, end), end) }
+      }
       break
     case 67: // C
       if (equalsAscii(buf, start, te, "CLIENT_ERROR")) {

@@ -10,8 +10,23 @@
  * @since 0.1.0
  */
 import { Duplex } from "node:stream"
-import { type Emulation, type ListenerInfo, type PrefixCounters, type ServerContext, type Settings, VERSIONS } from "./context.js"
-import { Connection, type Faults, type FaultState, makeFaults, realScheduler, type Scheduler, type Transport } from "./connection.js"
+import {
+  type Emulation,
+  type ListenerInfo,
+  type PrefixCounters,
+  type ServerContext,
+  type Settings,
+  VERSIONS
+} from "./context.js"
+import {
+  Connection,
+  type Faults,
+  type FaultState,
+  makeFaults,
+  realScheduler,
+  type Scheduler,
+  type Transport
+} from "./connection.js"
 import { Engine, type Item, type Stats } from "./engine.js"
 import { type Listener, listen as startListener, type ListenOptions } from "./listener.js"
 import { type Session, SessionImpl } from "./session.js"
@@ -160,9 +175,18 @@ export const make = (options?: MemoryServerOptions): MemoryServer => {
   }
 
   const track = (transport: Transport, addr: string, listenAddr: string | undefined): Connection => {
-    const conn = new Connection(ctx, faultState, scheduler, transport, (c) => {
-      if (connections.delete(c)) engine.counters.curr_connections--
-    }, nextId++, addr, listenAddr)
+    const conn = new Connection(
+      ctx,
+      faultState,
+      scheduler,
+      transport,
+      (c) => {
+        if (connections.delete(c)) engine.counters.curr_connections--
+      },
+      nextId++,
+      addr,
+      listenAddr
+    )
     connections.add(conn)
     engine.counters.curr_connections++
     engine.counters.total_connections++
@@ -195,14 +219,18 @@ export const make = (options?: MemoryServerOptions): MemoryServer => {
       setImmediate(() => duplex.destroy(refusedError()))
       return duplex
     }
-    conn = track({
-      write: (data) => void duplex.push(data),
-      end: () => {
-        duplex.push(null)
-        duplex.end()
+    conn = track(
+      {
+        write: (data) => void duplex.push(data),
+        end: () => {
+          duplex.push(null)
+          duplex.end()
+        },
+        destroy: () => void duplex.destroy()
       },
-      destroy: () => void duplex.destroy()
-    }, "local:memory", undefined)
+      "local:memory",
+      undefined
+    )
     return duplex
   }
 

@@ -302,10 +302,26 @@ export const itemsStats = (ctx: ServerContext): Array<Row> => {
     )
     for (
       const name of [
-        "evicted", "evicted_nonzero", "evicted_time", "outofmemory", "tailrepairs", "reclaimed",
-        "expired_unfetched", "evicted_unfetched", "evicted_active", "crawler_reclaimed",
-        "crawler_items_checked", "lrutail_reflocked", "moves_to_cold", "moves_to_warm", "moves_within_lru",
-        "direct_reclaims", "hits_to_hot", "hits_to_warm", "hits_to_cold", "hits_to_temp"
+        "evicted",
+        "evicted_nonzero",
+        "evicted_time",
+        "outofmemory",
+        "tailrepairs",
+        "reclaimed",
+        "expired_unfetched",
+        "evicted_unfetched",
+        "evicted_active",
+        "crawler_reclaimed",
+        "crawler_items_checked",
+        "lrutail_reflocked",
+        "moves_to_cold",
+        "moves_to_warm",
+        "moves_within_lru",
+        "direct_reclaims",
+        "hits_to_hot",
+        "hits_to_warm",
+        "hits_to_cold",
+        "hits_to_temp"
       ]
     ) rows.push([p + name, 0])
   }
@@ -338,7 +354,18 @@ export const slabsStats = (ctx: ServerContext): Array<Row> => {
       [p + "free_chunks", pages * per - used],
       [p + "free_chunks_end", 0]
     )
-    for (const name of ["get_hits", "cmd_set", "delete_hits", "incr_hits", "decr_hits", "cas_hits", "cas_badval", "touch_hits"]) {
+    for (
+      const name of [
+        "get_hits",
+        "cmd_set",
+        "delete_hits",
+        "incr_hits",
+        "decr_hits",
+        "cas_hits",
+        "cas_badval",
+        "touch_hits"
+      ]
+    ) {
       rows.push([p + name, 0])
     }
   }
@@ -440,9 +467,9 @@ export const metadump = (ctx: ServerContext, which: string): Buffer => {
   for (const [cls, items] of classes) {
     if (wanted !== undefined && !wanted.has(cls)) continue
     for (const i of items) {
-      text += `key=${uriEncode(i.key)} exp=${i.exptime === 0 ? -1 : seconds(i.exptime)} la=${seconds(i.time)} cas=${i.cas} fetch=${
-        i.fetched ? "yes" : "no"
-      } cls=${cls} size=${i.size}\n`
+      text += `key=${uriEncode(i.key)} exp=${i.exptime === 0 ? -1 : seconds(i.exptime)} la=${
+        seconds(i.time)
+      } cas=${i.cas} fetch=${i.fetched ? "yes" : "no"} cls=${cls} size=${i.size}\n`
     }
   }
   return w.raw(Buffer.from(text, "latin1")).line("END").take()

@@ -30,8 +30,36 @@ const cuts = fc.array(fc.nat(), { maxLength: 8 })
 const fragment = fc.oneof(
   fc.uint8Array({ maxLength: 24 }),
   fc.constantFrom(
-    "VA ", "VALUE ", " ", "\r\n", "\n", "\r", "END", "HD", "EN", "MN", "STAT ", "f", "c", "t-1", "k", "W", "-", "1", "99999999999999999999999",
-    "4294967296", "18446744073709551616", "get ", "set ", "ms ", "mg ", "HTTP/1.1", "noreply", "cache_memlimit ", "0 ", "5\r\nhello\r\n"
+    "VA ",
+    "VALUE ",
+    " ",
+    "\r\n",
+    "\n",
+    "\r",
+    "END",
+    "HD",
+    "EN",
+    "MN",
+    "STAT ",
+    "f",
+    "c",
+    "t-1",
+    "k",
+    "W",
+    "-",
+    "1",
+    "99999999999999999999999",
+    "4294967296",
+    "18446744073709551616",
+    "get ",
+    "set ",
+    "ms ",
+    "mg ",
+    "HTTP/1.1",
+    "noreply",
+    "cache_memlimit ",
+    "0 ",
+    "5\r\nhello\r\n"
   ).map((s) => Buffer.from(s, "latin1"))
 )
 const noisy = fc.array(fragment, { maxLength: 40 }).map((parts) => Buffer.concat(parts))
@@ -39,25 +67,35 @@ const noisy = fc.array(fragment, { maxLength: 40 }).map((parts) => Buffer.concat
 describe("parsers never throw", () => {
   it("ReplyParser: arbitrary bytes at arbitrary splits", () => {
     fc.assert(
-      fc.property(noisy, cuts, fc.record({ maxLineLength: fc.integer({ min: 1, max: 64 }), maxValueSize: fc.integer({ min: 0, max: 64 }) }), (buf, at, limits) => {
-        const p = C.makeReplyParser(limits)
-        feed(p.push, buf, at)
-        if (p.error !== undefined) assert.deepStrictEqual(p.push(Buffer.from("END\r\n")), [])
-        assert.isAtMost(p.buffered, buf.length)
-      }),
+      fc.property(
+        noisy,
+        cuts,
+        fc.record({ maxLineLength: fc.integer({ min: 1, max: 64 }), maxValueSize: fc.integer({ min: 0, max: 64 }) }),
+        (buf, at, limits) => {
+          const p = C.makeReplyParser(limits)
+          feed(p.push, buf, at)
+          if (p.error !== undefined) assert.deepStrictEqual(p.push(Buffer.from("END\r\n")), [])
+          assert.isAtMost(p.buffered, buf.length)
+        }
+      ),
       { numRuns: 1000 }
     )
   })
   it("CommandParser: arbitrary bytes at arbitrary splits", () => {
     fc.assert(
-      fc.property(noisy, cuts, fc.record({ maxLineLength: fc.integer({ min: 1, max: 4096 }), maxItemSize: fc.integer({ min: 0, max: 256 }) }), (buf, at, limits) => {
-        const p = S.makeCommandParser(limits)
-        const out = feed(p.push, buf, at)
-        if (p.closed) {
-          assert.strictEqual(out[out.length - 1]!._tag, "Fatal")
-          assert.deepStrictEqual(p.push(Buffer.from("version\r\n")), [])
+      fc.property(
+        noisy,
+        cuts,
+        fc.record({ maxLineLength: fc.integer({ min: 1, max: 4096 }), maxItemSize: fc.integer({ min: 0, max: 256 }) }),
+        (buf, at, limits) => {
+          const p = S.makeCommandParser(limits)
+          const out = feed(p.push, buf, at)
+          if (p.closed) {
+            assert.strictEqual(out[out.length - 1]!._tag, "Fatal")
+            assert.deepStrictEqual(p.push(Buffer.from("version\r\n")), [])
+          }
         }
-      }),
+      ),
       { numRuns: 1000 }
     )
   })
@@ -88,8 +126,22 @@ const u64 = fc.bigInt({ min: 0n, max: 0xffffffffffffffffn })
 
 /** A reply model and its bytes (from the server-direction encoders). */
 type Model =
-  | { readonly tag: "Value"; readonly key: string; readonly flags: number; readonly value: Uint8Array; readonly cas: bigint | undefined }
-  | { readonly tag: "Meta"; readonly code: C.MetaCode; readonly flags: number | undefined; readonly cas: bigint | undefined; readonly key: string | undefined; readonly ttl: number | undefined; readonly value: Uint8Array | undefined }
+  | {
+    readonly tag: "Value"
+    readonly key: string
+    readonly flags: number
+    readonly value: Uint8Array
+    readonly cas: bigint | undefined
+  }
+  | {
+    readonly tag: "Meta"
+    readonly code: C.MetaCode
+    readonly flags: number | undefined
+    readonly cas: bigint | undefined
+    readonly key: string | undefined
+    readonly ttl: number | undefined
+    readonly value: Uint8Array | undefined
+  }
   | { readonly tag: "Numeric"; readonly value: bigint }
   | { readonly tag: "Fixed"; readonly reply: C.Reply }
   | { readonly tag: "Stat"; readonly name: string; readonly value: string }
@@ -106,13 +158,22 @@ const model: fc.Arbitrary<Model> = fc.oneof(
     value
   }).map((m) => ({ ...m, value: m.code === "VA" ? m.value : undefined })),
   fc.record({ tag: fc.constant("Numeric" as const), value: u64 }),
-  fc.record({ tag: fc.constant("Fixed" as const), reply: fc.constantFrom(C.End, C.Stored, C.NotStored, C.Exists, C.NotFound, C.Deleted, C.Touched, C.Ok) }),
+  fc.record({
+    tag: fc.constant("Fixed" as const),
+    reply: fc.constantFrom(C.End, C.Stored, C.NotStored, C.Exists, C.NotFound, C.Deleted, C.Touched, C.Ok)
+  }),
   fc.record({ tag: fc.constant("Stat" as const), name: key, value: fc.stringMatching(/^[\x21-\x7e ]{0,20}$/) })
 )
 
 const FIXED: Record<string, Buffer> = {
-  End: S.Replies.END, Stored: S.Replies.STORED, NotStored: S.Replies.NOT_STORED, Exists: S.Replies.EXISTS,
-  NotFound: S.Replies.NOT_FOUND, Deleted: S.Replies.DELETED, Touched: S.Replies.TOUCHED, Ok: S.Replies.OK
+  End: S.Replies.END,
+  Stored: S.Replies.STORED,
+  NotStored: S.Replies.NOT_STORED,
+  Exists: S.Replies.EXISTS,
+  NotFound: S.Replies.NOT_FOUND,
+  Deleted: S.Replies.DELETED,
+  Touched: S.Replies.TOUCHED,
+  Ok: S.Replies.OK
 }
 
 const encodeModel = (m: Model): Buffer => {
@@ -141,7 +202,12 @@ const checkReply = (m: Model, r: C.Reply | undefined): void => {
   switch (m.tag) {
     case "Value":
       assert(r!._tag === "Value")
-      assert.deepStrictEqual([r.key, r.flags, Buffer.from(r.value), r.cas], [m.key, m.flags, Buffer.from(m.value), m.cas])
+      assert.deepStrictEqual([r.key, r.flags, Buffer.from(r.value), r.cas], [
+        m.key,
+        m.flags,
+        Buffer.from(m.value),
+        m.cas
+      ])
       return
     case "Meta": {
       assert(r!._tag === "Meta")
@@ -150,7 +216,10 @@ const checkReply = (m: Model, r: C.Reply | undefined): void => {
       assert.deepStrictEqual([f.flags, f.cas, f.ttl, f.key], [m.flags, m.cas, m.ttl, m.key])
       assert.deepStrictEqual(M.metaToItem(r).flags, m.flags ?? 0)
       if (m.key !== undefined) assert.isTrue(M.metaKeyIs(r, m.key))
-      assert.deepStrictEqual(r.value === undefined ? undefined : Buffer.from(r.value), m.value === undefined ? undefined : Buffer.from(m.value))
+      assert.deepStrictEqual(
+        r.value === undefined ? undefined : Buffer.from(r.value),
+        m.value === undefined ? undefined : Buffer.from(m.value)
+      )
       return
     }
     case "Numeric":
@@ -216,19 +285,34 @@ interface Exchange {
 const expectTag = (tag: string) => (rs: ReadonlyArray<C.Reply>) => assert.deepStrictEqual(rs.map((r) => r._tag), [tag])
 
 const exchange: fc.Arbitrary<Exchange> = fc.oneof(
-  fc.record({ cmd: fc.constantFrom<C.RetrievalCommand>("get", "gets"), keys: fc.array(key, { minLength: 1, maxLength: 5 }), flags: u32, value, cas: u64 }).map(
+  fc.record({
+    cmd: fc.constantFrom<C.RetrievalCommand>("get", "gets"),
+    keys: fc.array(key, { minLength: 1, maxLength: 5 }),
+    flags: u32,
+    value,
+    cas: u64
+  }).map(
     ({ cmd, keys, flags, value, cas }): Exchange => ({
       request: Buffer.from(C.encodeGet(cmd, keys), "latin1"),
       check: (c) => assert.deepStrictEqual(c, { _tag: "Get", command: cmd, keys, exptime: 0 }),
-      reply: Buffer.concat([...keys.map((k) => S.encodeValue(k, flags, value, cmd === "gets" ? cas : undefined)), S.Replies.END]),
+      reply: Buffer.concat([
+        ...keys.map((k) => S.encodeValue(k, flags, value, cmd === "gets" ? cas : undefined)),
+        S.Replies.END
+      ]),
       checkReply: (rs) => {
         assert.strictEqual(rs.length, keys.length + 1)
-        keys.forEach((k, i) => checkReply({ tag: "Value", key: k, flags, value, cas: cmd === "gets" ? cas : undefined }, rs[i]))
+        keys.forEach((k, i) =>
+          checkReply({ tag: "Value", key: k, flags, value, cas: cmd === "gets" ? cas : undefined }, rs[i])
+        )
         assert.strictEqual(rs[keys.length], C.End)
       }
     })
   ),
-  fc.record({ cmd: fc.constantFrom<"gat" | "gats">("gat", "gats"), keys: fc.array(key, { minLength: 1, maxLength: 3 }), exptime }).map(
+  fc.record({
+    cmd: fc.constantFrom<"gat" | "gats">("gat", "gats"),
+    keys: fc.array(key, { minLength: 1, maxLength: 3 }),
+    exptime
+  }).map(
     ({ cmd, keys, exptime }): Exchange => ({
       request: Buffer.from(C.encodeGat(cmd, exptime, keys), "latin1"),
       check: (c) => assert.deepStrictEqual(c, { _tag: "Get", command: cmd, keys, exptime }),
@@ -288,28 +372,32 @@ const exchange: fc.Arbitrary<Exchange> = fc.oneof(
     reply: S.Replies.OK,
     checkReply: expectTag("Ok")
   })),
-  fc.record({ arg: fc.constantFrom(undefined, "settings", "items", "slabs"), n: fc.integer({ min: 0, max: 1000 }) }).map(({ arg, n }): Exchange => ({
-    request: Buffer.from(C.encodeStats(arg)),
-    check: (c) => assert.deepStrictEqual(c, { _tag: "Stats", args: arg === undefined ? [] : [arg] }),
-    reply: S.encodeStats([["curr_items", n]]),
-    checkReply: (rs) => assert.deepStrictEqual(rs, [{ _tag: "Stat", name: "curr_items", value: String(n) }, C.End])
-  })),
-  fc.record({ key, cas: fc.boolean(), touch: fc.option(exptime, { nil: undefined }), flags: u32, casv: u64, value }).map(
-    ({ key, cas, touch, flags, casv, value }): Exchange => ({
-      request: Buffer.from(M.encodeMetaGetItem(key, cas, touch)),
-      check: (c) => {
-        assert(c._tag === "Meta")
-        const want = [...(touch === undefined ? [] : [`T${touch}`]), "v", "f", ...(cas ? ["c"] : []), "k"]
-        assert.deepStrictEqual([c.command, c.key, c.flags], ["mg", key, want])
-      },
-      reply: S.encodeMetaReply("VA", [`f${flags}`, ...(cas ? [`c${casv}`] : []), `k${key}`], value),
-      checkReply: (rs) => {
-        assert.strictEqual(rs.length, 1)
-        checkReply({ tag: "Meta", code: "VA", flags, cas: cas ? casv : undefined, key, ttl: undefined, value }, rs[0])
-      }
-    })
-  ),
-  fc.record({ keys: fc.array(key, { minLength: 1, maxLength: 4 }), cas: fc.boolean() }).map(({ keys, cas }): Exchange => ({
+  fc.record({ arg: fc.constantFrom(undefined, "settings", "items", "slabs"), n: fc.integer({ min: 0, max: 1000 }) })
+    .map(({ arg, n }): Exchange => ({
+      request: Buffer.from(C.encodeStats(arg)),
+      check: (c) => assert.deepStrictEqual(c, { _tag: "Stats", args: arg === undefined ? [] : [arg] }),
+      reply: S.encodeStats([["curr_items", n]]),
+      checkReply: (rs) => assert.deepStrictEqual(rs, [{ _tag: "Stat", name: "curr_items", value: String(n) }, C.End])
+    })),
+  fc.record({ key, cas: fc.boolean(), touch: fc.option(exptime, { nil: undefined }), flags: u32, casv: u64, value })
+    .map(
+      ({ key, cas, touch, flags, casv, value }): Exchange => ({
+        request: Buffer.from(M.encodeMetaGetItem(key, cas, touch)),
+        check: (c) => {
+          assert(c._tag === "Meta")
+          const want = [...(touch === undefined ? [] : [`T${touch}`]), "v", "f", ...(cas ? ["c"] : []), "k"]
+          assert.deepStrictEqual([c.command, c.key, c.flags], ["mg", key, want])
+        },
+        reply: S.encodeMetaReply("VA", [`f${flags}`, ...(cas ? [`c${casv}`] : []), `k${key}`], value),
+        checkReply: (rs) => {
+          assert.strictEqual(rs.length, 1)
+          checkReply({ tag: "Meta", code: "VA", flags, cas: cas ? casv : undefined, key, ttl: undefined, value }, rs[0])
+        }
+      })
+    ),
+  fc.record({ keys: fc.array(key, { minLength: 1, maxLength: 4 }), cas: fc.boolean() }).map((
+    { keys, cas }
+  ): Exchange => ({
     request: Buffer.from(M.encodeMetaGetMany(keys, { cas })),
     count: keys.length + 1,
     check: (c) => {
@@ -329,7 +417,9 @@ const exchange: fc.Arbitrary<Exchange> = fc.oneof(
       })
     }
   })),
-  fc.record({ key, value, flags: u32, ttl: fc.integer({ min: 0, max: 0x7fffffff }), cas: u64 }).map(({ key, value, flags, ttl, cas }): Exchange => ({
+  fc.record({ key, value, flags: u32, ttl: fc.integer({ min: 0, max: 0x7fffffff }), cas: u64 }).map((
+    { key, value, flags, ttl, cas }
+  ): Exchange => ({
     request: M.encodeMetaSet(key, value, { flags, ttl, returnCas: true, returnKey: true }),
     check: (c) => {
       assert(c._tag === "Meta")
@@ -409,7 +499,11 @@ describe("client encoders → CommandParser → reply encoders → ReplyParser",
 
 describe("number parsers agree with a reference", () => {
   const ref64 = (s: string): bigint => (/^\d{1,20}$/.test(s) && BigInt(s) <= 0xffffffffffffffffn ? BigInt(s) : -1n)
-  const digits = fc.oneof(fc.stringMatching(/^[+-]?\d{0,24}$/), fc.bigInt({ min: 0n, max: 0x1ffffffffffffffffn }).map(String), fc.string({ maxLength: 6 }))
+  const digits = fc.oneof(
+    fc.stringMatching(/^[+-]?\d{0,24}$/),
+    fc.bigInt({ min: 0n, max: 0x1ffffffffffffffffn }).map(String),
+    fc.string({ maxLength: 6 })
+  )
   it("parseU64 / parseU32 / parseUint (strict, reply side)", () => {
     fc.assert(
       fc.property(digits, (s) => {
@@ -427,9 +521,17 @@ describe("number parsers agree with a reference", () => {
         const b = Buffer.from(s, "latin1")
         const m = /^([+-]?)(\d{1,11})$/.exec(s)
         const l = m === null ? undefined : Number(m[1] === "-" ? -Number(m[2]) : Number(m[2]))
-        assert.strictEqual(L.parseStrtol32(b, 0, b.length), l !== undefined && l >= -2147483648 && l <= 2147483647 ? l + 0 : undefined, s)
+        assert.strictEqual(
+          L.parseStrtol32(b, 0, b.length),
+          l !== undefined && l >= -2147483648 && l <= 2147483647 ? l + 0 : undefined,
+          s
+        )
         const u = /^\+?\d+$/.exec(s) === null ? undefined : BigInt(s.replace("+", ""))
-        assert.strictEqual(L.parseStrtoull(b, 0, b.length), u !== undefined && u <= 0xffffffffffffffffn ? u : undefined, s)
+        assert.strictEqual(
+          L.parseStrtoull(b, 0, b.length),
+          u !== undefined && u <= 0xffffffffffffffffn ? u : undefined,
+          s
+        )
         const significant = s.replace(/^\+?0*(?=\d)/, "")
         assert.strictEqual(
           L.parseStrtoul(b, 0, b.length, 0xffffffff),

@@ -8,7 +8,14 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as net from "node:net"
 import { makeReplyParser, type Reply } from "../../src/protocol/client.js"
 import { ProtocolViolation } from "../../src/protocol/errors.js"
-import { MAX_KEY_LENGTH, parseU64, parseU64Value, RELATIVE_TTL_MAX, U32_MAX, U64_MAX } from "../../src/protocol/limits.js"
+import {
+  MAX_KEY_LENGTH,
+  parseU64,
+  parseU64Value,
+  RELATIVE_TTL_MAX,
+  U32_MAX,
+  U64_MAX
+} from "../../src/protocol/limits.js"
 import {
   encodeMetaGet,
   encodeMetaGetItem,
@@ -54,12 +61,16 @@ describe("reply parser: numbers in replies (issue 11.1-2)", () => {
     malformed("HD c+5\r\n", "plus sign")
   })
   it("t, s, l, h: only what memcached sends", () => {
-    for (const bad of ["t-2", "t", "t4294967296", "t1.5", "s-1", "s", "l1x", "h2", "h", "h01", "k", "W1", "Zx", "b64", "5"]) {
+    for (
+      const bad of ["t-2", "t", "t4294967296", "t1.5", "s-1", "s", "l1x", "h2", "h", "h01", "k", "W1", "Zx", "b64", "5"]
+    ) {
       malformed(`HD ${bad}\r\n`, bad)
     }
   })
   it("a well-formed meta reply still parses, numbers pre-parsed for the hot path", () => {
-    const { replies, error } = parse("VA 2 f4294967295 c18446744073709551615 t-1 s2 h1 l0 kab Oop W X Z\r\nhi\r\nHD t30\r\n")
+    const { replies, error } = parse(
+      "VA 2 f4294967295 c18446744073709551615 t-1 s2 h1 l0 kab Oop W X Z\r\nhi\r\nHD t30\r\n"
+    )
     assert.isUndefined(error)
     const r = replies[0]!
     assert(r._tag === "Meta")
@@ -68,7 +79,19 @@ describe("reply parser: numbers in replies (issue 11.1-2)", () => {
     const f = metaFlags(r)
     assert.deepStrictEqual(
       { ...f },
-      { flags: U32_MAX, cas: U64_MAX, ttl: -1, size: 2, hit: true, lastAccess: 0, win: true, stale: true, alreadyWon: true, opaque: "op", key: "ab" }
+      {
+        flags: U32_MAX,
+        cas: U64_MAX,
+        ttl: -1,
+        size: 2,
+        hit: true,
+        lastAccess: 0,
+        win: true,
+        stale: true,
+        alreadyWon: true,
+        opaque: "op",
+        key: "ab"
+      }
     )
     const hd = replies[1]!
     assert(hd._tag === "Meta")
@@ -82,7 +105,14 @@ describe("reply parser: numbers in replies (issue 11.1-2)", () => {
     assert.deepStrictEqual(parse("18446744073709551615\r\n").replies, [{ _tag: "Numeric", value: U64_MAX }])
   })
   it("VALUE flags above 2^32-1, a bad CAS, a bad length: malformed", () => {
-    for (const bad of ["VALUE k 4294967296 1\r\nx\r\n", "VALUE k 0 1 18446744073709551616\r\nx\r\n", "VALUE k 0 1x\r\nx\r\n", "VALUE k -1 1\r\nx\r\n"]) {
+    for (
+      const bad of [
+        "VALUE k 4294967296 1\r\nx\r\n",
+        "VALUE k 0 1 18446744073709551616\r\nx\r\n",
+        "VALUE k 0 1x\r\nx\r\n",
+        "VALUE k -1 1\r\nx\r\n"
+      ]
+    ) {
       assert.strictEqual(parse(bad).error?.reason, "Malformed", bad)
     }
     const ok = parse("VALUE k 4294967295 1 18446744073709551615\r\nx\r\nEND\r\n")
@@ -96,7 +126,9 @@ describe("reply parser: numbers in replies (issue 11.1-2)", () => {
     const v = (s: string) => parseU64Value(Buffer.from(s))
     assert.strictEqual(v("0"), 0n)
     assert.strictEqual(v("18446744073709551615"), U64_MAX)
-    for (const bad of ["", "-12", "hello", "18446744073709551616", "1 ", " 1", "12345678901234567890123"]) assert.strictEqual(v(bad), -1n, bad)
+    for (const bad of ["", "-12", "hello", "18446744073709551616", "1 ", " 1", "12345678901234567890123"]) {
+      assert.strictEqual(v(bad), -1n, bad)
+    }
     // the two-part path for 16..20 digits builds no string and is exact
     assert.strictEqual(parseU64(Buffer.from("12345678901234567890"), 0, 20), 12345678901234567890n)
     assert.strictEqual(parseU64(Buffer.from("0000000000000001"), 0, 16), 1n)
@@ -105,7 +137,9 @@ describe("reply parser: numbers in replies (issue 11.1-2)", () => {
 
 describe("meta helpers for the engine (issue 12: one scanner, no rescans in the client)", () => {
   it("metaToItem reads the pre-parsed fields; metaKeyIs compares the k token", () => {
-    const { replies } = parse(`VA 3 f7 c99 kkey\r\nabc\r\nVA 1 k${Buffer.from("ключ").toString("latin1")}\r\nx\r\nEN\r\n`)
+    const { replies } = parse(
+      `VA 3 f7 c99 kkey\r\nabc\r\nVA 1 k${Buffer.from("ключ").toString("latin1")}\r\nx\r\nEN\r\n`
+    )
     const [a, b, en] = replies
     assert(a?._tag === "Meta" && b?._tag === "Meta" && en?._tag === "Meta")
     const item = metaToItem(a)
@@ -131,14 +165,22 @@ describe("meta helpers for the engine (issue 12: one scanner, no rescans in the 
     assert.strictEqual(encodeMetaGetItem("k", false, 30), "mg k T30 v f k\r\n")
     assert.strictEqual(encodeMetaGetItem("k", true, 30), "mg k T30 v f c k\r\n")
     // the same bytes as the general encoder
-    assert.strictEqual(encodeMetaGetItem("k", true, 30), encodeMetaGet("k", { touch: 30, value: true, flags: true, cas: true, returnKey: true }))
+    assert.strictEqual(
+      encodeMetaGetItem("k", true, 30),
+      encodeMetaGet("k", { touch: 30, value: true, flags: true, cas: true, returnKey: true })
+    )
     assert.strictEqual(encodeMetaTouch("k", 0), "mg k T0\r\n")
     assert.strictEqual(encodeMetaGetMany(["a", "b"]), "mg a k v f q\r\nmg b k v f q\r\nmn\r\n")
     assert.strictEqual(encodeMetaGetMany(["a"], { cas: true }), "mg a k v f c q\r\nmn\r\n")
     assert.strictEqual(encodeMetaNoop(), "mn\r\n")
   })
   it("limits: one home for 250, 2^32-1, 2^64-1 and the 30-day boundary", () => {
-    assert.deepStrictEqual([MAX_KEY_LENGTH, U32_MAX, U64_MAX, RELATIVE_TTL_MAX], [250, 4294967295, 18446744073709551615n, 2592000])
+    assert.deepStrictEqual([MAX_KEY_LENGTH, U32_MAX, U64_MAX, RELATIVE_TTL_MAX], [
+      250,
+      4294967295,
+      18446744073709551615n,
+      2592000
+    ])
   })
 })
 
@@ -146,8 +188,34 @@ describe("meta helpers for the engine (issue 12: one scanner, no rescans in the 
 // Server direction, checked against memcached 1.6
 // ---------------------------------------------------------------------------------------------
 
-const HTTP_CLOSE = ["GET / HTTP/1.1", "POST /x HTTP/1.0", "HEAD / HTTP/1.1", "PUT /x HTTP/1.1", "GETX / HTTP/1.1", "foo HTTP/1.1", "HTTP/1.1", "foo HTTP/", "xx HTTP/1.1", "mzz HTTP/1.1", "misbehave HTTP/1.1", "VERSION HTTP/1.1"]
-const HTTP_ERROR = ["GET", "GET /", "foo HTTP/1.1 x", "foo http/1.1", "sets / HTTP/1.1", "gex / HTTP/1.1", "mx a HTTP/1.1", "x HTTP/1.1", "stat HTTP/1.1", "watch HTTP/1.1", "config get cluster", "HTTP/1.1 200"]
+const HTTP_CLOSE = [
+  "GET / HTTP/1.1",
+  "POST /x HTTP/1.0",
+  "HEAD / HTTP/1.1",
+  "PUT /x HTTP/1.1",
+  "GETX / HTTP/1.1",
+  "foo HTTP/1.1",
+  "HTTP/1.1",
+  "foo HTTP/",
+  "xx HTTP/1.1",
+  "mzz HTTP/1.1",
+  "misbehave HTTP/1.1",
+  "VERSION HTTP/1.1"
+]
+const HTTP_ERROR = [
+  "GET",
+  "GET /",
+  "foo HTTP/1.1 x",
+  "foo http/1.1",
+  "sets / HTTP/1.1",
+  "gex / HTTP/1.1",
+  "mx a HTTP/1.1",
+  "x HTTP/1.1",
+  "stat HTTP/1.1",
+  "watch HTTP/1.1",
+  "config get cluster",
+  "HTTP/1.1 200"
+]
 
 describe("command parser: HTTP lines, flags, admin (issue 11.11-13)", () => {
   it("HTTP-looking lines close the connection without a reply (11.11)", () => {
@@ -185,14 +253,49 @@ describe("command parser: HTTP lines, flags, admin (issue 11.11-13)", () => {
     assert.strictEqual(cas.flags, 0)
   })
   it("admin commands are parsed for the session, not answered ERROR (11.12)", () => {
-    assert.deepStrictEqual(commands("cache_memlimit 100\r\n"), [{ _tag: "Admin", command: "cache_memlimit", args: ["100"], noreply: false }])
-    assert.deepStrictEqual(commands("cache_memlimit 100 noreply\r\n"), [{ _tag: "Admin", command: "cache_memlimit", args: ["100"], noreply: true }])
-    assert.deepStrictEqual(commands("slabs reassign 1 2\r\n"), [{ _tag: "Admin", command: "slabs", args: ["reassign", "1", "2"], noreply: false }])
-    assert.deepStrictEqual(commands("slabs automove 1\r\n"), [{ _tag: "Admin", command: "slabs", args: ["automove", "1"], noreply: false }])
-    assert.deepStrictEqual(commands("lru_crawler metadump all\r\n"), [{ _tag: "Admin", command: "lru_crawler", args: ["metadump", "all"], noreply: false }])
-    assert.deepStrictEqual(commands("lru mode flat\r\n"), [{ _tag: "Admin", command: "lru", args: ["mode", "flat"], noreply: false }])
+    assert.deepStrictEqual(commands("cache_memlimit 100\r\n"), [{
+      _tag: "Admin",
+      command: "cache_memlimit",
+      args: ["100"],
+      noreply: false
+    }])
+    assert.deepStrictEqual(commands("cache_memlimit 100 noreply\r\n"), [{
+      _tag: "Admin",
+      command: "cache_memlimit",
+      args: ["100"],
+      noreply: true
+    }])
+    assert.deepStrictEqual(commands("slabs reassign 1 2\r\n"), [{
+      _tag: "Admin",
+      command: "slabs",
+      args: ["reassign", "1", "2"],
+      noreply: false
+    }])
+    assert.deepStrictEqual(commands("slabs automove 1\r\n"), [{
+      _tag: "Admin",
+      command: "slabs",
+      args: ["automove", "1"],
+      noreply: false
+    }])
+    assert.deepStrictEqual(commands("lru_crawler metadump all\r\n"), [{
+      _tag: "Admin",
+      command: "lru_crawler",
+      args: ["metadump", "all"],
+      noreply: false
+    }])
+    assert.deepStrictEqual(commands("lru mode flat\r\n"), [{
+      _tag: "Admin",
+      command: "lru",
+      args: ["mode", "flat"],
+      noreply: false
+    }])
     assert.deepStrictEqual(commands("shutdown\r\n"), [{ _tag: "Admin", command: "shutdown", args: [], noreply: false }])
-    assert.deepStrictEqual(commands("shutdown graceful\r\n"), [{ _tag: "Admin", command: "shutdown", args: ["graceful"], noreply: false }])
+    assert.deepStrictEqual(commands("shutdown graceful\r\n"), [{
+      _tag: "Admin",
+      command: "shutdown",
+      args: ["graceful"],
+      noreply: false
+    }])
     // memcached's dispatcher answers these before the command runs
     for (const bad of ["cache_memlimit", "cache_memlimit 1 2 3", "lru"]) {
       assert.deepStrictEqual(commands(bad + "\r\n"), [{ _tag: "Invalid", reply: "ERROR", noreply: false }], bad)
@@ -230,8 +333,12 @@ describe("the server-direction rules match memcached 1.6", () => {
     })
 
   it("closes on exactly the lines the parser calls HTTP", async () => {
-    for (const line of HTTP_CLOSE) assert.deepStrictEqual(await talk(line + "\r\nversion\r\n"), { reply: "", closed: true }, line)
-    for (const line of HTTP_ERROR) assert.deepStrictEqual(await talk(line + "\r\n"), { reply: "ERROR\r\n", closed: false }, line)
+    for (const line of HTTP_CLOSE) {
+      assert.deepStrictEqual(await talk(line + "\r\nversion\r\n"), { reply: "", closed: true }, line)
+    }
+    for (const line of HTTP_ERROR) {
+      assert.deepStrictEqual(await talk(line + "\r\n"), { reply: "ERROR\r\n", closed: false }, line)
+    }
   })
   it("stores the flags the parser computes", async () => {
     for (const f of ["4294967297", "+4294967297", "18446744073709551615"]) {
@@ -240,7 +347,10 @@ describe("the server-direction rules match memcached 1.6", () => {
       const { reply } = await talk(`set fl:${process.pid} ${f} 0 1\r\nx\r\nget fl:${process.pid}\r\n`)
       assert.strictEqual(reply, `STORED\r\nVALUE fl:${process.pid} ${expected.flags} 1\r\nx\r\nEND\r\n`, f)
     }
-    assert.strictEqual((await talk("set k 18446744073709551616 0 1\r\nx\r\n")).reply, "CLIENT_ERROR bad command line format\r\nERROR\r\n")
+    assert.strictEqual(
+      (await talk("set k 18446744073709551616 0 1\r\nx\r\n")).reply,
+      "CLIENT_ERROR bad command line format\r\nERROR\r\n"
+    )
   })
   it("answers ERROR where the parser does for admin lines", async () => {
     for (const bad of ["cache_memlimit", "cache_memlimit 1 2 3", "lru"]) {

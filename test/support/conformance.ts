@@ -18,8 +18,7 @@ const failureOf = <A>(effect: Effect.Effect<A, MemcachedError>) =>
     return (e as Either.Left<MemcachedError, A>).left
   })
 
-const reasonOf = <A>(effect: Effect.Effect<A, MemcachedError>) =>
-  Effect.map(failureOf(effect), (e): string => e.reason)
+const reasonOf = <A>(effect: Effect.Effect<A, MemcachedError>) => Effect.map(failureOf(effect), (e): string => e.reason)
 
 /**
  * Registers the suite in the current describe block; `layer` provides the client under test.
@@ -91,8 +90,8 @@ export const conformance = (layer: Layer.Layer<MemcachedClient.MemcachedClient, 
       Effect.gen(function*() {
         const c = yield* MemcachedClient.MemcachedClient
         const k = uniqueKey("append")
-        assert.strictEqual((yield* reasonOf(c.append(k, "x"))), "NotStored")
-        assert.strictEqual((yield* reasonOf(c.prepend(k, "x"))), "NotStored")
+        assert.strictEqual(yield* reasonOf(c.append(k, "x")), "NotStored")
+        assert.strictEqual(yield* reasonOf(c.prepend(k, "x")), "NotStored")
         yield* c.set(k, "middle", { flags: 42 })
         yield* c.append(k, ">")
         yield* c.prepend(k, "<")
@@ -135,7 +134,7 @@ export const conformance = (layer: Layer.Layer<MemcachedClient.MemcachedClient, 
       Effect.gen(function*() {
         const c = yield* MemcachedClient.MemcachedClient
         const k = uniqueKey("touch")
-        assert.strictEqual((yield* reasonOf(c.touch(k, 10))), "NotFound")
+        assert.strictEqual(yield* reasonOf(c.touch(k, 10)), "NotFound")
         assert.isTrue(Option.isNone(yield* c.gat(k, 10)))
         yield* c.set(k, "v", { flags: 3 })
         yield* c.touch(k, 100)
@@ -151,8 +150,8 @@ export const conformance = (layer: Layer.Layer<MemcachedClient.MemcachedClient, 
       Effect.gen(function*() {
         const c = yield* MemcachedClient.MemcachedClient
         const k = uniqueKey("counter")
-        assert.strictEqual((yield* reasonOf(c.incr(k, 1))), "NotFound")
-        assert.strictEqual((yield* reasonOf(c.decr(k, 1))), "NotFound")
+        assert.strictEqual(yield* reasonOf(c.incr(k, 1)), "NotFound")
+        assert.strictEqual(yield* reasonOf(c.decr(k, 1)), "NotFound")
         yield* c.set(k, "99")
         assert.strictEqual(yield* c.incr(k, 1), 100n)
         assert.deepStrictEqual(yield* c.getString(k), Option.some("100"))
@@ -214,8 +213,8 @@ export const conformance = (layer: Layer.Layer<MemcachedClient.MemcachedClient, 
           assert.strictEqual((yield* failureOf(c.get(bad)))._tag, "MemcachedInputError")
         }
         assert.deepStrictEqual(yield* c.getString(victim), Option.some("safe"))
-        assert.strictEqual((yield* reasonOf(c.set(uniqueKey("neg"), "v", { ttl: -1 }))), "InvalidTtl")
-        assert.strictEqual((yield* reasonOf(c.set(uniqueKey("flags"), "v", { flags: 2 ** 32 }))), "InvalidArgument")
+        assert.strictEqual(yield* reasonOf(c.set(uniqueKey("neg"), "v", { ttl: -1 })), "InvalidTtl")
+        assert.strictEqual(yield* reasonOf(c.set(uniqueKey("flags"), "v", { flags: 2 ** 32 })), "InvalidArgument")
       }))
 
     it.effect("getMany returns hits, omits misses, asks duplicates once", () =>
@@ -279,8 +278,12 @@ export const conformance = (layer: Layer.Layer<MemcachedClient.MemcachedClient, 
         const keys = Array.from({ length: 3000 }, (_, i) => uniqueKey(`mixed${i}`))
         yield* Effect.forEach(keys, (k, i) => c.set(k, `value-${i}`), { concurrency: 200, discard: true })
         const results = yield* Effect.forEach(keys, (k, i) =>
-          i % 2 === 0 ? c.getString(k) : Effect.as(c.set(k, `value-${i}`), Option.some(`value-${i}`)), { concurrency: 500 })
-        results.forEach((r, i) => assert.deepStrictEqual(r, Option.some(`value-${i}`)))
+          i % 2 === 0 ? c.getString(k) : Effect.as(c.set(k, `value-${i}`), Option.some(`value-${i}`)), {
+          concurrency: 500
+        })
+        results.forEach((r, i) =>
+          assert.deepStrictEqual(r, Option.some(`value-${i}`))
+        )
       }))
   })
 }
@@ -304,7 +307,9 @@ export const metaConformance = (layer: Layer.Layer<MemcachedClient.MemcachedClie
         assert.isTrue(Option.isNone(yield* c.metaGet(k)))
         const { cas } = yield* c.metaSet(k, "hello", { flags: 7, ttl: 100 })
         assert.isDefined(cas)
-        const first = Option.getOrThrow(yield* c.metaGet(k, { cas: true, ttl: true, size: true, hit: true, lastAccess: true }))
+        const first = Option.getOrThrow(
+          yield* c.metaGet(k, { cas: true, ttl: true, size: true, hit: true, lastAccess: true })
+        )
         assert.strictEqual(text(first.value!), "hello")
         assert.strictEqual(first.flags, 7)
         assert.strictEqual(first.cas, cas)
@@ -378,7 +383,7 @@ export const metaConformance = (layer: Layer.Layer<MemcachedClient.MemcachedClie
         assert.strictEqual(text(third.value!), "v2")
         assert.isTrue(third.stale)
         // Without invalidate the old CAS is a conflict; a fresh set clears the stale mark.
-        assert.strictEqual((yield* reasonOf(c.metaSet(k, "v3", { cas: cas! }))), "Exists")
+        assert.strictEqual(yield* reasonOf(c.metaSet(k, "v3", { cas: cas! })), "Exists")
         yield* c.metaSet(k, "v4")
         assert.isFalse(Option.getOrThrow(yield* c.metaGet(k)).stale)
       }))
@@ -387,18 +392,18 @@ export const metaConformance = (layer: Layer.Layer<MemcachedClient.MemcachedClie
       Effect.gen(function*() {
         const c = yield* MemcachedClient.MemcachedClient
         const k = uniqueKey("modes")
-        assert.strictEqual((yield* reasonOf(c.metaSet(k, "x", { mode: "append" }))), "NotStored")
-        assert.strictEqual((yield* reasonOf(c.metaSet(k, "x", { mode: "replace" }))), "NotStored")
+        assert.strictEqual(yield* reasonOf(c.metaSet(k, "x", { mode: "append" })), "NotStored")
+        assert.strictEqual(yield* reasonOf(c.metaSet(k, "x", { mode: "replace" })), "NotStored")
         yield* c.metaSet(k, "mid", { mode: "add", flags: 3 })
-        assert.strictEqual((yield* reasonOf(c.metaSet(k, "x", { mode: "add" }))), "NotStored")
+        assert.strictEqual(yield* reasonOf(c.metaSet(k, "x", { mode: "add" })), "NotStored")
         yield* c.metaSet(k, ">", { mode: "append" })
         yield* c.metaSet(k, "<", { mode: "prepend" })
         const item = Option.getOrThrow(yield* c.metaGet(k, { cas: true }))
         assert.strictEqual(text(item.value!), "<mid>")
         assert.strictEqual(item.flags, 3)
         const { cas } = yield* c.metaSet(k, "swapped", { cas: item.cas! })
-        assert.strictEqual((yield* reasonOf(c.metaSet(k, "late", { cas: item.cas! }))), "Exists")
-        assert.strictEqual((yield* reasonOf(c.metaSet(uniqueKey("nf"), "x", { cas: 1n }))), "NotFound")
+        assert.strictEqual(yield* reasonOf(c.metaSet(k, "late", { cas: item.cas! })), "Exists")
+        assert.strictEqual(yield* reasonOf(c.metaSet(uniqueKey("nf"), "x", { cas: 1n })), "NotFound")
         assert.strictEqual(Option.getOrThrow(yield* c.metaGet(k, { cas: true })).cas, cas)
         yield* c.metaSet(k, "set", { mode: "set" })
         assert.strictEqual(text(Option.getOrThrow(yield* c.metaGet(k)).value!), "set")
@@ -408,9 +413,9 @@ export const metaConformance = (layer: Layer.Layer<MemcachedClient.MemcachedClie
       Effect.gen(function*() {
         const c = yield* MemcachedClient.MemcachedClient
         const k = uniqueKey("md")
-        assert.strictEqual((yield* reasonOf(c.metaDelete(k))), "NotFound")
+        assert.strictEqual(yield* reasonOf(c.metaDelete(k)), "NotFound")
         const { cas } = yield* c.metaSet(k, "v")
-        assert.strictEqual((yield* reasonOf(c.metaDelete(k, { cas: cas! + 1000n }))), "Exists")
+        assert.strictEqual(yield* reasonOf(c.metaDelete(k, { cas: cas! + 1000n })), "Exists")
         yield* c.metaDelete(k, { cas: cas! })
         assert.isTrue(Option.isNone(yield* c.metaGet(k)))
       }))
@@ -419,7 +424,7 @@ export const metaConformance = (layer: Layer.Layer<MemcachedClient.MemcachedClie
       Effect.gen(function*() {
         const c = yield* MemcachedClient.MemcachedClient
         const k = uniqueKey("ma")
-        assert.strictEqual((yield* reasonOf(c.metaArithmetic(k))), "NotFound")
+        assert.strictEqual(yield* reasonOf(c.metaArithmetic(k)), "NotFound")
         const created = yield* c.metaArithmetic(k, { vivify: 100, initial: 40, ttl: 100 })
         assert.strictEqual(created.value, 40n)
         const up = yield* c.metaArithmetic(k, { delta: 5 })
@@ -427,7 +432,7 @@ export const metaConformance = (layer: Layer.Layer<MemcachedClient.MemcachedClie
         assert.isTrue(up.ttl! > 0 && up.ttl! <= 100)
         const down = yield* c.metaArithmetic(k, { delta: 100n, mode: "decr" })
         assert.strictEqual(down.value, 0n)
-        assert.strictEqual((yield* reasonOf(c.metaArithmetic(k, { cas: down.cas! + 1000n }))), "Exists")
+        assert.strictEqual(yield* reasonOf(c.metaArithmetic(k, { cas: down.cas! + 1000n })), "Exists")
         assert.strictEqual((yield* c.metaArithmetic(k, { cas: down.cas! })).value, 1n)
         yield* c.set(k, "18446744073709551615")
         assert.strictEqual((yield* c.metaArithmetic(k, { delta: 2 })).value, 1n)
@@ -447,7 +452,7 @@ export const metaConformance = (layer: Layer.Layer<MemcachedClient.MemcachedClie
         assert.deepStrictEqual(yield* c.getString(ascii), Option.some("same item"))
         yield* c.metaDelete(k, { base64: true })
         assert.isTrue(Option.isNone(yield* c.metaGet(k, { base64: true })))
-        assert.strictEqual((yield* reasonOf(c.metaGet("x".repeat(200), { base64: true }))), "InvalidKey")
+        assert.strictEqual(yield* reasonOf(c.metaGet("x".repeat(200), { base64: true })), "InvalidKey")
       }))
 
     it.effect("me: the debug view of an item", () =>

@@ -38,11 +38,17 @@ export const mapStore = () => {
       const e = validateKey(key)
       return e === undefined ? Effect.void : Effect.fail(e)
     })
-  const checked = <A, E>(method: string, key: string, options: CallOptions | undefined, body: () => Effect.Effect<A, E>) =>
-    Effect.zipRight(check(method, key, options), Effect.suspend(body))
+  const checked = <A, E>(
+    method: string,
+    key: string,
+    options: CallOptions | undefined,
+    body: () => Effect.Effect<A, E>
+  ) => Effect.zipRight(check(method, key, options), Effect.suspend(body))
   const put = (key: string, value: Uint8Array, options?: StoreOptions): Effect.Effect<void, WriteError> => {
     if (value.length > 1024 * 1024) {
-      return Effect.fail(new MemcachedServerError({ reason: "ServerError", message: "object too large for cache", server: "map" }))
+      return Effect.fail(
+        new MemcachedServerError({ reason: "ServerError", message: "object too large for cache", server: "map" })
+      )
     }
     items.set(key, { value: Uint8Array.from(value), flags: options?.flags ?? 0, cas: ++casCounter, ttl: options?.ttl })
     return Effect.void
@@ -55,7 +61,13 @@ export const mapStore = () => {
       if (item === undefined) return storeError("NotFound", key, command)
       const text = Buffer.from(item.value).toString("latin1").trimEnd()
       if (!/^\d+$/.test(text)) {
-        return Effect.fail(new MemcachedServerError({ reason: "ClientError", message: "cannot increment or decrement non-numeric value", server: "map" }))
+        return Effect.fail(
+          new MemcachedServerError({
+            reason: "ClientError",
+            message: "cannot increment or decrement non-numeric value",
+            server: "map"
+          })
+        )
       }
       const current = BigInt(text)
       const next = command === "incr" ? (current + d) % (1n << 64n) : current > d ? current - d : 0n
@@ -68,10 +80,16 @@ export const mapStore = () => {
     return item
   }
   const store = {
-    get: (key: string, options?: CallOptions) => checked("get", key, options, () => Effect.succeed(Option.fromNullable(items.get(key)))),
-    gets: (key: string, options?: CallOptions) => checked("gets", key, options, () => Effect.succeed(Option.fromNullable(items.get(key)))),
-    gat: (key: string, ttl: Ttl, options?: CallOptions) => checked("gat", key, options, () => Effect.succeed(Option.fromNullable(touchItem(key, ttl)))),
-    getMany: (keys: Iterable<string>, options?: CallOptions): Effect.Effect<ReadonlyMap<string, MapItem>, ReadError> => {
+    get: (key: string, options?: CallOptions) =>
+      checked("get", key, options, () => Effect.succeed(Option.fromNullable(items.get(key)))),
+    gets: (key: string, options?: CallOptions) =>
+      checked("gets", key, options, () => Effect.succeed(Option.fromNullable(items.get(key)))),
+    gat: (key: string, ttl: Ttl, options?: CallOptions) =>
+      checked("gat", key, options, () => Effect.succeed(Option.fromNullable(touchItem(key, ttl)))),
+    getMany: (
+      keys: Iterable<string>,
+      options?: CallOptions
+    ): Effect.Effect<ReadonlyMap<string, MapItem>, ReadError> => {
       const list = [...keys]
       return Effect.zipRight(
         Effect.forEach(list, (k) => check("getMany", k, options), { discard: true }),
@@ -85,13 +103,24 @@ export const mapStore = () => {
         })
       )
     },
-    set: (key: string, value: Uint8Array, options?: StoreOptions) => checked("set", key, options, () => put(key, value, options)),
+    set: (key: string, value: Uint8Array, options?: StoreOptions) =>
+      checked("set", key, options, () => put(key, value, options)),
     add: (key: string, value: Uint8Array, options?: StoreOptions) =>
-      checked("add", key, options, (): Effect.Effect<void, ConditionalError> =>
-        items.has(key) ? storeError("NotStored", key, "add") : put(key, value, options)),
+      checked(
+        "add",
+        key,
+        options,
+        (): Effect.Effect<void, ConditionalError> =>
+          items.has(key) ? storeError("NotStored", key, "add") : put(key, value, options)
+      ),
     replace: (key: string, value: Uint8Array, options?: StoreOptions) =>
-      checked("replace", key, options, (): Effect.Effect<void, ConditionalError> =>
-        items.has(key) ? put(key, value, options) : storeError("NotStored", key, "replace")),
+      checked(
+        "replace",
+        key,
+        options,
+        (): Effect.Effect<void, ConditionalError> =>
+          items.has(key) ? put(key, value, options) : storeError("NotStored", key, "replace")
+      ),
     cas: (key: string, value: Uint8Array, cas: bigint, options?: StoreOptions) =>
       checked("cas", key, options, (): Effect.Effect<void, ConditionalError> => {
         const item = items.get(key)
@@ -99,11 +128,21 @@ export const mapStore = () => {
         return item.cas === cas ? put(key, value, options) : storeError("Exists", key, "cas")
       }),
     touch: (key: string, ttl: Ttl, options?: CallOptions) =>
-      checked("touch", key, options, (): Effect.Effect<void, ConditionalError> =>
-        touchItem(key, ttl) === undefined ? storeError("NotFound", key, "touch") : Effect.void),
+      checked(
+        "touch",
+        key,
+        options,
+        (): Effect.Effect<void, ConditionalError> =>
+          touchItem(key, ttl) === undefined ? storeError("NotFound", key, "touch") : Effect.void
+      ),
     delete: (key: string, options?: CallOptions) =>
-      checked("delete", key, options, (): Effect.Effect<void, ConditionalError> =>
-        items.delete(key) ? Effect.void : storeError("NotFound", key, "delete")),
+      checked(
+        "delete",
+        key,
+        options,
+        (): Effect.Effect<void, ConditionalError> =>
+          items.delete(key) ? Effect.void : storeError("NotFound", key, "delete")
+      ),
     incr: delta("incr"),
     decr: delta("decr")
   }

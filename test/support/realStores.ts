@@ -15,10 +15,16 @@ const runtimeOf = (layer: Layer.Layer<MemcachedClient.MemcachedClient, unknown>)
 }
 
 /** The backends every value suite runs against, as `[name, makeStore]`. */
-export const realStores = (): ReadonlyArray<readonly [string, () => Effect.Effect<MemcachedClient.MemcachedClient>]> => [
+export const realStores = (): ReadonlyArray<
+  readonly [string, () => Effect.Effect<MemcachedClient.MemcachedClient>]
+> => [
   ["in-memory server (3 servers)", runtimeOf(MemcachedTest.layer({ servers: 3 }))],
   [
     "memcached 1.6 (real process)",
-    runtimeOf(Layer.unwrapScoped(Effect.map(acquireMemcached(), (mc) => MemcachedClient.layer({ servers: [`127.0.0.1:${mc.port}`] }))))
+    runtimeOf(
+      Layer.unwrapScoped(
+        Effect.map(acquireMemcached(), (mc) => MemcachedClient.layer({ servers: [`127.0.0.1:${mc.port}`] }))
+      )
+    )
   ]
 ]
