@@ -94,7 +94,10 @@ const runScenario = (addresses: () => ReadonlyArray<string>, s: Scenario) => {
     const t0 = Date.now()
     const injectAt = s.injectAt ?? 300
     const healAt = s.healAt ?? 1200
-    const duration = s.duration ?? 3000
+    // The load must outlast the latest possible readmission: an ejection just after a readmission
+    // doubles the delay (anti-flap) up to maxRetryInterval, and the checks below need dead-key
+    // traffic after `readmitBy` (heal + that delay + 2 timeouts + margin).
+    const duration = Math.max(s.duration ?? 3000, healAt + 4 * RETRY + 2 * TIMEOUT + MARGIN + 700)
     const attempts = s.retry === true ? 3 : 1
     const load = yield* Effect.fork(runLoad({
       client,
