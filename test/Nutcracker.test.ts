@@ -41,46 +41,12 @@ const stop = async (child: ChildProcess) => {
 
 describe("protocol auto-detection", () => {
   it("meta on memcached 1.6, text on nutcracker", async () => {
-    assert.isDefined(nutcracker, "nutcracker is required (apt-get install nutcracker)")
-    const mc = await startMemcached()
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-memcached-nutcracker-"))
-    let child: ChildProcess | undefined
-    try {
-      const port = await freePort()
-      const statsPort = await freePort()
-      const conf = path.join(dir, "nutcracker.yml")
-      fs.writeFileSync(
-        conf,
-        [
-          "pool:",
-          `  listen: 127.0.0.1:${port}`,
-          "  hash: fnv1a_64",
-          "  distribution: ketama",
-          "  timeout: 2000",
-          "  servers:",
-          `   - 127.0.0.1:${mc.port}:1`,
-          ""
-        ].join("\n")
-      )
-      child = spawn(nutcracker!, [
-        "-c",
-        conf,
-        "-p",
-        path.join(dir, "nutcracker.pid"),
-        "-o",
-        path.join(dir, "nutcracker.log"),
-        "-s",
-        String(statsPort),
-        "-a",
-        "127.0.0.1"
-      ], { stdio: "ignore" })
-      assert.isTrue(await listening(port, 5000), "nutcracker did not start")
-
+    await withNutcracker(async (proxy, direct) => {
       const run = <A>(servers: string, f: (c: MemcachedClient.MemcachedClient) => Effect.Effect<A, unknown>) =>
         Effect.runPromise(Effect.scoped(Effect.flatMap(MemcachedClient.make({ servers, protocol: "auto" }), f)))
 
       // Direct to memcached: meta.
-      await run(`127.0.0.1:${mc.port}`, (c) =>
+      await run(direct, (c) =>
         Effect.gen(function*() {
           assert.deepStrictEqual([...(yield* c.protocols()).values()], ["meta"])
           yield* c.set("nc:direct", "meta")
@@ -88,7 +54,7 @@ describe("protocol auto-detection", () => {
         }))
 
       // Through nutcracker: text, and everything still works.
-      await run(`127.0.0.1:${port}`, (c) =>
+      await run(proxy, (c) =>
         Effect.gen(function*() {
           // Requests issued before the probe answered go out as text.
           yield* c.set("nc:early", "1")
@@ -109,15 +75,11 @@ describe("protocol auto-detection", () => {
           assert.strictEqual(err.reason, "Unsupported")
           // The value written through the proxy is in memcached.
         }))
-      await run(`127.0.0.1:${mc.port}`, (c) =>
+      await run(direct, (c) =>
         Effect.gen(function*() {
           assert.deepStrictEqual(yield* c.getString("nc:early"), Option.some("3"))
         }))
-    } finally {
-      if (child !== undefined) await stop(child)
-      await mc.stop()
-      fs.rmSync(dir, { recursive: true, force: true })
-    }
+    })
   }, 30_000)
 
   it.effect("text mode: meta-only methods fail with Unsupported, nothing sent", () =>
