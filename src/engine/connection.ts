@@ -289,6 +289,7 @@ export class Connection implements RequestSink {
           case "Value":
           case "End":
           case "Stat":
+          case "Config":
             return this.unexpected(reply, "a single status line was expected")
         }
         break
@@ -311,7 +312,8 @@ export class Connection implements RequestSink {
         break
       case SlotKind.Stats:
         switch (reply._tag) {
-          case "Stat": {
+          case "Stat":
+          case "Config": {
             if (slot.acc === undefined) slot.acc = [reply]
             else slot.acc.push(reply)
             return true

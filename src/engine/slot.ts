@@ -14,7 +14,7 @@ import type { Completion, EngineError } from "./types.js"
  * - `Single`: exactly one status line (STORED, DELETED, a number, OK, VERSION, an error, or a meta
  *   reply other than `VA`-with-batch semantics).
  * - `Values`: `VALUE` blocks until `END` (get, gets, gat, gats).
- * - `Stats`: `STAT` lines until `END`.
+ * - `Stats`: `STAT` lines (or a `CONFIG` block, see `protocol/discovery.ts`) until `END`.
  * - `Barrier`: any replies until the meta no-op `MN` (quiet meta batches).
  *
  * @since 0.1.0

@@ -11,6 +11,7 @@
  * @since 0.1.0
  */
 export {
+  ConfigReply,
   Deleted,
   End,
   Exists,

@@ -226,6 +226,11 @@ class CommandParserImpl extends Framer<Command> implements CommandParser {
         for (let k = 1; k < n; k++) args.push(latin1(buf, t[2 * k]!, t[2 * k + 1]!))
         return { _tag: "Stats", args }
       }
+      case "config": {
+        const args: Array<string> = []
+        for (let k = 1; k < n; k++) args.push(latin1(buf, t[2 * k]!, t[2 * k + 1]!))
+        return { _tag: "Config", args }
+      }
     }
     return undefined
   }

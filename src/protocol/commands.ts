@@ -115,6 +115,18 @@ export interface StatsCommand {
 }
 
 /**
+ * `config <sub-command> [<key>]*` (ElastiCache's `config get cluster`): the tokens after `config`.
+ * A server without a cluster configuration answers `ERROR`, as memcached does.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ConfigCommand {
+  readonly _tag: "Config"
+  readonly args: ReadonlyArray<string>
+}
+
+/**
  * The meta commands.
  *
  * @since 0.1.0
@@ -206,6 +218,7 @@ export type Command =
   | FlushAllCommand
   | VerbosityCommand
   | StatsCommand
+  | ConfigCommand
   | { readonly _tag: "Version" }
   | { readonly _tag: "Quit" }
   | MetaCommand

@@ -92,6 +92,18 @@ export class MetaReply {
 const RANGE: [number, number] = [0, 0]
 
 /**
+ * A `CONFIG <key> <flags> <bytes>` reply with its data block (ElastiCache's `config get <key>`; the
+ * payload is parsed by `discovery.ts`). Followed by `END`, like a `VALUE`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export class ConfigReply {
+  readonly _tag = "Config" as const
+  constructor(readonly key: string, readonly flags: number, readonly value: Uint8Array) {}
+}
+
+/**
  * The two-letter status codes of meta replies.
  *
  * @since 0.1.0
@@ -123,6 +135,7 @@ export type Reply =
   | { readonly _tag: "MetaDebug"; readonly key: string; readonly fields: string }
   | { readonly _tag: "ClientError"; readonly message: string }
   | { readonly _tag: "ServerError"; readonly message: string }
+  | ConfigReply
 
 /** @since 0.1.0 @category constants */
 export const End: Reply = { _tag: "End" }
@@ -267,6 +280,7 @@ class ReplyParserImpl extends Framer<Reply> implements ReplyParser {
       return after
     }
     if (c0 === 86 && equalsAscii(buf, start, te, "VALUE")) return this.textValue(buf, te, end, after, out)
+    if (c0 === 67 && equalsAscii(buf, start, te, "CONFIG")) return this.configValue(buf, te, end, after, out)
     if (c0 === 83 && equalsAscii(buf, start, te, "STAT")) {
       const ns = te + 1
       let ne = ns
@@ -314,6 +328,31 @@ class ReplyParserImpl extends Framer<Reply> implements ReplyParser {
     }
     if (next === BLOCK_BAD_END) return this.fail("Malformed", "value data block is not followed by CRLF")
     return this.hold(buf, bytes, after, (value) => new ValueReply(buf, ks, ke, flags, value, cas), undefined)
+  }
+
+  // CONFIG <key> <flags> <bytes>: framed by its declared length, exactly like a VALUE block.
+  private configValue(buf: Buffer, te: number, end: number, after: number, out: Array<Reply>): number {
+    const ks = te + 1
+    let ke = ks
+    while (ke < end && buf[ke] !== SP) ke++
+    const fs = ke + 1
+    let fe = fs
+    while (fe < end && buf[fe] !== SP) fe++
+    const bs = fe + 1
+    if (ke === ks || fs >= end || bs >= end) return this.fail("Malformed", "CONFIG line has too few fields")
+    const flags = parseU32(buf, fs, fe)
+    if (flags < 0) return this.fail("Malformed", "CONFIG line has invalid flags")
+    const bytes = parseUint(buf, bs, end, Number.MAX_SAFE_INTEGER)
+    if (bytes < 0) return this.fail("Malformed", "CONFIG line has an invalid length")
+    if (bytes > this.maxValue) return this.fail("ValueTooLarge", `value of ${bytes} bytes exceeds ${this.maxValue}`)
+    const key = latin1(buf, ks, ke)
+    const next = this.blockEnd(buf, bytes, after)
+    if (next >= 0) {
+      out.push(new ConfigReply(key, flags, buf.subarray(after, after + bytes)))
+      return next
+    }
+    if (next === BLOCK_BAD_END) return this.fail("Malformed", "CONFIG data block is not followed by CRLF")
+    return this.hold(buf, bytes, after, (value) => new ConfigReply(key, flags, value), undefined)
   }
 
   // VA <size> <flags>*

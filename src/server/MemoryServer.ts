@@ -11,6 +11,7 @@
  */
 import { Duplex } from "node:stream"
 import {
+  type ClusterSetting,
   type Emulation,
   type ListenerInfo,
   type PrefixCounters,
@@ -31,7 +32,7 @@ import { Engine, type Item, type Stats } from "./engine.js"
 import { type Listener, listen as startListener, type ListenOptions } from "./listener.js"
 import { type Session, SessionImpl } from "./session.js"
 
-export type { Emulation } from "./context.js"
+export type { ClusterSetting, Emulation } from "./context.js"
 export { VERSIONS } from "./context.js"
 export type { Faults, Scheduler, Transport } from "./connection.js"
 export { Engine, type Item, type Stats } from "./engine.js"
@@ -68,6 +69,13 @@ export interface MemoryServerOptions {
   readonly enableShutdown?: boolean | undefined
   /** Clock and timer of the `delay` fault (default real time). The Effect layer passes its `Clock`. */
   readonly scheduler?: Scheduler | undefined
+  /**
+   * Serve an auto-discovery configuration, as an ElastiCache configuration endpoint does: `config get
+   * cluster` answers `CONFIG cluster 0 <len>\r\n<version>\n<host|ip|port …>\n\r\nEND\r\n` and `get
+   * AmazonElastiCache:cluster` the same payload as a value. Without it both behave as on memcached
+   * (`ERROR`, and a miss). Change it with {@link MemoryServer.setCluster}.
+   */
+  readonly cluster?: ClusterSetting | undefined
 }
 
 /**
@@ -110,6 +118,12 @@ export interface MemoryServer {
   readonly stats: () => Readonly<Stats>
   /** Removes every item (no stats effect). */
   readonly clear: () => void
+  /**
+   * Replaces the served auto-discovery configuration (undefined: answer like memcached, `ERROR`).
+   * Never throws; the nodes are served as given (a test may serve a malformed list on purpose only
+   * through a raw reply fault).
+   */
+  readonly setCluster: (cluster: ClusterSetting | undefined) => void
   /** Resolves once the server was stopped by `close()` or an enabled `shutdown` command. */
   readonly closed: Promise<void>
   /**
@@ -154,7 +168,8 @@ export const make = (options?: MemoryServerOptions): MemoryServer => {
     detailEnabled: false,
     slabAutomove: 1,
     lruSegmented: true,
-    lruCrawler: true
+    lruCrawler: true,
+    cluster: options?.cluster
   }
   const scheduler = options?.scheduler ?? realScheduler
   const faultState: FaultState = { delay: 0, blackHole: false, replies: [], refuse: false }
@@ -274,6 +289,9 @@ export const make = (options?: MemoryServerOptions): MemoryServer => {
       return { ...engine.counters }
     },
     clear: () => engine.clear(),
+    setCluster: (cluster) => {
+      settings.cluster = cluster
+    },
     closed: closedPromise,
     attach: (transport, addr) => {
       if (faultState.refuse) {

@@ -5,6 +5,7 @@
  *
  * @since 0.2.0
  */
+import type { ClusterNode } from "../protocol/discovery.js"
 import type { Engine } from "./engine.js"
 
 /**
@@ -42,6 +43,24 @@ export interface Settings {
   slabAutomove: number
   lruSegmented: boolean
   lruCrawler: boolean
+  /** The auto-discovery configuration served to `config get cluster`; undefined: `ERROR` (memcached). */
+  cluster: ClusterSetting | undefined
+}
+
+/**
+ * The cluster configuration an in-memory server serves (see `MemoryServerOptions.cluster`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ClusterSetting {
+  readonly version: number
+  readonly nodes: ReadonlyArray<ClusterNode>
+  /**
+   * Serve only the legacy `get AmazonElastiCache:cluster` (engines before 1.4.14): `config get
+   * cluster` is answered `ERROR`. Default false (both).
+   */
+  readonly legacyOnly?: boolean | undefined
 }
 
 /**

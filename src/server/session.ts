@@ -4,7 +4,15 @@
  *
  * @since 0.2.0
  */
-import { type Command, makeCommandParser, type CommandParser, Replies, ReplyWriter } from "../protocol/server.js"
+import { encodeClusterPayload, encodeConfigReply, LEGACY_CLUSTER_KEY } from "../protocol/discovery.js"
+import {
+  type Command,
+  type CommandParser,
+  ErrorLines,
+  makeCommandParser,
+  Replies,
+  ReplyWriter
+} from "../protocol/server.js"
 import * as Admin from "./admin.js"
 import { prefixCounters, type ServerContext } from "./context.js"
 import { meta } from "./meta.js"
@@ -114,6 +122,12 @@ export class SessionImpl implements Session {
         return cmd.noreply ? undefined : Replies.OK
       case "Stats":
         return Admin.stats(ctx, cmd.args)
+      case "Config": {
+        const cluster = ctx.settings.cluster
+        const served = cluster !== undefined && cluster.legacyOnly !== true && cmd.args.length === 2 &&
+          cmd.args[0] === "get" && cmd.args[1] === "cluster"
+        return served ? encodeConfigReply(cluster) : line(ErrorLines.unknownCommand)
+      }
       case "Meta":
         e.counters.cmd_meta++
         return meta(ctx, cmd, this.w)
@@ -135,6 +149,11 @@ export class SessionImpl implements Session {
     const touch = cmd.command === "gat" || cmd.command === "gats"
     const withCas = cmd.command === "gets" || cmd.command === "gats"
     for (const key of cmd.keys) {
+      if (key === LEGACY_CLUSTER_KEY && ctx.settings.cluster !== undefined) {
+        // The legacy form of auto-discovery: the configuration as a value, never stored.
+        w.value(key, 0, encodeClusterPayload(ctx.settings.cluster), withCas ? 0n : undefined)
+        continue
+      }
       c.cmd_get++
       const item = touch ? e.touch(key, cmd.exptime) : e.lookup(key, true)
       const p = prefixCounters(ctx, key)
