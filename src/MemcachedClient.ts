@@ -15,10 +15,12 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
+import * as Discovery from "./Discovery.js"
 import * as Distribution from "./Distribution.js"
 import { type Timers } from "./engine/connection.js"
 import { ejectionBackoff, retryDelayOf } from "./client/backoff.js"
 import { type PoolEvents, ServerPool, type Settings } from "./engine/pool.js"
+import { Membership } from "./engine/membership.js"
 import { Router } from "./engine/router.js"
 import { makeBulkWrites } from "./client/bulkWrites.js"
 import { makeMetaMethods } from "./client/metaMethods.js"
@@ -143,8 +145,13 @@ export const make = (
   options: MemcachedClientOptions = {}
 ): Effect.Effect<MemcachedClient, ConfigError.ConfigError, Scope.Scope> =>
   Effect.gen(function*() {
-    const servers = resolveServers(options.servers)
-    if (isConfigError(servers)) return yield* Effect.fail(servers)
+    if (options.discovery !== undefined && options.servers !== undefined) {
+      return yield* Effect.fail(
+        invalid("servers", "servers and discovery are exclusive: discovery gives the server list")
+      )
+    }
+    const listed = options.discovery === undefined ? resolveServers(options.servers) : []
+    if (isConfigError(listed)) return yield* Effect.fail(listed)
     const fields = {
       connectTimeout: millis("connectTimeout", options.connectTimeout, 2000),
       timeout: millis("timeout", options.timeout, 5000),
@@ -203,10 +210,24 @@ export const make = (
       healthChanged: () => router?.invalidate(),
       retryDelay: retryDelayOf(ejectionBackoff(settings.retryInterval, settings.maxRetryInterval))
     }
-    const pools = servers.map((spec, i) => new ServerPool(i, spec, transport, settings, timers, events))
+    const discovery = options.discovery === undefined ? undefined : Discovery.resolve(options.discovery, {
+      transport,
+      connectTimeout: settings.connectTimeout,
+      timeout: settings.timeout,
+      timers
+    })
+    if (discovery !== undefined && Either.isLeft(discovery)) return yield* Effect.fail(discovery.left)
+    const servers = discovery === undefined ? [...listed] : yield* Discovery.initial(discovery.right)
+    const makePool = (spec: ServerSpec.ServerSpec, i: number) => {
+      const pool = new ServerPool(i, spec, transport, settings, timers, events)
+      if (options.eager === true) pool.openAll()
+      return pool
+    }
+    const pools = servers.map(makePool)
     router = new Router(servers, pools, distribution, failover)
-    yield* Effect.addFinalizer(() => Effect.sync(() => pools.forEach((p) => p.shutdown())))
-    if (options.eager === true) { for (const pool of pools) pool.openAll() }
+    const membership = new Membership(servers, pools, router, makePool)
+    yield* Effect.addFinalizer(() => Effect.sync(() => membership.shutdown()))
+    if (discovery !== undefined) yield* Discovery.start(discovery.right, membership)
 
     const retry: Retry | undefined = policy.retry === undefined
       ? undefined

@@ -73,7 +73,8 @@ export const makeContext = (
     : <A, E extends MemcachedError>(row: CommandRow, effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
       row.idempotent || retry.all ? Effect.retry(effect, { schedule: retry.schedule, while: retry.while }) : effect
   const serverFor = router.route
-  const poolOf = pools.length === 1 ? () => pools[0]! : (key: string) => pools[router.route(key)]!
+  // The lists may change at run time (auto-discovery changes them in place): read them per call.
+  const poolOf = (key: string) => pools.length === 1 ? pools[0]! : pools[router.route(key)]!
   const timeoutOf = (options: CallOptions | undefined): number | MemcachedInputError => {
     const t = options?.timeout
     if (t === undefined) return settings.timeout

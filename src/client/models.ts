@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import type { Discovery } from "../Discovery.js"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
@@ -401,6 +402,13 @@ export interface MetaCounter {
 export interface MemcachedClientOptions extends Policy {
   /** Server specs (`host:port`, `[v6]:port`, `host:port:weight`, unix paths…). Default `127.0.0.1:11211`. */
   readonly servers?: ReadonlyArray<string | ServerSpec.ServerSpec> | string | undefined
+  /**
+   * Take the server list from a managed cluster's discovery endpoint and keep it current, e.g.
+   * `Discovery.elastiCache("my.xxxxxx.cfg.use1.cache.amazonaws.com:11211")`. Exclusive with
+   * `servers`. The client's transport, timeouts and settings apply to the endpoint and to every
+   * discovered node. The layer fails with a `ConfigError` naming `discovery` when the first poll fails.
+   */
+  readonly discovery?: Discovery | undefined
   /**
    * Key → server placement, e.g. `MemcachedRing.libmc()`. Default: libmemcached's ketama (weighted when
    * any weight > 1). The only way to choose the ring: there is no ring service to provide.

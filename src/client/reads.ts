@@ -108,11 +108,13 @@ export const makeReads = (
     if (typeof timeout !== "number") return Effect.fail(timeout)
     if (unique.length === 0) return Effect.succeed(new Map())
     const command = options?.cas === true ? "gets" : "get"
-    const batches = chunkGroups(groupByServer(unique, (k) => k, serverFor, false), settings.maxKeysPerGet)
     // Meta: one quiet `mg <key> k v f q` per key and one `mn` (a Barrier slot). Hits come back in
     // request order (misses are silent) and each carries its key, which is checked.
     const metaOptions = command === "gets" ? CAS : NO_CAS
     return Effect.async<ReadonlyMap<string, Item>, MemcachedReadError>((resume) => {
+      // Grouped when the effect runs, in the same tick as the pools are looked up: the server list
+      // may change between building the effect and running it (auto-discovery).
+      const batches = chunkGroups(groupByServer(unique, (k) => k, serverFor, false), settings.maxKeysPerGet)
       const out = new Map<string, Item>()
       let pending = batches.length
       let done = false

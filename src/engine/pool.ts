@@ -94,6 +94,9 @@ const finishDetect = (slot: Slot, reply: Reply): unknown =>
     ? "text"
     : new Failure(connectionError("Closed", slot.server, `mn probe answered ${reply._tag}`))
 
+/** How often a draining pool checks whether its connections are idle (ms). */
+const DRAIN_CHECK_MS = 25
+
 const PROBE: Command = { name: "version", kind: SlotKind.Single, finish: finishProbe }
 const DETECT: Command = { name: "mn", kind: SlotKind.Single, finish: finishDetect }
 
@@ -345,7 +348,7 @@ export class ServerPool<S extends Endpoint = Endpoint> {
   /** After the retry interval: let requests through and send a `version` probe. */
   private probe(): void {
     this.cancelProbe = undefined
-    if (this.closed || this.health !== "ejected") return
+    if (this.closed || this.draining || this.health !== "ejected") return
     this.health = "probing"
     this.ejectedConnection = undefined
     this.events.log("info", "probing", this.spec.name)
@@ -368,9 +371,49 @@ export class ServerPool<S extends Endpoint = Endpoint> {
     this.events.healthChanged(this)
   }
 
+  /**
+   * Drains the pool of a server removed from the cluster: no request is routed here any more (the
+   * owner took the pool out of its lists), the requests already on its connections complete normally,
+   * then its connections close (checked every `DRAIN_CHECK_MS`; every request has a deadline, so the
+   * drain ends). `onDrained` is called once, after the close. No-op on a closed pool.
+   */
+  drain(onDrained?: () => void): void {
+    if (this.closed || this.draining) return
+    this.draining = true
+    this.cancelProbe?.()
+    this.cancelProbe = undefined
+    const check = () => {
+      this.cancelDrain = undefined
+      if (this.closed) return
+      if (!this.idle()) {
+        this.cancelDrain = this.timers.schedule(DRAIN_CHECK_MS, check)
+        return
+      }
+      this.events.log("debug", "drained: connections closed", this.spec.name)
+      this.shutdown()
+      onDrained?.()
+    }
+    check()
+  }
+
+  /** True while draining (see {@link drain}). */
+  draining = false
+  private cancelDrain: (() => void) | undefined = undefined
+
+  /** No request pending on any connection, no protocol probe running or awaited. */
+  private idle(): boolean {
+    if (this.probing || this.waiters.length > 0) return false
+    for (const c of this.connections) {
+      if (c !== undefined && c.state !== "closed" && (c.inFlight > 0 || c.queued > 0)) return false
+    }
+    return true
+  }
+
   /** Closes every connection; pending requests fail with `Closed`. */
   shutdown(): void {
     this.closed = true
+    this.cancelDrain?.()
+    this.cancelDrain = undefined
     this.cancelProbe?.()
     this.cancelProbe = undefined
     for (const c of this.connections) c?.shutdown()

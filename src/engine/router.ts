@@ -1,7 +1,8 @@
 /**
  * Key → pool routing: the home server of a key from the distribution built over every server, and,
  * with failover `next`, the ring rebuilt (lazily, after a health change) without the ejected servers.
- * Plain JavaScript; given its pools at construction.
+ * Plain JavaScript; given its pools at construction (lists that `Membership` may change in place, then
+ * calls {@link Router.reset}).
  *
  * @since 0.1.0
  */
@@ -14,7 +15,7 @@ import type { Placement, PlacementBuilder } from "./types.js"
  * @category models
  */
 export class Router<S = unknown> {
-  private readonly placement: Placement | undefined
+  private placement: Placement | undefined
   private live: Placement | undefined = undefined
   private liveIndex: Array<number> = []
   private degraded = false
@@ -30,6 +31,17 @@ export class Router<S = unknown> {
   /** The server a key belongs to when every server is up. */
   readonly home = (key: string): number => (this.placement === undefined ? 0 : this.placement.serverFor(key))
   invalidate(): void {
+    this.dirty = true
+  }
+  /**
+   * Rebuilds the distribution over `servers` as they are now: the owner (`Membership`) changed the
+   * server and pool lists in place (same length, same order).
+   */
+  reset(): void {
+    this.placement = this.servers.length === 1 ? undefined : this.distribution.build(this.servers)
+    this.live = undefined
+    this.liveIndex = []
+    this.degraded = false
     this.dirty = true
   }
   /** The pool that serves `key` now. */

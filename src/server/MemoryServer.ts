@@ -289,9 +289,7 @@ export const make = (options?: MemoryServerOptions): MemoryServer => {
       return { ...engine.counters }
     },
     clear: () => engine.clear(),
-    setCluster: (cluster) => {
-      settings.cluster = cluster
-    },
+    setCluster: (cluster) => void (settings.cluster = cluster),
     closed: closedPromise,
     attach: (transport, addr) => {
       if (faultState.refuse) {
