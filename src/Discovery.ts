@@ -14,23 +14,17 @@
  *
  * @since 0.2.0
  */
-import * as ConfigError from "effect/ConfigError"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
-import type * as Scope from "effect/Scope"
-import { toMemcachedError } from "./client/completion.js"
-import { type DiscoveryMode, DiscoveryUnsupported, pollOnce as enginePoll } from "./engine/discovery.js"
-import type { Membership } from "./engine/membership.js"
-import type { EngineError, Timers } from "./engine/types.js"
-import { positiveFiniteMillis } from "./Key.js"
-import { type MemcachedError, MemcachedServerError } from "./MemcachedError.js"
-import type { Transport } from "./MemcachedTransport.js"
-import type { ClusterConfig, ClusterNode } from "./protocol/discovery.js"
+import type { DiscoveryMode } from "./engine/discovery.js"
+import type { MemcachedError } from "./MemcachedError.js"
+import type { ClusterNode } from "./protocol/discovery.js"
 import * as ServerSpec from "./ServerSpec.js"
+
+export type { DiscoveryMode } from "./engine/discovery.js"
+export type { ClusterNode } from "./protocol/discovery.js"
 
 const TypeId: unique symbol = Symbol.for("effect-memcached/Discovery")
 
@@ -87,7 +81,13 @@ export interface DiscoveryStatus {
   readonly lastError: Option.Option<MemcachedError>
 }
 
-interface MutableStatus {
+/**
+ * The live counters behind {@link status} (mutated by the client's poller).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface MutableStatus {
   version: number | undefined
   nodes: ReadonlyArray<string>
   mode: DiscoveryMode | undefined
@@ -204,195 +204,3 @@ export const defaultRetry: Schedule.Schedule<unknown, MemcachedError> = Schedule
  */
 export const nodeSpec = (node: ClusterNode): ServerSpec.ServerSpec =>
   ServerSpec.make({ host: node.host !== "" ? node.host : node.ip, port: node.port })
-
-// ---------------------------------------------------------------------------------------------
-// Used by MemcachedClient.make (internal)
-// ---------------------------------------------------------------------------------------------
-
-/** What the client hands the discovery: how it connects, and its request settings. */
-interface ClientSide {
-  readonly transport: Transport
-  readonly connectTimeout: number
-  readonly timeout: number
-  readonly timers: Timers
-}
-
-/** A validated discovery, ready to poll. */
-interface Resolved {
-  readonly discovery: Discovery
-  readonly endpoint: ServerSpec.ServerSpec
-  readonly schedule: Schedule.Schedule<unknown>
-  readonly retry: Schedule.Schedule<unknown, MemcachedError>
-  readonly command: "auto" | "config" | "legacy"
-  readonly poll: Effect.Effect<ClusterConfig, MemcachedError>
-}
-
-const invalid = (path: string, message: string) => ConfigError.InvalidData(["discovery", path], message)
-
-const toError = (result: EngineError | DiscoveryUnsupported, server: string): MemcachedError =>
-  result instanceof DiscoveryUnsupported
-    ? new MemcachedServerError({ reason: "UnknownCommand", server, message: result.message })
-    : toMemcachedError(result)
-
-/**
- * Validates `discovery` against the client's settings; fails with a `ConfigError` naming the entry.
- *
- * @internal
- */
-export const resolve = (discovery: unknown, client: ClientSide): Either.Either<Resolved, ConfigError.ConfigError> => {
-  if (!isDiscovery(discovery)) {
-    return Either.left(
-      ConfigError.InvalidData(["discovery"], "discovery must be a value of Discovery.elastiCache(...)")
-    )
-  }
-  if (discovery.state.inUse) {
-    return Either.left(
-      invalid("endpoint", "this Discovery value is already used by a live client; make one per client")
-    )
-  }
-  const raw = discovery.endpoint
-  let endpoint: ServerSpec.ServerSpec
-  if (typeof raw === "string") {
-    const parsed = ServerSpec.parse(raw)
-    if (Either.isLeft(parsed)) return Either.left(invalid("endpoint", parsed.left))
-    endpoint = parsed.right
-  } else endpoint = raw
-  const o = discovery.options
-  const command = o.command ?? "auto"
-  if (command !== "auto" && command !== "config" && command !== "legacy") {
-    return Either.left(invalid("command", `command must be "auto", "config" or "legacy", got ${String(command)}`))
-  }
-  let timeout = client.timeout
-  if (o.timeout !== undefined) {
-    const ms = positiveFiniteMillis(o.timeout)
-    if (ms === undefined) {
-      return Either.left(invalid("timeout", `timeout must be a positive finite duration, got ${String(o.timeout)}`))
-    }
-    timeout = ms
-  }
-  const settings = { connectTimeout: client.connectTimeout, timeout, timers: client.timers }
-  const state = discovery.state
-  const once = Effect.async<ClusterConfig, MemcachedError>((resume) => {
-    const mode: DiscoveryMode | undefined = command === "auto" ? state.mode : command
-    const cancel = enginePoll(client.transport, endpoint, settings, mode, (result) => {
-      if ("config" in result) {
-        if (command === "config" && result.mode === "legacy") {
-          return resume(Exit.fail(
-            new MemcachedServerError({
-              reason: "UnknownCommand",
-              server: endpoint.name,
-              message: `${endpoint.name} answers ERROR to config get cluster (command: "config")`
-            })
-          ))
-        }
-        state.mode = result.mode
-        return resume(Exit.succeed(result.config))
-      }
-      resume(Exit.fail(toError(result, endpoint.name)))
-    })
-    return Effect.sync(cancel)
-  })
-  const retry = o.retry ?? defaultRetry
-  const poll = Effect.retry(once, {
-    schedule: retry,
-    while: (e) => !(e._tag === "MemcachedServerError" && e.reason === "UnknownCommand")
-  }).pipe(
-    Effect.tapBoth({
-      onFailure: (e) =>
-        Effect.sync(() => {
-          state.polls++
-          state.failures++
-          state.lastError = e
-        }),
-      onSuccess: () =>
-        Effect.sync(() => {
-          state.polls++
-          state.lastError = undefined
-        })
-    })
-  )
-  return Either.right({ discovery, endpoint, schedule: o.schedule ?? defaultSchedule, retry, command, poll })
-}
-
-const specsOf = (config: ClusterConfig): Array<ServerSpec.ServerSpec> => {
-  const seen = new Set<string>()
-  const out: Array<ServerSpec.ServerSpec> = []
-  for (const node of config.nodes) {
-    const spec = nodeSpec(node)
-    if (seen.has(spec.name)) continue
-    seen.add(spec.name)
-    out.push(spec)
-  }
-  return out
-}
-
-/**
- * The first poll, at layer construction: the nodes the client starts with. Fails with a `ConfigError`
- * naming `discovery` when the endpoint cannot be reached after the retries, or is no discovery endpoint.
- *
- * @internal
- */
-export const initial = (r: Resolved): Effect.Effect<Array<ServerSpec.ServerSpec>, ConfigError.ConfigError> =>
-  r.poll.pipe(
-    Effect.mapError((e) =>
-      invalid("endpoint", `auto-discovery from ${r.endpoint.name} failed: ${e.message} (${e._tag}: ${e.reason})`)
-    ),
-    Effect.map((config) => {
-      const specs = specsOf(config)
-      r.discovery.state.version = config.version
-      r.discovery.state.nodes = specs.map((s) => s.name)
-      return specs
-    })
-  )
-
-const annotate = <A, E, R>(r: Resolved, effect: Effect.Effect<A, E, R>) =>
-  Effect.annotateLogs(effect, { module: "Discovery", endpoint: r.endpoint.name })
-
-/**
- * One scheduled poll: a newer version is applied to `membership`, anything else is ignored; never fails.
- *
- * @internal
- */
-export const pollAndApply = <S extends ServerSpec.ServerSpec>(r: Resolved, membership: Membership<S>) => {
-  const state = r.discovery.state
-  return r.poll.pipe(
-    Effect.flatMap((config) => {
-      if (state.version !== undefined && config.version <= state.version) {
-        state.ignored++
-        return Effect.logDebug(`version ${config.version} ignored (in use: ${state.version})`)
-      }
-      const specs = specsOf(config) as Array<S>
-      const change = membership.update(specs)
-      if (change === undefined) return Effect.void
-      state.version = config.version
-      state.nodes = specs.map((s) => s.name)
-      state.changes++
-      return Effect.logInfo(
-        `cluster version ${config.version}: ${specs.length} nodes; added [${change.added.join(", ")}], removed [${
-          change.removed.join(", ")
-        }]`
-      )
-    }),
-    Effect.catchAll((e) => Effect.logWarning(`poll failed, keeping ${state.nodes.length} nodes: ${e.message}`)),
-    (effect) => annotate(r, effect)
-  )
-}
-
-/**
- * Starts the poller in the current scope: waits each delay of the schedule, then polls; stops when
- * the schedule ends or the scope closes. Marks the discovery in use until then.
- *
- * @internal
- */
-export const start = <S extends ServerSpec.ServerSpec>(
-  r: Resolved,
-  membership: Membership<S>
-): Effect.Effect<void, never, Scope.Scope> =>
-  Effect.gen(function*() {
-    const state = r.discovery.state
-    state.inUse = true
-    yield* Effect.addFinalizer(() => Effect.sync(() => void (state.inUse = false)))
-    const driver = yield* Schedule.driver(r.schedule)
-    const loop = Effect.forever(Effect.zipRight(driver.next(undefined), pollAndApply(r, membership)))
-    yield* Effect.forkScoped(Effect.ignore(loop))
-  })
