@@ -12,9 +12,9 @@ import * as Exit from "effect/Exit"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import { defaultRetry, defaultSchedule, type Discovery, isDiscovery, nodeSpec } from "../Discovery.js"
-import { type DiscoveryMode, DiscoveryUnsupported, pollOnce as enginePoll } from "../engine/discovery.js"
+import { type DiscoveryMode, pollOnce as enginePoll } from "../engine/discovery.js"
 import type { Membership } from "../engine/membership.js"
-import type { EngineError, Timers } from "../engine/types.js"
+import type { Timers } from "../engine/types.js"
 import { positiveFiniteMillis } from "../Key.js"
 import { type MemcachedError, MemcachedServerError } from "../MemcachedError.js"
 import type { Transport } from "../MemcachedTransport.js"
@@ -51,11 +51,6 @@ export interface Resolved {
 }
 
 const invalid = (path: string, message: string) => ConfigError.InvalidData(["discovery", path], message)
-
-const toError = (result: EngineError | DiscoveryUnsupported, server: string): MemcachedError =>
-  result instanceof DiscoveryUnsupported
-    ? new MemcachedServerError({ reason: "UnknownCommand", server, message: result.message })
-    : toMemcachedError(result)
 
 /**
  * Validates `discovery` against the client's settings; fails with a `ConfigError` naming the entry.
@@ -112,7 +107,7 @@ export const resolve = (discovery: unknown, client: ClientSide): Either.Either<R
         state.mode = result.mode
         return resume(Exit.succeed(result.config))
       }
-      resume(Exit.fail(toError(result, endpoint.name)))
+      resume(Exit.fail(toMemcachedError(result)))
     })
     return Effect.sync(cancel)
   })

@@ -17,7 +17,7 @@ import {
 } from "../protocol/discovery.js"
 import { ProtocolViolation } from "../protocol/errors.js"
 import { type Command, Connection, Slot, SlotKind } from "./connection.js"
-import { type Connector, type Endpoint, EngineError, Failure, protocolError, type Timers } from "./types.js"
+import { type Connector, type Endpoint, EngineError, protocolError, serverError, type Timers } from "./types.js"
 
 /**
  * How the endpoint is asked: `config get cluster`, or the legacy key.
@@ -26,18 +26,6 @@ import { type Connector, type Endpoint, EngineError, Failure, protocolError, typ
  * @category models
  */
 export type DiscoveryMode = "config" | "legacy"
-
-/**
- * The endpoint answers neither `config get cluster` nor the legacy key: it is no discovery endpoint
- * (a plain memcached answers `ERROR`, then `END`).
- *
- * @since 0.2.0
- * @category models
- */
-export class DiscoveryUnsupported {
-  readonly _tag = "DiscoveryUnsupported" as const
-  constructor(readonly message: string) {}
-}
 
 /**
  * A successful poll: the configuration, and the form that got it (later polls use it directly).
@@ -51,12 +39,14 @@ export interface DiscoveryAnswer {
 }
 
 /**
- * The outcome of a poll: an answer, a connection or protocol failure, or {@link DiscoveryUnsupported}.
+ * The outcome of a poll: an answer, or a failure — `Connection`, `Protocol` (a malformed reply; the
+ * connection closed), or `Server` `UnknownCommand` when the endpoint answers neither form (a plain
+ * memcached answers `ERROR`, then `END`: it is no discovery endpoint).
  *
  * @since 0.2.0
  * @category models
  */
-export type DiscoveryResult = DiscoveryAnswer | EngineError | DiscoveryUnsupported
+export type DiscoveryResult = DiscoveryAnswer | EngineError
 
 /**
  * Connection settings of a poll.
@@ -81,7 +71,9 @@ const configOf = (server: string, value: Uint8Array): ClusterConfig | EngineErro
 
 const finishConfig = (slot: Slot, reply: Reply): unknown => {
   if (reply._tag === "Error") return UNKNOWN
-  if (reply._tag !== "End") return new Failure(new DiscoveryUnsupported(`config get cluster answered ${reply._tag}`))
+  if (reply._tag !== "End") {
+    return serverError("UnknownCommand", `${slot.server}: config get cluster answered ${reply._tag}`, slot.server)
+  }
   const block = slot.acc?.[0]
   if (block === undefined || block._tag !== "Config" || slot.acc!.length !== 1 || block.key !== "cluster") {
     return protocolError(
@@ -95,14 +87,18 @@ const finishConfig = (slot: Slot, reply: Reply): unknown => {
 
 const finishLegacy = (slot: Slot, reply: Reply): unknown => {
   if (reply._tag !== "End") {
-    return new Failure(new DiscoveryUnsupported(`get ${LEGACY_CLUSTER_KEY} answered ${reply._tag}`))
+    return serverError(
+      "UnknownCommand",
+      `${slot.server}: get ${LEGACY_CLUSTER_KEY} answered ${reply._tag}`,
+      slot.server
+    )
   }
   const block = slot.acc?.[0]
   if (block === undefined || block._tag !== "Value") {
-    return new Failure(
-      new DiscoveryUnsupported(
-        `${slot.server} answers ERROR to config get cluster and has no ${LEGACY_CLUSTER_KEY} key: not a discovery endpoint`
-      )
+    return serverError(
+      "UnknownCommand",
+      `${slot.server} answers ERROR to config get cluster and has no ${LEGACY_CLUSTER_KEY} key: not a discovery endpoint`,
+      slot.server
     )
   }
   return configOf(slot.server, block.value)
@@ -160,7 +156,7 @@ export const pollOnce = <S extends Endpoint>(
         if (value === UNKNOWN) return send(true)
         finish({ config: value as ClusterConfig, mode: legacy ? "legacy" : "config" })
       },
-      fail: (error) => finish(error as EngineError | DiscoveryUnsupported)
+      fail: (error) => finish(error)
     }
     live.enqueue(slot)
   }
