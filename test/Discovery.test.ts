@@ -83,6 +83,10 @@ describe("Discovery: first poll and schedule (TestClock)", () => {
       // Requests work on the new list.
       for (let i = 0; i < 30; i++) yield* c.set(`k${i}`, `v${i}`)
       for (let i = 0; i < 30; i++) assert.deepStrictEqual(yield* c.getString(`k${i}`), Option.some(`v${i}`))
+      // The endpoint and every discovered node were reached through the client's own transport (so a
+      // TLS transport applies to them too); every node got traffic.
+      assert.includeMembers(m.opened, ["cfg:11211", "a:11211", "b:11211", "c:11211"])
+      for (const [name, server] of m.nodes) assert.isAbove(server.stats().cmd_set, 0, name)
     }))
 
   it.scoped("the default schedule: 60 s with ±20 % jitter after the first poll", () =>

@@ -488,6 +488,8 @@ const exchange = async (port: number, input: Buffer): Promise<string> => {
 const scrubCas = (s: string) => s.replace(/^(VALUE \S+ \d+ \d+) \d+\r\n/gm, "$1 <cas>\r\n")
 
 const sequences: Array<string | Buffer> = [
+  // Auto-discovery on a server without a cluster configuration (issue 16): ERROR, then a miss.
+  "config get cluster\r\nconfig\r\nconfig get cluster HTTP/1.1\r\nget AmazonElastiCache:cluster\r\nversion\r\n",
   "set a 0 0 1\r\nx\r\nget a\r\ngets a\r\nget a nope a\r\n",
   "set n 5 0 2\r\n10\r\nincr n 5\r\ndecr n 100\r\nget n\r\nincr n 18446744073709551615\r\nincr n 2\r\n",
   "set w 0 0 20\r\n18446744073709551615\r\nincr w 1\r\nget w\r\n",
