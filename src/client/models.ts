@@ -113,7 +113,10 @@ export type Value = Uint8Array | string
  * @category models
  */
 export interface MemcachedClient {
-  /** The servers, in configuration order. */
+  /**
+   * The servers, in configuration order. With `discovery`, the nodes in use, in the endpoint's order:
+   * the array changes in place when a new configuration is applied (copy it to keep a snapshot).
+   */
   readonly servers: ReadonlyArray<ServerSpec.ServerSpec>
   /** Index of the server `key` is routed to. */
   readonly serverFor: (key: string) => number
