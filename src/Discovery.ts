@@ -47,6 +47,11 @@ export interface ElastiCacheOptions {
    * supports neither form is not retried.
    */
   readonly retry?: Schedule.Schedule<unknown, MemcachedError> | undefined
+  /**
+   * Poll 500 ms after a node is ejected (its connections keep failing: the cluster may have replaced
+   * it), besides the schedule. Default true.
+   */
+  readonly pollOnEjection?: boolean | undefined
   /** Deadline of one poll request. Default: the client's `timeout`. */
   readonly timeout?: Duration.DurationInput | undefined
   /**

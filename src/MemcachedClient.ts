@@ -204,10 +204,15 @@ export const make = (
     const logAt = { debug: Effect.logDebug, info: Effect.logInfo, warning: Effect.logWarning } as const
     // The pools report health changes to the router, which is built over them right after.
     let router: Router<ServerSpec.ServerSpec> | undefined = undefined
+    // Set when discovery runs: an ejection asks it to poll soon.
+    let ejected: (() => void) | undefined = undefined
     const events: PoolEvents = {
       log: (level, message, server) =>
         runFork(logAt[level](message).pipe(Effect.annotateLogs({ module: "MemcachedClient", server }))),
-      healthChanged: () => router?.invalidate(),
+      healthChanged: (pool) => {
+        router?.invalidate()
+        if (pool.health === "ejected") ejected?.()
+      },
       retryDelay: retryDelayOf(ejectionBackoff(settings.retryInterval, settings.maxRetryInterval))
     }
     const discovery = options.discovery === undefined ? undefined : Discovery.resolve(options.discovery, {
@@ -227,7 +232,7 @@ export const make = (
     router = new Router(servers, pools, distribution, failover)
     const membership = new Membership(servers, pools, router, makePool)
     yield* Effect.addFinalizer(() => Effect.sync(() => membership.shutdown()))
-    if (discovery !== undefined) yield* Discovery.start(discovery.right, membership)
+    if (discovery !== undefined) ejected = yield* Discovery.start(discovery.right, membership)
 
     const retry: Retry | undefined = policy.retry === undefined
       ? undefined

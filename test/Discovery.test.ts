@@ -192,6 +192,37 @@ describe("Discovery: first poll and schedule (TestClock)", () => {
       assert.strictEqual(m.cfg.stats().cmd_get, before)
     }))
 
+  for (const pollOnEjection of [true, false]) {
+    it.scoped(`a node's ejection ${pollOnEjection ? "triggers a poll 500 ms later" : "waits for the schedule"}`, () =>
+      Effect.gen(function*() {
+        const m = memoryCluster(["a", "b"], { version: 1, nodes: [node("a"), node("b")] })
+        const discovery = Discovery.elastiCache("cfg:11211", { schedule: Schedule.spaced("1 hour"), pollOnEjection })
+        const c = yield* MemcachedClient.make({ discovery, transport: m.transport, protocol: "text", failureLimit: 1 })
+        // The cluster replaced b by c: b refuses connections.
+        m.nodes.set("c:11211", MemoryServer.make())
+        m.cfg.setCluster({ version: 2, nodes: [node("a"), node("c")] })
+        m.nodes.get("b:11211")!.faults.refuseConnections(true)
+        let key = ""
+        for (let i = 0; key === ""; i++) if (names(c)[c.serverFor(`k${i}`)] === "b:11211") key = `k${i}`
+        const failed = yield* Effect.either(c.get(key))
+        assert.isTrue(failed._tag === "Left" && failed.left._tag === "MemcachedConnectionError")
+        yield* TestClock.adjust("499 millis")
+        yield* settle
+        assert.strictEqual(discovery.state.polls, 1)
+        yield* TestClock.adjust("1 millis")
+        if (pollOnEjection) {
+          yield* until(() => names(c).includes("c:11211"))
+          assert.deepStrictEqual(names(c), ["a:11211", "c:11211"])
+          yield* c.set(key, "v")
+          assert.deepStrictEqual(yield* c.getString(key), Option.some("v"))
+        } else {
+          yield* settle
+          assert.strictEqual(discovery.state.polls, 1)
+          assert.deepStrictEqual(names(c), ["a:11211", "b:11211"])
+        }
+      }))
+  }
+
   it.effect("the poller stops when the layer's scope closes", () =>
     Effect.gen(function*() {
       const m = memoryCluster(["a"], { version: 1, nodes: [node("a")] })

@@ -9,6 +9,7 @@ import * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import { defaultRetry, defaultSchedule, type Discovery, isDiscovery, nodeSpec } from "../Discovery.js"
@@ -199,9 +200,14 @@ export const pollAndApply = <S extends ServerSpec.ServerSpec>(r: Resolved, membe
   )
 }
 
+/** How long after a node's ejection the poller polls (ejections within it share one poll). */
+const EJECTION_POLL_DELAY = "500 millis"
+
 /**
- * Starts the poller in the current scope: waits each delay of the schedule, then polls; stops when
- * the schedule ends or the scope closes. Marks the discovery in use until then.
+ * Starts the poller in the current scope: waits each delay of the schedule — or, with
+ * `pollOnEjection` (default), 500 ms after the returned function is called (the client calls it when
+ * a node is ejected: the cluster may have replaced it) — then polls; stops when the schedule ends or
+ * the scope closes. Marks the discovery in use until then.
  *
  * @since 0.2.0
  * @category internal
@@ -209,12 +215,20 @@ export const pollAndApply = <S extends ServerSpec.ServerSpec>(r: Resolved, membe
 export const start = <S extends ServerSpec.ServerSpec>(
   r: Resolved,
   membership: Membership<S>
-): Effect.Effect<void, never, Scope.Scope> =>
+): Effect.Effect<() => void, never, Scope.Scope> =>
   Effect.gen(function*() {
     const state = r.discovery.state
     state.inUse = true
     yield* Effect.addFinalizer(() => Effect.sync(() => void (state.inUse = false)))
     const driver = yield* Schedule.driver(r.schedule)
-    const loop = Effect.forever(Effect.zipRight(driver.next(undefined), pollAndApply(r, membership)))
+    const nudges = yield* Queue.sliding<void>(1)
+    const nudged = Effect.zipRight(Queue.take(nudges), Effect.sleep(EJECTION_POLL_DELAY))
+    const wake = r.discovery.options.pollOnEjection === false
+      ? driver.next(undefined)
+      : Effect.raceFirst(driver.next(undefined), nudged)
+    const loop = Effect.forever(
+      wake.pipe(Effect.zipRight(pollAndApply(r, membership)), Effect.zipRight(Queue.takeAll(nudges)))
+    )
     yield* Effect.forkScoped(Effect.ignore(loop))
+    return () => void Queue.unsafeOffer(nudges, undefined)
   })
