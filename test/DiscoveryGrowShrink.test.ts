@@ -36,8 +36,10 @@ const KEYS_PER_WORKER = 25
 describe("Discovery: grow and shrink under load", () => {
   it.live(
     "1 → 3 → 2 nodes while fibers read and write: no failure, no wrong value, keys follow the ring",
-    () =>
-      Effect.gen(function*() {
+    () => {
+      // Cleared when the body ends in any way, so the workers stop before the servers close.
+      let running = true
+      return Effect.gen(function*() {
         const servers = [MemoryServer.make(), MemoryServer.make(), MemoryServer.make()]
         const cfg = MemoryServer.make()
         yield* Effect.addFinalizer(() => Effect.promise(() => Promise.all([...servers, cfg].map((s) => s.close()))))
@@ -56,7 +58,6 @@ describe("Discovery: grow and shrink under load", () => {
         assert.deepStrictEqual(client.servers.map((s) => s.name), [specs[0]!.name])
         const ownerName = (key: string) => client.servers[client.serverFor(key)]!.name
 
-        let running = true
         let phase = 0
         const opsPerPhase = [0, 0, 0]
         const failures: Array<string> = []
@@ -167,7 +168,8 @@ describe("Discovery: grow and shrink under load", () => {
         assert.strictEqual(st.changes, 2)
         assert.deepStrictEqual(st.version, Option.some(3))
         assert.strictEqual(st.failures, 0)
-      }).pipe(Effect.scoped),
+      }).pipe(Effect.ensuring(Effect.sync(() => void (running = false))), Effect.scoped)
+    },
     60_000
   )
 })
