@@ -298,12 +298,30 @@ export const layerConfig = (
  * The environment-driven configuration: `MEMCACHED_SERVERS` (comma or space separated specs, default
  * `127.0.0.1:11211`), `MEMCACHED_TIMEOUT` and `MEMCACHED_CONNECT_TIMEOUT` (durations such as
  * `500 millis`), `MEMCACHED_POOL_SIZE`, `MEMCACHED_DISTRIBUTION` (a ring name such as `ketama:md5`
- * or `libmc`, see `MemcachedRing.config`; default ketama).
+ * or `libmc`, see `MemcachedRing.config`; default ketama), `MEMCACHED_TLS` (`true` for TLS with the
+ * system CAs), `MEMCACHED_USERNAME` and `MEMCACHED_PASSWORD` (ASCII authentication; the password is
+ * read as `Redacted`; one without the other fails naming the missing one).
  *
  * @since 0.1.0
  * @category config
  */
 export const config: Config.Config<MemcachedClientOptions> = Config.all({
+  tls: Config.option(Config.boolean("MEMCACHED_TLS")).pipe(Config.map(Option.getOrUndefined)),
+  auth: Config.all({
+    username: Config.option(Config.string("MEMCACHED_USERNAME")),
+    password: Config.option(Config.redacted("MEMCACHED_PASSWORD"))
+  }).pipe(Config.mapOrFail(({ password, username }) =>
+    Option.isSome(username) && Option.isSome(password)
+      ? Either.right({ username: username.value, password: password.value })
+      : Option.isNone(username) && Option.isNone(password)
+      ? Either.right(undefined)
+      : Either.left(
+        ConfigError.MissingData(
+          [Option.isNone(username) ? "MEMCACHED_USERNAME" : "MEMCACHED_PASSWORD"],
+          "MEMCACHED_USERNAME and MEMCACHED_PASSWORD go together"
+        )
+      )
+  )),
   servers: ServerSpec.config("MEMCACHED_SERVERS").pipe(
     Config.withDefault([ServerSpec.make({ host: "127.0.0.1", port: 11211 })] as ReadonlyArray<ServerSpec.ServerSpec>)
   ),

@@ -23,6 +23,7 @@ import * as fs from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
 import * as MemcachedClient from "../src/MemcachedClient.js"
+import { authCredentialProblem, encodeAuth } from "../src/protocol/client.js"
 import type { MemcachedClientOptions } from "../src/MemcachedClient.js"
 import { spawnMemcachedOn } from "./support/load.js"
 import { freePort, startFakeServer, startMemcached } from "./support/memcached.js"
@@ -328,6 +329,53 @@ describe("auth configuration", () => {
         assert.notInclude(text, env.PASSWORD)
       }
     }))
+})
+
+describe("auth from the environment and the encoder", () => {
+  it.effect("MEMCACHED_USERNAME/MEMCACHED_PASSWORD (Redacted), MEMCACHED_TLS; one without the other fails", () =>
+    Effect.gen(function*() {
+      const read = (env: Record<string, string>) =>
+        Effect.either(Effect.withConfigProvider(
+          MemcachedClient.config,
+          ConfigProvider.fromMap(new Map(Object.entries(env)))
+        ))
+      const both = yield* read({ MEMCACHED_USERNAME: "alice", MEMCACHED_PASSWORD: PASSWORD, MEMCACHED_TLS: "true" })
+      assert.isTrue(Either.isRight(both))
+      if (Either.isRight(both)) {
+        assert.strictEqual(both.right.auth?.username, "alice")
+        assert.isTrue(Redacted.isRedacted(both.right.auth?.password))
+        assert.notInclude(String(both.right.auth?.password), PASSWORD)
+        assert.strictEqual(both.right.tls, true)
+      }
+      const none = yield* read({})
+      assert.isTrue(Either.isRight(none) && none.right.auth === undefined && none.right.tls === undefined)
+      const half = yield* read({ MEMCACHED_USERNAME: "alice" })
+      assert.isTrue(Either.isLeft(half))
+      assert.include(String(Either.isLeft(half) ? half.left : ""), "MEMCACHED_PASSWORD")
+    }))
+
+  it("encodeAuth builds the authentication set as bytes; bad parts are described, never quoted", () => {
+    assert.strictEqual(encodeAuth("alice", PASSWORD).toString("latin1"), AUTH_COMMAND)
+    assert.strictEqual(
+      encodeAuth("b", "é").toString("latin1"),
+      Buffer.from("set auth 0 -1 4\r\nb é\r\n").toString("latin1")
+    )
+    assert.strictEqual(authCredentialProblem("username", "alice"), undefined)
+    for (
+      const [part, value] of [
+        ["username", ""],
+        ["username", "a:b"],
+        ["username", "a b"],
+        ["password", "p\r\nget x"],
+        ["password", "tab\there"],
+        ["password", "x".repeat(251)]
+      ] as const
+    ) {
+      const problem = authCredentialProblem(part, value)
+      assert.isString(problem, `${part} ${JSON.stringify(value)}`)
+      if (value.length > 0) assert.notInclude(problem!, value)
+    }
+  })
 })
 
 // ---------------------------------------------------------------------------------------------

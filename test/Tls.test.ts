@@ -19,7 +19,7 @@ import * as MemoryServer from "../src/server/MemoryServer.js"
 import * as ServerSpec from "../src/ServerSpec.js"
 import { withTls } from "../src/MemcachedTransport.js"
 import { spawnMemcachedOn } from "./support/load.js"
-import { freePort } from "./support/memcached.js"
+import { freePort, startFakeServer } from "./support/memcached.js"
 import { makeTestCerts, removeTestCerts, type TestCerts } from "./support/tlsCerts.js"
 import { memoryServer, realMemcached, type Target } from "./support/tlsTargets.js"
 
@@ -298,6 +298,75 @@ describe("TLS against the in-memory server's TLS listener", () => {
         )
         assert.deepStrictEqual(seen.map((s) => s.servername), ["localhost", false])
       })),
+    30_000
+  )
+})
+
+describe("TLS settings", () => {
+  it("tls:// specs parse, format and decode; other schemes are rejected", () => {
+    const a = ServerSpec.parse("tls://cache.example.com:11212")
+    assert.isTrue(Either.isRight(a))
+    if (Either.isRight(a)) {
+      assert.deepStrictEqual([a.right.host, a.right.port, a.right.name, a.right.tls], [
+        "cache.example.com",
+        11212,
+        "cache.example.com:11212",
+        true
+      ])
+      assert.strictEqual(ServerSpec.format(a.right), "tls://cache.example.com:11212")
+    }
+    const v6 = ServerSpec.parse("tls://[::1]:11211:3")
+    assert.isTrue(Either.isRight(v6) && v6.right.host === "::1" && v6.right.weight === 3 && v6.right.tls === true)
+    const plain = ServerSpec.parse("cache:11211")
+    assert.isTrue(Either.isRight(plain) && plain.right.tls === undefined)
+    for (const bad of ["tls://", "http://cache:11211", "tls://tls://cache"]) {
+      assert.isTrue(Either.isLeft(ServerSpec.parse(bad)), bad)
+    }
+    const list = ServerSpec.parseList("tls://a:1,b:2")
+    assert.isTrue(Either.isRight(list))
+    if (Either.isRight(list)) assert.deepStrictEqual(list.right.map((s) => s.tls), [true, undefined])
+  })
+
+  it("withTls: which servers use TLS, and with which options", () => {
+    const ca = Buffer.from("ca")
+    const spec = (raw: string, tls?: ServerSpec.ServerSpec["tls"]) =>
+      ServerSpec.make({ ...Either.getOrThrow(ServerSpec.parse(raw)), tls })
+    const none = withTls(undefined, undefined)
+    assert.strictEqual(none.tlsOf(spec("a:1")), undefined)
+    assert.strictEqual(none.tlsOf(spec("tls://a:1", true)), true)
+    const all = withTls(undefined, { ca })
+    assert.deepStrictEqual(all.tlsOf(spec("a:1")), { ca })
+    assert.deepStrictEqual(all.tlsOf(spec("tls://a:1", true)), { ca })
+    assert.strictEqual(all.tlsOf(spec("a:1", false)), undefined)
+    assert.deepStrictEqual(all.tlsOf(spec("a:1", { servername: "n" })), { ca, servername: "n" })
+    assert.strictEqual(withTls(undefined, true).tlsOf(spec("a:1")), true)
+    assert.strictEqual(withTls(undefined, false).tlsOf(spec("a:1")), undefined)
+  })
+
+  it.live(
+    "TLS to a closed port is Connect (not Tls); TLS to a plain server is Tls and sends no request",
+    () =>
+      Effect.gen(function*() {
+        const port = yield* Effect.promise(() => freePort())
+        const closed = yield* withClient(
+          { servers: [`localhost:${port}`], tls: true, protocol: "text" },
+          (c) => failureReason(c.get("k"))
+        )
+        assert.strictEqual(closed, "Connect")
+        const fake = yield* Effect.promise(() => startFakeServer((socket) => socket.end("ERROR\r\n")))
+        try {
+          const plain = yield* withClient(
+            { servers: [`localhost:${fake.port}`], tls: true, protocol: "text" },
+            (c) => failureReason(c.get("k"))
+          )
+          assert.strictEqual(plain, "Tls")
+          // The server saw a TLS ClientHello (a handshake record, 0x16), never "get k".
+          assert.strictEqual(fake.received[0]!.charCodeAt(0), 0x16)
+          assert.notInclude(fake.received.join(""), "get k")
+        } finally {
+          yield* Effect.promise(() => fake.close())
+        }
+      }),
     30_000
   )
 })
