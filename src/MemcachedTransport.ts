@@ -111,7 +111,9 @@ export const tlsTransport = (options: tls.ConnectionOptions = {}): Transport => 
  * The transport a client uses: `base` (default {@link net}) for plain servers, TLS for the servers
  * whose spec says `tls` (a `tls://` spec or a `tls` field) or, when their spec does not say
  * `tls: false`, for every server when the client's `tls` option is set. Over a custom `base` the TLS
- * connection runs on the stream `base` opens. `tlsOf(server)` tells which servers use TLS.
+ * connection runs on the stream `base` opens. `tlsOf(server)` tells which servers use TLS. Never
+ * throws; its TLS streams fail with Node's TLS errors, which the client's handshake step
+ * (engine/handshake.ts) turns into reason `Tls`.
  *
  * @since 0.1.0
  * @category transports

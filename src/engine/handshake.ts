@@ -66,7 +66,11 @@ const describeReply = (line: string): string => {
 /**
  * A stream over a server socket that is "connecting" until the socket, its TLS handshake and the
  * authentication are done; afterwards it passes bytes through both ways (with the socket's
- * backpressure). Destroying it destroys the socket.
+ * backpressure). Destroying it destroys the socket. It fails (an `"error"` event, then `"close"`)
+ * with a {@link HandshakeError} (`Tls`: handshake, certificate check, a later TLS alert, or a close
+ * during the TLS handshake; `Auth`: a reply other than `STORED`, or a close during authentication),
+ * or with the socket's own error when the TCP connection fails (refused, unreachable, reset after the
+ * handshake). Never throws.
  *
  * @since 0.1.0
  * @category models
@@ -214,7 +218,8 @@ export class HandshakeStream extends Duplex {
 /**
  * A connector whose streams are ready only after the handshake `plan(server)` asks for (and the TLS
  * handshake of a TLS socket the inner connector opens). Servers for which `wrap(server)` is false get
- * the inner connector's stream as it is (no extra layer).
+ * the inner connector's stream as it is (no extra layer). Throws only what the inner connector
+ * throws; its streams fail as {@link HandshakeStream} says.
  *
  * @since 0.1.0
  * @category constructors

@@ -184,7 +184,8 @@ export const encodeStorage = (
  * `CLIENT_ERROR authentication failure`). The exptime is -1 so that a server without `-Y`, which takes
  * it for an ordinary `set`, stores an item that is already expired instead of keeping the credentials.
  * Both parts must already be valid (non-empty, no whitespace or control characters, see
- * {@link authCredentialProblem}). Returns bytes: the credentials never exist as one string.
+ * {@link authCredentialProblem}). Returns bytes: the credentials never exist as one string. Never
+ * throws.
  *
  * @since 0.1.0
  * @category encoders
@@ -196,7 +197,8 @@ export const encodeAuth = (username: string, password: string): Buffer => {
 
 /**
  * Why a username or password cannot be sent by {@link encodeAuth} (memcached splits the data block on
- * spaces and its auth file on the first `:`), or undefined when it can. Never quotes the value.
+ * spaces and its auth file on the first `:`), or undefined when it can. Never quotes the value;
+ * never throws.
  *
  * @since 0.1.0
  * @category encoders

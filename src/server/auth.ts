@@ -37,7 +37,7 @@ const MAX_ENTRY_LEN = 255
  * Parses an auth file as memcached does: one `user:pass` per line (the user up to the first `:`, the
  * password up to the line end, `\r` excluded), at most the first 8 entries. Returns the entries, or a
  * message for a malformed file (a line without `:`, or longer than 255 bytes) — memcached refuses to
- * start then.
+ * start then. Never throws.
  *
  * @since 0.2.0
  * @category constructors
@@ -73,7 +73,8 @@ const lengthOf = (token: string): number | undefined => {
 const MAX_AUTH_DATA = 1024 * 1024
 
 /**
- * The authentication gate of one connection.
+ * The authentication gate of one connection: `receive` never throws (a malformed input is answered as
+ * memcached answers it, or closes the connection).
  *
  * @since 0.2.0
  * @category models
