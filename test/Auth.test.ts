@@ -17,6 +17,7 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
 import * as Config from "effect/Config"
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -279,6 +280,30 @@ describe("ASCII authentication: the order of bytes (fake server)", () => {
         )
       }
     }), 30_000)
+
+  it.live(
+    "Auth is not retried by the retry schedule (a new attempt would be rejected again)",
+    () =>
+      Effect.gen(function*() {
+        const fake = yield* Effect.promise(() =>
+          startFakeServer((socket, _chunk, received) => {
+            if (received === AUTH_COMMAND) socket.write("CLIENT_ERROR authentication failure\r\n")
+          })
+        )
+        try {
+          const exit = yield* withClient(
+            { servers: [fake.address], auth: auth(), protocol: "text", retry: Schedule.recurs(3) },
+            (c) => Effect.exit(c.get("a"))
+          )
+          assert.strictEqual(reasonOf(exit), "Auth")
+          yield* Effect.sleep("100 millis")
+          assert.strictEqual(fake.sockets.length, 1, "one connection: no retry")
+        } finally {
+          yield* Effect.promise(() => fake.close())
+        }
+      }),
+    30_000
+  )
 
   it.live(
     "the handshake has the connect deadline (a server that never answers: ConnectTimeout)",
