@@ -149,8 +149,13 @@ const clientCases = (target: () => Target) => {
           Effect.gen(function*() {
             yield* roundTrip(c, "one")
             const before = Number(yield* Effect.promise(() => t.stat("auth_cmds")))
-            // A request past its deadline closes its connection (a 1 ms deadline against a real reply).
-            yield* Effect.exit(c.get("one", { timeout: "1 millis" }))
+            // A request past its deadline in flight closes its connection: 1 ms deadlines until one
+            // times out (a fast reply may beat the first ones).
+            let timedOut = false
+            for (let i = 0; i < 200 && !timedOut; i++) {
+              timedOut = reasonOf(yield* Effect.exit(c.get("one", { timeout: "1 millis" }))) === "Timeout"
+            }
+            assert.isTrue(timedOut)
             yield* Effect.sleep("50 millis")
             let ok = false
             for (let i = 0; i < 20 && !ok; i++) {
@@ -428,7 +433,7 @@ const converse = (port: number, steps: ReadonlyArray<string>): Promise<Array<str
     }
     const quiet = () => {
       clearTimeout(timer)
-      timer = setTimeout(next, 250)
+      timer = setTimeout(next, 300)
     }
     socket.on("data", (d: Buffer) => {
       current += d.toString("latin1")
@@ -472,7 +477,8 @@ describe("the in-memory auth gate matches memcached 1.6.18 byte for byte", () =>
         for (const steps of dialogues) {
           const a = yield* Effect.promise(() => converse(real.port, steps))
           const b = yield* Effect.promise(() => converse(memory.port, steps))
-          assert.deepStrictEqual(b, a, JSON.stringify(steps))
+          // Compared as one transcript: on a loaded machine a reply may land after the next step left.
+          assert.strictEqual(b.join(""), a.join(""), `${JSON.stringify(steps)}: ${JSON.stringify([a, b])}`)
         }
         for (const name of ["auth_cmds", "auth_errors"]) {
           const r = yield* Effect.promise(() => real.stat(name))
