@@ -217,7 +217,10 @@ class Instrument {
     let status: string | undefined = undefined
     if (exit._tag === "Success") {
       onSuccess?.(exit.value, span, server)
-    } else if (!Cause.isInterruptedOnly(exit.cause)) {
+    } else if (Cause.isInterruptedOnly(exit.cause)) {
+      // No outcome: the span says interrupted; no duration sample (it would time the caller, not memcached).
+      return
+    } else {
       const failure = Cause.failureOption(exit.cause)
       const error = Option.isSome(failure) ? failure.value : undefined
       type = error === undefined ? "_OTHER" : errorType(error)
