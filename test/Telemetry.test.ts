@@ -6,7 +6,7 @@
  * with servers of its own names, so metric series never mix) and one case against real memcached.
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { SpanKind, SpanStatusCode } from "@opentelemetry/api"
+import { type Attributes, SpanKind, SpanStatusCode } from "@opentelemetry/api"
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -329,7 +329,9 @@ describe("off and half on", () => {
         }).pipe(Effect.withSpan("user-request"))
         assert.deepStrictEqual(otel.spans().map((s) => s.name), ["user-request"])
         const rm = yield* otel.metrics()
-        const all = rm.scopeMetrics.flatMap((s) => s.metrics).flatMap((m) => m.dataPoints)
+        const all = rm.scopeMetrics.flatMap((s) => s.metrics).flatMap((m) =>
+          m.dataPoints as Array<{ attributes: Attributes }>
+        )
         const ours = all.filter((p) =>
           p.attributes["server.address"] === hosts[0] || p.attributes["db.client.connection.pool.name"] === names[0]
         )
