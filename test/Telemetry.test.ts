@@ -12,8 +12,10 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
-import { DURATION_BUCKETS, hashKey } from "../src/engine/telemetry.js"
+import { DURATION_BUCKETS, errorType, hashKey, isTimeout, keyRecorder, statusCode } from "../src/engine/telemetry.js"
+import { EngineError } from "../src/engine/types.js"
 import * as MemcachedClient from "../src/MemcachedClient.js"
+import * as MemcachedError from "../src/MemcachedError.js"
 import { type MemcachedProcess, startMemcached } from "./support/memcached.js"
 import { makeOtel, memoryClient, points } from "./support/otel.js"
 
@@ -407,4 +409,34 @@ describe("real memcached", () => {
         assert.deepStrictEqual(sets.map((p) => p.value.count), [1])
       }).pipe(Effect.scoped)
     ))
+})
+
+describe("engine/telemetry (shared by the editions)", () => {
+  it("error.type and db.response.status_code from edge errors and from plain EngineErrors", () => {
+    const store = new EngineError("Store", "NotStored", "add k: not stored", "s:1")
+    const server = new EngineError("Server", "UnknownCommand", "ERROR", "s:1")
+    const timeout = new EngineError("Connection", "Timeout", "timed out", "s:1")
+    assert.strictEqual(errorType(store), "MemcachedStoreError.NotStored")
+    assert.strictEqual(statusCode(store, "text"), "NOT_STORED")
+    assert.strictEqual(statusCode(store, "meta"), "NS")
+    assert.strictEqual(statusCode(new EngineError("Store", "Exists", "", "s"), "meta"), "EX")
+    assert.strictEqual(statusCode(new EngineError("Store", "NotFound", "", "s"), "text"), "NOT_FOUND")
+    assert.strictEqual(statusCode(server, "meta"), "ERROR")
+    assert.strictEqual(statusCode(new EngineError("Server", "ServerError", "", "s"), "text"), "SERVER_ERROR")
+    assert.strictEqual(statusCode(timeout, "text"), undefined)
+    assert.isTrue(isTimeout(timeout))
+    assert.isFalse(isTimeout(store))
+    const edge = new MemcachedError.MemcachedServerError({ reason: "ClientError", message: "bad", server: "s:1" })
+    assert.strictEqual(errorType(edge), "MemcachedServerError.ClientError")
+    assert.strictEqual(statusCode(edge, "text"), "CLIENT_ERROR")
+    assert.strictEqual(errorType(new TypeError("x")), "TypeError")
+    assert.strictEqual(errorType("boom"), "_OTHER")
+  })
+
+  it("keys: none records nothing, raw as given, hashed as 16 hex digits of SHA-256", () => {
+    assert.isUndefined(keyRecorder("none"))
+    assert.strictEqual(keyRecorder("raw")!("k 1"), "k 1")
+    assert.strictEqual(keyRecorder("hashed")!("abc"), "ba7816bf8f01cfea")
+    assert.strictEqual(hashKey("abc"), "ba7816bf8f01cfea")
+  })
 })

@@ -169,7 +169,8 @@ export const keyRecorder = (mode: RecordKeys): ((key: string) => string) | undef
   mode === "raw" ? (key) => key : mode === "hashed" ? hashKey : undefined
 
 /**
- * The shape of a client failure telemetry looks at (every `MemcachedError` of every edition has it).
+ * The shape of a client failure telemetry looks at (every `MemcachedError` of every edition has it;
+ * the engine's `EngineError` has `kind` instead of `_tag`, and is read too).
  *
  * @since 0.1.0
  * @category errors
@@ -177,6 +178,17 @@ export const keyRecorder = (mode: RecordKeys): ((key: string) => string) | undef
 export interface FailureLike {
   readonly _tag: string
   readonly reason?: string | undefined
+}
+
+/**
+ * The class name (`_tag`) of a failure: its own, or for the engine's plain `EngineError`
+ * (`kind` + `reason`) the name of the edge class it becomes (`Store` → `MemcachedStoreError`), so
+ * every edition reports the same `error.type`.
+ */
+const tagOf = (error: object): string | undefined => {
+  const e = error as { readonly _tag?: unknown; readonly kind?: unknown }
+  if (typeof e._tag === "string") return e._tag
+  return typeof e.kind === "string" ? `Memcached${e.kind}Error` : undefined
 }
 
 /**
@@ -188,9 +200,10 @@ export interface FailureLike {
  */
 export const errorType = (error: unknown): string => {
   if (typeof error !== "object" || error === null) return "_OTHER"
-  const e = error as FailureLike
-  if (typeof e._tag !== "string") return error instanceof Error ? error.name : "_OTHER"
-  return typeof e.reason === "string" ? `${e._tag}.${e.reason}` : e._tag
+  const tag = tagOf(error)
+  if (tag === undefined) return error instanceof Error ? error.name : "_OTHER"
+  const reason = (error as FailureLike).reason
+  return typeof reason === "string" ? `${tag}.${reason}` : tag
 }
 
 const STORE_STATUS: Record<string, readonly [text: string, meta: string]> = {
@@ -215,13 +228,14 @@ const SERVER_STATUS: Record<string, string> = {
  */
 export const statusCode = (error: unknown, protocol: "meta" | "text" | undefined): string | undefined => {
   if (typeof error !== "object" || error === null) return undefined
-  const e = error as FailureLike
-  if (e.reason === undefined) return undefined
-  if (e._tag === "MemcachedStoreError") {
-    const s = STORE_STATUS[e.reason]
+  const reason = (error as FailureLike).reason
+  if (typeof reason !== "string") return undefined
+  const tag = tagOf(error)
+  if (tag === "MemcachedStoreError") {
+    const s = STORE_STATUS[reason]
     return s === undefined ? undefined : protocol === "meta" ? s[1] : s[0]
   }
-  if (e._tag === "MemcachedServerError") return SERVER_STATUS[e.reason]
+  if (tag === "MemcachedServerError") return SERVER_STATUS[reason]
   return undefined
 }
 
@@ -232,7 +246,7 @@ export const statusCode = (error: unknown, protocol: "meta" | "text" | undefined
  * @category errors
  */
 export const isTimeout = (error: unknown): boolean =>
-  typeof error === "object" && error !== null && (error as FailureLike)._tag === "MemcachedConnectionError" &&
+  typeof error === "object" && error !== null && tagOf(error) === "MemcachedConnectionError" &&
   ((error as FailureLike).reason === "Timeout" || (error as FailureLike).reason === "ConnectTimeout")
 
 /**
