@@ -14,6 +14,7 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import { DURATION_BUCKETS, errorType, hashKey, isTimeout, keyRecorder, statusCode } from "../src/engine/telemetry.js"
 import { EngineError } from "../src/engine/types.js"
+import * as CacheAside from "../src/CacheAside.js"
 import * as MemcachedClient from "../src/MemcachedClient.js"
 import * as MemcachedError from "../src/MemcachedError.js"
 import { type MemcachedProcess, startMemcached } from "./support/memcached.js"
@@ -190,6 +191,81 @@ describe("spans", () => {
         const version = only(otel.spans(), "version")
         assert.isUndefined(version.attributes["server.address"])
         assert.strictEqual(only(otel.spans(), "stats").attributes["server.address"], hosts[1])
+      }).pipe(Effect.scoped)
+    ))
+})
+
+describe("cache-aside", () => {
+  const cacheOver = (client: MemcachedClient.MemcachedClient) =>
+    CacheAside.make().pipe(Effect.provideService(MemcachedClient.MemcachedClient, client))
+
+  it.live("getOrSet: one span per call, the parent of its memcached calls and of the compute", () =>
+    withOtel((otel) =>
+      Effect.gen(function*() {
+        const { client, hosts } = yield* memoryClient({ telemetry: {}, protocol: "meta" })
+        const cache = yield* cacheOver(client)
+        const compute = Effect.succeed("fresh").pipe(Effect.withSpan("compute"))
+        yield* cache.getOrSet("ca", compute).pipe(Effect.withSpan("user-request"))
+        yield* cache.getOrSet("ca", compute)
+        const spans = otel.spans()
+        const [miss, hit] = byName(spans, "getOrSet")
+        assert.strictEqual(miss!.kind, SpanKind.CLIENT)
+        assert.strictEqual(miss!.parentSpanContext?.spanId, only(spans, "user-request").spanContext().spanId)
+        assert.strictEqual(miss!.attributes["server.address"], hosts[0])
+        assert.strictEqual(miss!.attributes["db.operation.name"], "getOrSet")
+        assert.strictEqual(miss!.attributes["memcached.cache_aside.outcome"], "computed")
+        assert.strictEqual(miss!.attributes["memcached.win"], true)
+        assert.strictEqual(miss!.attributes["memcached.hit"], false)
+        assert.strictEqual(hit!.attributes["memcached.cache_aside.outcome"], "hit")
+        assert.strictEqual(hit!.attributes["memcached.hit"], true)
+        assert.strictEqual(hit!.attributes["memcached.win"], false)
+        // The first call's mg, compute and ms are its children; the second call's mg is the second's.
+        const children = (parent: ReadableSpan) =>
+          spans.filter((s) => s.parentSpanContext?.spanId === parent.spanContext().spanId).map((s) => s.name)
+        assert.sameMembers(children(miss!), ["metaGet", "compute", "metaSet"])
+        assert.sameMembers(children(hit!), ["metaGet"])
+      }).pipe(Effect.scoped)
+    ))
+
+  it.live("coalesced callers each get a span; stale values and getOrSetMany are annotated", () =>
+    withOtel((otel) =>
+      Effect.gen(function*() {
+        const { client } = yield* memoryClient({ telemetry: {}, protocol: "meta" })
+        const cache = yield* cacheOver(client)
+        const slow = Effect.as(Effect.sleep("50 millis"), "v")
+        yield* Effect.all([cache.getOrSet("co", slow), cache.getOrSet("co", slow)], { concurrency: "unbounded" })
+        const calls = byName(otel.spans(), "getOrSet")
+        assert.strictEqual(calls.length, 2)
+        assert.sameMembers(calls.map((s) => s.attributes["memcached.cache_aside.coalesced"]), [true, false])
+        assert.deepStrictEqual(calls.map((s) => s.attributes["memcached.cache_aside.outcome"]), [
+          "computed",
+          "computed"
+        ])
+
+        yield* cache.invalidate("co")
+        yield* cache.getOrSet("co", slow) // wins the refresh: the stale value now, recomputed behind
+        const refreshed = byName(otel.spans(), "getOrSet")[2]!
+        assert.strictEqual(refreshed.attributes["memcached.cache_aside.outcome"], "stale_refreshing")
+        assert.strictEqual(refreshed.attributes["memcached.stale"], true)
+
+        const found = yield* cache.getOrSetMany(
+          ["m1", "m2", "m3"],
+          (ks) => Effect.succeed(new Map(ks.map((k) => [k, k])))
+        )
+        assert.strictEqual(found.size, 3)
+        const many = only(otel.spans(), "getOrSetMany")
+        assert.strictEqual(many.attributes["db.operation.batch.size"], 3)
+        assert.strictEqual(many.attributes["memcached.keys.hit"], 3)
+      }).pipe(Effect.scoped)
+    ))
+
+  it.live("a client without telemetry: no cache-aside spans", () =>
+    withOtel((otel) =>
+      Effect.gen(function*() {
+        const { client } = yield* memoryClient({ protocol: "meta" })
+        const cache = yield* cacheOver(client)
+        yield* cache.getOrSet("off", Effect.succeed("v"))
+        assert.deepStrictEqual(otel.spans().map((s) => s.name), [])
       }).pipe(Effect.scoped)
     ))
 })

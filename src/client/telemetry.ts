@@ -239,15 +239,17 @@ class Instrument {
 
   /**
    * `effect` as one span of `op` (when tracing) and one duration sample (when metrics), attributed to
-   * `server` (-1: none); `annotate` adds the call's own attributes to the span.
+   * `server` (-1: none); `annotate` adds the call's own attributes to the span; with `parent` the span
+   * is the parent of the spans `effect` makes (the client's own calls make none).
    */
-  run<A, E>(
+  run<A, E, R>(
     op: Op,
     server: number,
-    effect: Effect.Effect<A, E>,
+    effect: Effect.Effect<A, E, R>,
     onSuccess?: OnSuccess<A>,
-    annotate?: (span: Tracer.Span) => void
-  ): Effect.Effect<A, E> {
+    annotate?: (span: Tracer.Span) => void,
+    parent = false
+  ): Effect.Effect<A, E, R> {
     const clock = this.deps.clock
     if (!this.deps.telemetry.tracing) {
       return Effect.suspend(() => {
@@ -261,7 +263,7 @@ class Instrument {
     return Effect.useSpan(op.name, this.spanOptions(op, server), (span) => {
       annotate?.(span)
       const start = this.deps.telemetry.metrics ? clock.unsafeCurrentTimeNanos() : 0n
-      return Effect.onExit(effect, (exit) => {
+      return Effect.onExit(parent ? Effect.withParentSpan(effect, span) : effect, (exit) => {
         this.finish(op, server, exit, start, span, onSuccess)
         return Effect.void
       })
@@ -280,6 +282,34 @@ const placementOf = (c: MemcachedClient, keys: ReadonlyArray<string>): { server:
   }
   return seen === undefined ? { server: first, count: 1 } : { server: -1, count: seen.size }
 }
+
+/**
+ * The instrumentation of a client, for the modules built on it (cache-aside): `run` makes `effect` one
+ * span named `name` (the parent of the client calls it makes) and one duration sample, attributed to
+ * the server of `keys` when they all go to one.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ClientTelemetry {
+  readonly run: <A, E, R>(
+    name: string,
+    keys: ReadonlyArray<string>,
+    effect: Effect.Effect<A, E, R>,
+    onSuccess?: (value: A, span: Tracer.Span | undefined) => void
+  ) => Effect.Effect<A, E, R>
+}
+
+const TelemetryKey: unique symbol = Symbol.for("effect-memcached/ClientTelemetry")
+
+/**
+ * The instrumentation of `client` when it was built with the `telemetry` option, `undefined` otherwise.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const telemetryOf = (client: MemcachedClient): ClientTelemetry | undefined =>
+  (client as { readonly [TelemetryKey]?: ClientTelemetry })[TelemetryKey]
 
 /**
  * `c` with every method instrumented per `deps.telemetry`. Typed as the full service, so a method added
@@ -345,7 +375,20 @@ export const withTelemetry = (c: MemcachedClient, deps: Deps): MemcachedClient =
   }
   const admin = <A, E>(name: string, server: string | undefined, effect: Effect.Effect<A, E>) =>
     t.run(ops[name]!, server === undefined ? -1 : deps.servers.findIndex((s) => s.name === server), effect)
-  return {
+  const instrumented: ClientTelemetry = {
+    run: (name, keys, effect, onSuccess) => {
+      const { count, server } = placementOf(c, keys)
+      return t.run(t.op(name), server, effect, onSuccess, (span) => {
+        if (keys.length > 1) span.attribute(Attr.dbOperationBatchSize, keys.length)
+        if (count > 1) span.attribute(Attr.serverCount, count)
+        if (recordKey !== undefined) {
+          if (keys.length === 1) span.attribute(Attr.key, recordKey(keys[0]!))
+          else span.attribute(Attr.keys, keys.map(recordKey))
+        }
+      }, true)
+    }
+  }
+  const wrapped: MemcachedClient = {
     servers: c.servers,
     serverFor: c.serverFor,
     get: (key, o) => single("get", key, c.get(key, o)),
@@ -396,6 +439,8 @@ export const withTelemetry = (c: MemcachedClient, deps: Deps): MemcachedClient =
     metaArithmetic: (key, o) => single("metaArithmetic", key, c.metaArithmetic(key, o)),
     metaDebug: (key, o) => single("metaDebug", key, c.metaDebug(key, o))
   }
+  Object.defineProperty(wrapped, TelemetryKey, { value: instrumented })
+  return wrapped
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -38,8 +38,10 @@ export const Attr = {
   win: "memcached.win",
   /** Meta get / cache-aside: the value served is stale (`X`). */
   stale: "memcached.stale",
-  /** Cache-aside: how the call was answered (hit, computed, stale, refreshing, waited, coalesced…). */
+  /** Cache-aside: how the call was answered (see {@link CacheAsideOutcome}). */
   outcome: "memcached.cache_aside.outcome",
+  /** Cache-aside: the call joined another caller's flight in this process. */
+  coalesced: "memcached.cache_aside.coalesced",
   /** The protocol the server speaks (`meta` or `text`). */
   protocol: "memcached.protocol",
   /** Multi-key operations spread over more than one server: how many. */
@@ -141,6 +143,24 @@ export const READS: ReadonlySet<string> = new Set(["get", "getString", "gets", "
  * @category operations
  */
 export const ADMIN: ReadonlyArray<string> = ["flushAll", "version", "stats", "verbosity"]
+
+/**
+ * How a cache-aside `getOrSet` was answered (`memcached.cache_aside.outcome`): `hit` (a fresh value),
+ * `computed` (a miss this client won: computed and written), `refreshing` / `stale_refreshing` (the
+ * recache token won on a value: served at once, refreshed in the background), `stale` (another client
+ * is refreshing: its current value served), `lease_timeout_computed` (waited out another client's
+ * lease, then computed without writing).
+ *
+ * @since 0.1.0
+ * @category operations
+ */
+export type CacheAsideOutcome =
+  | "hit"
+  | "computed"
+  | "refreshing"
+  | "stale_refreshing"
+  | "stale"
+  | "lease_timeout_computed"
 
 /**
  * How keys are recorded on spans: not at all (the default), as given, or hashed.
