@@ -80,6 +80,21 @@ const CONTENDERS: ReadonlyArray<ContenderLine> = [
     options: { protocol: "text", autoBatch: false },
     effect: true
   },
+  // Telemetry on (real OpenTelemetry SDK, spans and metrics exported to no-op sinks): the cost of leaving it on.
+  {
+    label: "effect-memcached/otel",
+    file: "effect-memcached.ts",
+    variant: "defaults + telemetry: {} (spans + metrics, OTel SDK)",
+    options: { telemetry: {} },
+    effect: true
+  },
+  {
+    label: "effect-memcached/otel-metrics",
+    file: "effect-memcached.ts",
+    variant: "defaults + telemetry: { tracing: false } (metrics only)",
+    options: { telemetry: { tracing: false } },
+    effect: true
+  },
   { label: "memjs", file: "memjs.ts", variant: "binary", options: {} },
   {
     label: "memjs+Effect.tryPromise",

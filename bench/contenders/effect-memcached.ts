@@ -36,7 +36,10 @@ await runEffect(async (input) => {
     ? await import("../../src/MemcachedClient.js") as unknown as Module
     : await import(pathToFileURL(path.join(dist, "MemcachedClient.js")).href)
   const opts = input.options
+  // The telemetry lines run under a real OpenTelemetry SDK (spans and metrics exported to no-op sinks).
+  const layer = opts.telemetry === undefined ? undefined : (await import("../otelPipeline.js")).layer
   const factory: EffectFactory = {
+    layer,
     settings:
       `MemcachedClient.layer({servers${
         Object.keys(opts).length > 0 ? `, ${JSON.stringify(opts).slice(1, -1)}` : ""
