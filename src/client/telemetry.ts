@@ -12,7 +12,7 @@ import * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
 import * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
-import type * as Exit from "effect/Exit"
+import * as Exit from "effect/Exit"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
@@ -254,19 +254,36 @@ class Instrument {
     if (!this.deps.telemetry.tracing) {
       return Effect.suspend(() => {
         const start = clock.unsafeCurrentTimeNanos()
-        return Effect.onExit(effect, (exit) => {
-          this.finish(op, server, exit, start, undefined, onSuccess)
-          return Effect.void
-        })
+        return this.observe(effect, (exit) => this.finish(op, server, exit, start, undefined, onSuccess))
       })
     }
     return Effect.useSpan(op.name, this.spanOptions(op, server), (span) => {
       annotate?.(span)
       const start = this.deps.telemetry.metrics ? clock.unsafeCurrentTimeNanos() : 0n
-      return Effect.onExit(parent ? Effect.withParentSpan(effect, span) : effect, (exit) => {
-        this.finish(op, server, exit, start, span, onSuccess)
-        return Effect.void
-      })
+      return this.observe(
+        parent ? Effect.withParentSpan(effect, span) : effect,
+        (exit) => this.finish(op, server, exit, start, span, onSuccess)
+      )
+    })
+  }
+
+  /**
+   * `effect`, with `f` told its exit; the exit is the result (an `Exit` is an `Effect`), so observing
+   * costs one match frame and one `Exit` per call (`Effect.onExit` adds an uninterruptible region and
+   * a continuation on top).
+   */
+  private observe<A, E, R>(effect: Effect.Effect<A, E, R>, f: (exit: Exit.Exit<A, E>) => void): Effect.Effect<A, E, R> {
+    return Effect.matchCauseEffect(effect, {
+      onFailure: (cause) => {
+        const exit = Exit.failCause(cause)
+        f(exit)
+        return exit
+      },
+      onSuccess: (value) => {
+        const exit = Exit.succeed(value)
+        f(exit)
+        return exit
+      }
     })
   }
 }
