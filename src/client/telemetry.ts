@@ -349,17 +349,21 @@ export const withTelemetry = (c: MemcachedClient, deps: Deps): MemcachedClient =
     span?.attribute(Attr.hit, hit)
     t.count(op, server, hit ? 1 : 0, hit ? 0 : 1)
   }
+  // One hit/miss handler per read operation, built once.
+  const readers: Record<string, OnSuccess<Option.Option<unknown>>> = Object.fromEntries(
+    [...READS].map((name) => [name, read(ops[name]!)])
+  )
   const single = <A, E>(name: string, key: string, effect: Effect.Effect<A, E>, onSuccess?: OnSuccess<A>) => {
     const op = ops[name]!
     return t.run(
       op,
       c.serverFor(key),
       effect,
-      onSuccess ?? (READS.has(name) ? read(op) as any : undefined),
+      onSuccess ?? readers[name] as OnSuccess<A> | undefined,
       keyAttr?.(key)
     )
   }
-  const metaRead = read(ops.metaGet!)
+  const metaRead = readers.metaGet!
   const onMetaGet: OnSuccess<Option.Option<MetaItem>> = (value, span, server) => {
     metaRead(value, span, server)
     if (span !== undefined && Option.isSome(value)) {
