@@ -23,6 +23,7 @@ import { Router } from "./engine/router.js"
 import { makeBulkWrites } from "./client/bulkWrites.js"
 import { makeMetaMethods } from "./client/metaMethods.js"
 import { withKeyPrefix } from "./client/keyPrefix.js"
+import { engineObserver, healthCounter, resolveTelemetry, samplePools, withTelemetry } from "./client/telemetry.js"
 import { makeAdmin } from "./client/admin.js"
 import { makeContext, type Retry } from "./client/context.js"
 import { makeKeyCommands } from "./client/keyed.js"
@@ -184,6 +185,8 @@ export const make = (
         invalid("protocol", `protocol must be "meta", "text" or "auto", got ${String(protocol)}`)
       )
     }
+    const telemetry = resolveTelemetry(options.telemetry)
+    if (isConfigError(telemetry)) return yield* Effect.fail(telemetry)
     const settings = { ...fields, ...health, protocol, textProxy: options.textProxy === true } as Settings
     const distribution = options.distribution ?? Distribution.ketama()
     const auth = authCommand(options.auth)
@@ -203,11 +206,16 @@ export const make = (
     const logAt = { debug: Effect.logDebug, info: Effect.logInfo, warning: Effect.logWarning } as const
     // The pools report health changes to the router, which is built over them right after.
     let router: Router<ServerSpec.ServerSpec> | undefined = undefined
+    const countHealth = healthCounter(telemetry, servers)
     const events: PoolEvents = {
       log: (level, message, server) =>
         runFork(logAt[level](message).pipe(Effect.annotateLogs({ module: "MemcachedClient", server }))),
-      healthChanged: () => router?.invalidate(),
-      retryDelay: retryDelayOf(ejectionBackoff(settings.retryInterval, settings.maxRetryInterval))
+      healthChanged: countHealth === undefined ? () => router?.invalidate() : (pool) => {
+        router?.invalidate()
+        countHealth(pool.spec.name, pool.health)
+      },
+      retryDelay: retryDelayOf(ejectionBackoff(settings.retryInterval, settings.maxRetryInterval)),
+      observer: engineObserver(telemetry, servers)
     }
     const pools = servers.map((spec, i) => new ServerPool(i, spec, transport, settings, timers, events))
     router = new Router(servers, pools, distribution, failover)
@@ -218,7 +226,10 @@ export const make = (
       ? undefined
       : { schedule: policy.retry, all: policy.retryNonIdempotent === true, while: transient(failover) }
     const client = makeClient(servers, pools, router, settings, timers, retry)
-    return keyPrefix === "" ? client : withKeyPrefix(client, keyPrefix)
+    const prefixed = keyPrefix === "" ? client : withKeyPrefix(client, keyPrefix)
+    if (telemetry === undefined) return prefixed
+    yield* samplePools(telemetry, pools)
+    return withTelemetry(prefixed, { telemetry, servers, clock, protocolOf: (i) => pools[i]?.protocol })
   })
 
 /**

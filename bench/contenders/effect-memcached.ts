@@ -40,7 +40,10 @@ await runEffect(async (input) => {
   const opts = auth === undefined
     ? input.options
     : { ...input.options, auth: { username: auth.username, password: Redacted.make(auth.password) } }
+  // The telemetry lines run under a real OpenTelemetry SDK (spans and metrics exported to no-op sinks).
+  const layer = opts.telemetry === undefined ? undefined : (await import("../otelPipeline.js")).layer
   const factory: EffectFactory = {
+    layer,
     settings:
       `MemcachedClient.layer({servers${
         Object.keys(opts).length > 0 ? `, ${JSON.stringify(opts).slice(1, -1)}` : ""

@@ -16,6 +16,7 @@ import type { Ttl } from "../Key.js"
 import type { MemcachedError, MemcachedInputError, MemcachedReadError } from "../MemcachedError.js"
 import type { Policy } from "../MemcachedPolicy.js"
 import type { Transport } from "../MemcachedTransport.js"
+import type { TelemetryOptions } from "../MemcachedTelemetry.js"
 import type { MetaItem } from "../protocol/meta.js"
 import type * as ServerSpec from "../ServerSpec.js"
 
@@ -484,4 +485,9 @@ export interface MemcachedClientOptions extends Policy {
    * command, and split the replies back by key. Transparent to callers. Default true.
    */
   readonly autoBatch?: boolean | undefined
+  /**
+   * Spans and metrics following the OpenTelemetry database conventions (see `MemcachedTelemetry`);
+   * `{}` turns both on. Default off: without it the client has no instrumentation at all.
+   */
+  readonly telemetry?: TelemetryOptions | undefined
 }
