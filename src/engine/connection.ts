@@ -49,6 +49,8 @@ export interface ConnectionOptions {
   readonly onOpen?: ((connection: Connection) => void) | undefined
   /** Called once per received chunk that completed at least one reply (health tracking). */
   readonly onReply?: (() => void) | undefined
+  /** Called with the number of gets of each auto-batch written (telemetry; absent: nothing is called). */
+  readonly onBatch?: ((size: number) => void) | undefined
 }
 
 /**
@@ -215,6 +217,7 @@ export class Connection implements RequestSink {
     const g = this.group
     if (g === undefined) return
     this.group = undefined
+    this.options.onBatch?.(g.slots.length)
     if (g.slots.length === 1) {
       const only = g.slots[0]!
       only.group = undefined
