@@ -41,7 +41,10 @@ export interface ConnectionOptions {
   readonly maxInFlight: number
   readonly maxInFlightBytes: number
   readonly maxQueued: number
-  /** Most keys merged into one auto-batched get (0 disables auto-batching). */
+  /**
+   * Most keys merged into one auto-batched get (0 disables auto-batching). A batch that reaches it is
+   * written at once, so several batches are in flight while later callers of the same tick join the next.
+   */
   readonly autoBatch?: number | undefined
   readonly limits?: ParserLimits | undefined
   readonly timers: Timers
@@ -80,6 +83,8 @@ export class Connection implements RequestSink {
   private cancelTimer: (() => void) | undefined = undefined
   private timerAt = Infinity
   private connectDeadline = Infinity
+  /** The clock read once per tick (deadlines of requests enqueued in one tick share it); -1 = not read. */
+  private tickNow = -1
   private readonly flushBound = () => this.flush()
 
   constructor(readonly socket: Duplex, readonly options: ConnectionOptions) {
@@ -143,7 +148,12 @@ export class Connection implements RequestSink {
       return
     }
     slot.server = this.options.server
-    slot.deadline = this.options.timers.now() + slot.timeout
+    let now = this.tickNow
+    if (now < 0) {
+      now = this.tickNow = this.options.timers.now()
+      this.scheduleFlush()
+    }
+    slot.deadline = now + slot.timeout
     if (slot.deadline < this.timerAt) this.arm(slot.deadline)
     const size = slot.head.length + (slot.data?.length ?? 0)
     if (
@@ -183,17 +193,18 @@ export class Connection implements RequestSink {
       const command = batchCommand(slot)
       if (command !== undefined) {
         let g = this.group
-        if (g === undefined || g.command !== command || g.slots.length >= max || g.keyBytes > MAX_GROUP_LINE) {
+        if (g === undefined || g.command !== command) {
           this.closeGroup()
           g = this.group = new Group(command)
         }
         g.slots.push(slot)
         g.keyBytes += slot.key.length + 1
         slot.group = g
-        if (!this.flushScheduled) {
-          this.flushScheduled = true
-          process.nextTick(this.flushBound)
-        }
+        if (g.slots.length >= max || g.keyBytes > MAX_GROUP_LINE) {
+          // A full batch goes out now: the server starts on it while this tick's later callers fill the next.
+          this.closeGroup()
+          this.flush()
+        } else this.scheduleFlush()
         return
       }
     }
@@ -204,7 +215,11 @@ export class Connection implements RequestSink {
       this.output.writeString(CRLF)
     }
     if (this.output.length >= FLUSH_AT) this.flush()
-    else if (!this.flushScheduled) {
+    else this.scheduleFlush()
+  }
+
+  private scheduleFlush(): void {
+    if (!this.flushScheduled) {
       this.flushScheduled = true
       process.nextTick(this.flushBound)
     }
@@ -229,6 +244,7 @@ export class Connection implements RequestSink {
   /** Writes everything buffered, unless connecting, closed, or the socket asked us to wait. */
   flush(): void {
     this.flushScheduled = false
+    this.tickNow = -1
     if (this.state !== "open" || !this.writable) return
     if (this.group !== undefined) this.closeGroup()
     const parts = this.output.take()
@@ -363,7 +379,7 @@ export class Connection implements RequestSink {
           const s = slots[i]!
           if (this.head !== s) return this.unexpected(reply, "auto-batch out of order")
           s.group = undefined
-          this.complete(s, reply)
+          this.complete(s, reply, s.command.batchFinish ?? s.command.finish)
         }
         return true
       }
@@ -385,7 +401,7 @@ export class Connection implements RequestSink {
     return false
   }
 
-  private complete(slot: Slot, reply: Reply): void {
+  private complete(slot: Slot, reply: Reply, finish = slot.command.finish): void {
     this.head = slot.next
     if (this.head === undefined) this.tail = undefined
     slot.next = undefined
@@ -395,7 +411,7 @@ export class Connection implements RequestSink {
     // the stream is shifted, and the connection must close before the next reply reaches anyone.
     let result: unknown
     try {
-      result = slot.finish(slot, reply)
+      result = finish(slot, reply)
     } catch (cause) {
       // The slot is already unlinked: it must be completed here, or nothing would ever complete it.
       result = protocolError(
