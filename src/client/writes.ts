@@ -16,6 +16,20 @@ import { U64_MAX } from "../protocol/limits.js"
 import { commandFor, commands, storeModes, toBytes, U32_MAX } from "../engine/commands.js"
 import type { ClientContext } from "./context.js"
 
+/** The command line of a store (no closure per call). */
+const storeHead = (
+  meta: boolean,
+  command: StorageCommand,
+  key: string,
+  bytes: number,
+  flags: number,
+  exptime: number,
+  cas: bigint | undefined
+): string =>
+  meta
+    ? encodeMetaSetHeader(key, bytes, { flags, ttl: exptime, mode: storeModes[command], compareCas: cas })
+    : encodeStorageHeader(command, key, flags, exptime, bytes, cas)
+
 /**
  * Builds these methods of the client over its context; each fails as its JSDoc on {@link MemcachedClient} says.
  *
@@ -69,17 +83,14 @@ export const makeStores = (
     }
     const ttl = options?.ttl
     const row = commands[command]
-    const head = (meta: boolean, exptime: number): string =>
-      meta
-        ? encodeMetaSetHeader(key, data.length, { flags, ttl: exptime, mode: storeModes[command], compareCas: cas })
-        : encodeStorageHeader(command, key, flags, exptime, data.length, cas)
     if (options?.noreply === true) {
       return Effect.suspend(() => {
         const exptime = toExptime(ttl, timers.now())
         if (typeof exptime !== "number") return Effect.fail(exptime)
         const pool = poolOf(key)
         const meta = pool.protocol === "meta"
-        pool.connection().send(new Slot(commandFor(row, meta), head(meta, exptime), data, key, timeout))
+        const head = storeHead(meta, command, key, data.length, flags, exptime, cas)
+        pool.connection().send(new Slot(commandFor(row, meta), head, data, key, timeout))
         return Effect.void
       })
     }
@@ -90,7 +101,8 @@ export const makeStores = (
         if (typeof exptime !== "number") return resume(Exit.fail(exptime))
         const pool = poolOf(key)
         const meta = pool.protocol === "meta"
-        submit(pool, commandFor(row, meta), head(meta, exptime), data, key, timeout, resume)
+        const head = storeHead(meta, command, key, data.length, flags, exptime, cas)
+        submit(pool, commandFor(row, meta), head, data, key, timeout, resume)
       })
     )
   }
