@@ -83,8 +83,6 @@ export class Connection implements RequestSink {
   private cancelTimer: (() => void) | undefined = undefined
   private timerAt = Infinity
   private connectDeadline = Infinity
-  /** The clock read once per tick (deadlines of requests enqueued in one tick share it); -1 = not read. */
-  private tickNow = -1
   private readonly flushBound = () => this.flush()
 
   constructor(readonly socket: Duplex, readonly options: ConnectionOptions) {
@@ -148,12 +146,10 @@ export class Connection implements RequestSink {
       return
     }
     slot.server = this.options.server
-    let now = this.tickNow
-    if (now < 0) {
-      now = this.tickNow = this.options.timers.now()
-      this.scheduleFlush()
-    }
-    slot.deadline = now + slot.timeout
+    // The clock is read per request, not once per tick: a tick's microtasks can run for milliseconds
+    // (many resumed fibers, a loaded machine), and a deadline counted from an earlier read would fire
+    // early (the live FaultMatrix test caught a 60 ms timeout firing after 50 ms).
+    slot.deadline = this.options.timers.now() + slot.timeout
     if (slot.deadline < this.timerAt) this.arm(slot.deadline)
     const size = slot.head.length + (slot.data?.length ?? 0)
     if (
@@ -244,7 +240,6 @@ export class Connection implements RequestSink {
   /** Writes everything buffered, unless connecting, closed, or the socket asked us to wait. */
   flush(): void {
     this.flushScheduled = false
-    this.tickNow = -1
     if (this.state !== "open" || !this.writable) return
     if (this.group !== undefined) this.closeGroup()
     const parts = this.output.take()
