@@ -80,6 +80,15 @@ const CONTENDERS: ReadonlyArray<ContenderLine> = [
     options: { protocol: "text", autoBatch: false },
     effect: true
   },
+  {
+    // The connect-step wrapper (engine/handshake.ts) on the hot path: ASCII authentication over plain
+    // TCP (the bench's memcached has no -Y: the authentication set is answered STORED all the same).
+    label: "effect-memcached/auth",
+    file: "effect-memcached.ts",
+    variant: "defaults + auth (handshake stream on every connection)",
+    options: { auth: { username: "bench", password: "bench-password" } },
+    effect: true
+  },
   { label: "memjs", file: "memjs.ts", variant: "binary", options: {} },
   {
     label: "memjs+Effect.tryPromise",
