@@ -8,6 +8,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
@@ -87,6 +88,28 @@ describe("Discovery: first poll and schedule (TestClock)", () => {
       // TLS transport applies to them too); every node got traffic.
       assert.includeMembers(m.opened, ["cfg:11211", "a:11211", "b:11211", "c:11211"])
       for (const [name, server] of m.nodes) assert.isAbove(server.stats().cmd_set, 0, name)
+    }))
+
+  it.scoped("pool gauges (telemetry metrics) cover nodes discovered after the client started", () =>
+    Effect.gen(function*() {
+      const m = memoryCluster(["a", "b"], { version: 1, nodes: [node("a")] })
+      const discovery = Discovery.elastiCache("cfg:11211", { schedule: Schedule.spaced("10 seconds") })
+      const c = yield* MemcachedClient.make({
+        discovery,
+        transport: m.transport,
+        protocol: "text",
+        telemetry: { tracing: false, poolSampleInterval: "1 second" }
+      })
+      yield* c.set("k", "v")
+      m.cfg.setCluster({ version: 2, nodes: [node("a"), node("b")] })
+      yield* TestClock.adjust("10 seconds")
+      yield* until(() => c.servers.length === 2)
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      const pools = (yield* Metric.snapshot)
+        .filter((p) => p.metricKey.name === "db.client.connection.pending_requests")
+        .flatMap((p) => p.metricKey.tags.filter((t) => t.key === "db.client.connection.pool.name").map((t) => t.value))
+      assert.includeMembers(pools, ["a:11211", "b:11211"])
     }))
 
   it.scoped("the default schedule: 60 s with ±20 % jitter after the first poll", () =>

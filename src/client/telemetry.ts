@@ -518,18 +518,27 @@ export const samplePools = (
   pools: ReadonlyArray<{ readonly spec: ServerSpec; usage(): PoolUsage }>
 ): Effect.Effect<void, never, Scope.Scope> => {
   if (telemetry?.metrics !== true) return Effect.void
-  const series = pools.map((pool) => {
-    const l = poolLabels(pool.spec.name)
-    return {
-      pool,
-      labels: l,
-      idle: [...l, label(Attr.connectionState, "idle")],
-      used: [...l, label(Attr.connectionState, "used")]
-    }
-  })
+  // `pools` is the client's live list (auto-discovery changes it in place): each sample reads it again,
+  // and a pool's label sets are built once, the first time it is sampled.
+  type Series = {
+    labels: ReadonlyArray<MetricLabel.MetricLabel>
+    idle: ReadonlyArray<MetricLabel.MetricLabel>
+    used: ReadonlyArray<MetricLabel.MetricLabel>
+  }
+  const seriesOf = new WeakMap<object, Series>()
   const sample = Effect.sync(() => {
-    for (const s of series) {
-      const u = s.pool.usage()
+    for (const pool of pools) {
+      let s = seriesOf.get(pool)
+      if (s === undefined) {
+        const l = poolLabels(pool.spec.name)
+        s = {
+          labels: l,
+          idle: [...l, label(Attr.connectionState, "idle")],
+          used: [...l, label(Attr.connectionState, "used")]
+        }
+        seriesOf.set(pool, s)
+      }
+      const u = pool.usage()
       M.connectionCount.unsafeUpdate(u.idle, s.idle)
       M.connectionCount.unsafeUpdate(u.used, s.used)
       M.pendingRequests.unsafeUpdate(u.pending, s.labels)
