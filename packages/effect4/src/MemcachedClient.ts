@@ -99,3 +99,26 @@ export const layer = (options: MemcachedClientOptions = {}): Layer.Layer<Memcach
 export const layerConfig = (
   config: Config.Wrap<MemcachedClientOptions>
 ): Layer.Layer<MemcachedClient, Config.ConfigError> => internal.layerConfig(MemcachedClient, config)
+
+/**
+ * The environment-driven configuration: `MEMCACHED_SERVERS` (comma or space separated specs, default
+ * `127.0.0.1:11211`), `MEMCACHED_TIMEOUT` and `MEMCACHED_CONNECT_TIMEOUT` (durations such as
+ * `500 millis`), `MEMCACHED_POOL_SIZE`, `MEMCACHED_DISTRIBUTION` (a ring name such as `ketama:md5` or
+ * `libmc`; default ketama). Fails with a `Config.ConfigError` naming the entry.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const config: Config.Config<MemcachedClientOptions> = internal.config
+
+/**
+ * {@link layerConfig} over {@link config}: the client configured from the environment. Fails with a
+ * `Config.ConfigError` naming the offending entry.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerFromEnv: Layer.Layer<MemcachedClient, Config.ConfigError> = internal.layerConfig(
+  MemcachedClient,
+  internal.config
+)

@@ -10,6 +10,7 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
@@ -19,6 +20,7 @@ import { type PoolEvents, ServerPool, type Settings } from "../../../../src/engi
 import { Router } from "../../../../src/engine/router.js"
 import * as Distribution from "../Distribution.js"
 import { keyProblem, positiveFiniteMillis } from "../Key.js"
+import * as MemcachedRing from "../MemcachedRing.js"
 import type { MemcachedError } from "../MemcachedError.js"
 import { net } from "../MemcachedTransport.js"
 import * as ServerSpec from "../ServerSpec.js"
@@ -196,3 +198,23 @@ export const layerConfig = <I>(
   tag: Context.Service<I, MemcachedClient>,
   config: Config.Wrap<MemcachedClientOptions>
 ): Layer.Layer<I, Config.ConfigError> => Layer.effect(tag, Effect.flatMap(Config.unwrap(config), make))
+
+/** An entry that may be absent (`undefined`), failing only when present and invalid. */
+const optional = <A>(config: Config.Config<A>): Config.Config<A | undefined> =>
+  Config.option(config).pipe(Config.map(Option.getOrUndefined))
+
+/**
+ * The environment-driven configuration of the client (see `MemcachedClient.config`).
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const config: Config.Config<MemcachedClientOptions> = Config.all({
+  servers: ServerSpec.config("MEMCACHED_SERVERS").pipe(
+    Config.withDefault([ServerSpec.make({ host: "127.0.0.1", port: 11211 })] as ReadonlyArray<ServerSpec.ServerSpec>)
+  ),
+  timeout: optional(Config.Duration("MEMCACHED_TIMEOUT")),
+  connectTimeout: optional(Config.Duration("MEMCACHED_CONNECT_TIMEOUT")),
+  poolSize: optional(Config.Int("MEMCACHED_POOL_SIZE")),
+  distribution: optional(MemcachedRing.config("MEMCACHED_DISTRIBUTION"))
+})

@@ -1,0 +1,34 @@
+/**
+ * effect-memcached for Effect 4: a memcached client for Effect 4.1 applications.
+ *
+ * The namespaces a user needs: the client and its options, errors, policy, ring, transport, bulk
+ * helpers, value codecs, test layers and the in-memory server; each is also its own subpath export
+ * (`effect-memcached-effect4/MemcachedClient`, …). The protocol codec, the connection engine and the
+ * in-memory server's internals (shared with the Effect 3 package) are not exported.
+ *
+ * @since 0.1.0
+ */
+/** @since 0.1.0 */
+export * as Bulk from "./Bulk.js"
+/** @since 0.1.0 */
+export * as Distribution from "./Distribution.js"
+/** @since 0.1.0 */
+export * as Key from "./Key.js"
+/** @since 0.1.0 */
+export * as MemcachedClient from "./MemcachedClient.js"
+/** @since 0.1.0 */
+export * as MemcachedError from "./MemcachedError.js"
+/** @since 0.1.0 */
+export * as MemcachedPolicy from "./MemcachedPolicy.js"
+/** @since 0.1.0 */
+export * as MemcachedRing from "./MemcachedRing.js"
+/** @since 0.1.0 */
+export * as MemcachedTest from "./MemcachedTest.js"
+/** @since 0.1.0 */
+export * as MemcachedTransport from "./MemcachedTransport.js"
+/** @since 0.1.0 */
+export * as MemoryServer from "./MemoryServer.js"
+/** @since 0.1.0 */
+export * as ServerSpec from "./ServerSpec.js"
+/** @since 0.1.0 */
+export * as ValueCodec from "./ValueCodec.js"
