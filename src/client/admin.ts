@@ -11,7 +11,7 @@ import { toExptime } from "../Key.js"
 import type { AdminOptions, MemcachedClient, PerServer } from "./models.js"
 import { type MemcachedError, MemcachedInputError } from "../MemcachedError.js"
 import { encodeFlushAll, encodeStats, encodeVerbosity, encodeVersion } from "../protocol/client.js"
-import { commandFor, type CommandRow, commands, U32_MAX } from "./commands.js"
+import { commandFor, type CommandRow, commands, U32_MAX } from "../engine/commands.js"
 import { toMemcachedError } from "./completion.js"
 import type { ClientContext } from "./context.js"
 

@@ -18,8 +18,8 @@ import type { CallOptions, StoreOptions, Value, WriteResult } from "../Memcached
 import { type MemcachedError, MemcachedInputError, MemcachedStoreError } from "../MemcachedError.js"
 import { encodeDelete, encodeStorageHeader, encodeTouch, type Reply } from "../protocol/client.js"
 import { encodeMetaDelete, encodeMetaSetHeader, encodeMetaTouch } from "../protocol/meta.js"
-import { commands, failureError, metaFailureError, toBytes, U32_MAX } from "./commands.js"
-import { exitCompletion } from "./completion.js"
+import { commands, failure, metaFailure, toBytes, U32_MAX } from "../engine/commands.js"
+import { exitCompletion, toMemcachedError } from "./completion.js"
 
 /**
  * What the bulk writes need of the client.
@@ -103,11 +103,11 @@ const settleQuietBatch = (
       const key = token === undefined ? undefined : Buffer.from(token, "latin1").toString("utf8")
       const code = r.code
       if (key !== undefined && keys.has(key) && (code === "NS" || code === "EX" || code === "NF" || code === "EN")) {
-        results.set(key, Either.left(metaFailureError(slot, r, command)))
+        results.set(key, Either.left(toMemcachedError(metaFailure(slot, r, command))))
         continue
       }
     }
-    unattributed = failureError(slot, r, command)
+    unattributed = toMemcachedError(failure(slot, r, command))
   }
   for (const item of batch) {
     if (results.has(item.key)) {

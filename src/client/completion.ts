@@ -1,56 +1,85 @@
 /**
  * The Effect side of the engine's completion seam: engine failures (plain data) become the typed
- * `MemcachedError`s, and a request's slot completes its `Effect.async` with one `Exit`, reusing the
- * shared `Exit`s for `void` and `None` (the same allocations per request as resuming directly).
- * Internal: not exported from the package index.
+ * `MemcachedError`s, and a request's slot completes its `Effect.async` with one `Exit`: an optional
+ * read's hit as `Option.some` once, its miss as one shared `Exit`, `void` as the shared `Exit.void`
+ * (the same allocations per request as resuming directly). Internal: not exported from the package index.
  *
  * @since 0.1.0
  */
 import type * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import { isOptional } from "../engine/commands.js"
 import { type Command, Slot } from "../engine/connection.js"
-import { type ConnectionReason, EngineError, type ProtocolReason } from "../engine/types.js"
-import { type MemcachedError, MemcachedConnectionError, MemcachedProtocolError } from "../MemcachedError.js"
+import type {
+  ConnectionReason,
+  EngineError,
+  InputReason,
+  ProtocolReason,
+  ServerReason,
+  StoreReason
+} from "../engine/types.js"
+import {
+  type MemcachedError,
+  MemcachedConnectionError,
+  MemcachedInputError,
+  MemcachedProtocolError,
+  MemcachedServerError,
+  MemcachedStoreError
+} from "../MemcachedError.js"
 
 /**
- * The typed error of an engine failure. Never throws.
+ * The typed error of an engine failure (each kind to its class, same reason). Never throws.
  *
  * @since 0.1.0
  * @category conversions
  */
-export const toMemcachedError = (e: EngineError): MemcachedConnectionError | MemcachedProtocolError =>
-  e.kind === "Connection"
-    ? new MemcachedConnectionError(
-      e.cause === undefined
-        ? { reason: e.reason as ConnectionReason, server: e.server, message: e.message }
-        : { reason: e.reason as ConnectionReason, server: e.server, message: e.message, cause: e.cause }
-    )
-    : new MemcachedProtocolError({ reason: e.reason as ProtocolReason, message: e.message, server: e.server })
-
-/**
- * What a completion's `fail` got, as the caller's error: engine failures converted, the finishers'
- * typed errors as they are.
- *
- * @since 0.1.0
- * @category conversions
- */
-export const edgeError = (e: unknown): unknown => (e instanceof EngineError ? toMemcachedError(e) : e)
+export const toMemcachedError = (e: EngineError): MemcachedError => {
+  switch (e.kind) {
+    case "Connection":
+      return new MemcachedConnectionError(
+        e.cause === undefined
+          ? { reason: e.reason as ConnectionReason, server: e.server, message: e.message }
+          : { reason: e.reason as ConnectionReason, server: e.server, message: e.message, cause: e.cause }
+      )
+    case "Protocol":
+      return new MemcachedProtocolError({ reason: e.reason as ProtocolReason, message: e.message, server: e.server })
+    case "Store":
+      return new MemcachedStoreError({ reason: e.reason as StoreReason, key: e.key!, command: e.command! })
+    case "Server":
+      return new MemcachedServerError({ reason: e.reason as ServerReason, message: e.message, server: e.server })
+    case "Input":
+      return new MemcachedInputError(
+        e.key === undefined
+          ? { reason: e.reason as InputReason, message: e.message }
+          : { reason: e.reason as InputReason, message: e.message, key: e.key }
+      )
+  }
+}
 
 const exitNone = Exit.succeed(Option.none())
 
 /**
- * The `Exit` of a finisher's success value (`undefined` and `None` share one each).
+ * The `Exit` of a finisher's success value that is not optional (`undefined` is the shared `Exit.void`).
  *
  * @since 0.1.0
  * @category conversions
  */
 export const successExit = (value: unknown): Exit.Exit<any, never> =>
-  value === undefined ? Exit.void : value === Option.none() ? exitNone : Exit.succeed(value)
+  value === undefined ? Exit.void : Exit.succeed(value)
+
+/**
+ * The `Exit` of an optional read's result: `undefined` (a miss) is one shared `Exit` of `None`.
+ *
+ * @since 0.1.0
+ * @category conversions
+ */
+export const optionExit = (value: unknown): Exit.Exit<Option.Option<any>, never> =>
+  value === undefined ? exitNone : Exit.succeed(Option.some(value))
 
 /**
  * A slot that is its own completion: it resumes the request's `Effect.async` (register function of
- * one parameter, no canceler) with the reply's `Exit`.
+ * one parameter, no canceler) with the reply's `Exit` (an optional read's per {@link optionExit}).
  *
  * @since 0.1.0
  * @category models
@@ -68,20 +97,21 @@ export class ResumeSlot extends Slot {
     this.done = this
   }
   succeed(value: unknown): void {
-    this.resume(successExit(value))
+    this.resume(isOptional(this.command) ? optionExit(value) : successExit(value))
   }
-  fail(error: unknown): void {
-    this.resume(Exit.fail(edgeError(error)))
+  fail(error: EngineError): void {
+    this.resume(Exit.fail(toMemcachedError(error)))
   }
 }
 
 /**
- * A completion that hands the request's outcome to `onExit` as an `Exit` (bulk and batched requests).
+ * A completion that hands the request's outcome to `onExit` as an `Exit` (bulk and batched requests,
+ * whose commands are not optional reads).
  *
  * @since 0.1.0
  * @category constructors
  */
 export const exitCompletion = (onExit: (exit: Exit.Exit<any, MemcachedError>) => void) => ({
   succeed: (value: unknown) => onExit(successExit(value)),
-  fail: (error: unknown) => onExit(Exit.fail(edgeError(error) as MemcachedError))
+  fail: (error: EngineError) => onExit(Exit.fail(toMemcachedError(error)))
 })

@@ -13,7 +13,7 @@ import type { Router } from "../engine/router.js"
 import { positiveFiniteMillis } from "../Key.js"
 import { type MemcachedError, MemcachedInputError } from "../MemcachedError.js"
 import type { ServerSpec } from "../ServerSpec.js"
-import type { CommandRow } from "./commands.js"
+import type { CommandRow } from "../engine/commands.js"
 import type { CallOptions } from "./models.js"
 import { submit, type Submit } from "./submit.js"
 

@@ -13,7 +13,7 @@ import { type MemcachedError, MemcachedInputError } from "../MemcachedError.js"
 import { encodeDelete, encodeIncrDecr, encodeTouch } from "../protocol/client.js"
 import { encodeMetaArithmetic, encodeMetaDelete, encodeMetaTouch } from "../protocol/meta.js"
 import { U64_MAX } from "../protocol/limits.js"
-import { commandFor, type CommandRow, commands } from "./commands.js"
+import { commandFor, type CommandRow, commands } from "../engine/commands.js"
 import type { ClientContext } from "./context.js"
 
 /**

@@ -25,7 +25,7 @@ import {
 } from "../protocol/meta.js"
 import type { EngineError } from "../engine/types.js"
 import { toMemcachedError } from "./completion.js"
-import { casProblem, type CommandRow, commands, storeModes, toBytes, U32_MAX, u64 } from "./commands.js"
+import { casProblem, type CommandRow, commands, storeModes, toBytes, U32_MAX, u64 } from "../engine/commands.js"
 import type { Submit } from "./submit.js"
 
 /**
@@ -126,7 +126,10 @@ const ttlAndVivify = (
 const casOptionsProblem = (
   key: string,
   options: { readonly cas?: bigint | undefined; readonly casUnique?: bigint | undefined } | undefined
-) => casProblem(key, options?.cas) ?? casProblem(key, options?.casUnique)
+): MemcachedInputError | undefined => {
+  const problem = casProblem(key, options?.cas) ?? casProblem(key, options?.casUnique)
+  return problem === undefined ? undefined : toMemcachedError(problem) as MemcachedInputError
+}
 
 const metaGet = (ctx: MetaContext): MemcachedClient["metaGet"] => (key, options) =>
   metaOnly<Option.Option<MetaItem>, MemcachedReadError>(ctx, key, options, "metaGet", (wire, ttlOf) => {

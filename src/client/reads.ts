@@ -14,7 +14,7 @@ import type { CallOptions, CasItem, Item, MemcachedClient } from "./models.js"
 import { type MemcachedReadError } from "../MemcachedError.js"
 import { encodeGat, encodeGet } from "../protocol/client.js"
 import { encodeMetaGetItem, encodeMetaGetMany } from "../protocol/meta.js"
-import { commands, utf8Decoder } from "./commands.js"
+import { commands, utf8Decoder } from "../engine/commands.js"
 import { exitCompletion } from "./completion.js"
 import type { ClientContext } from "./context.js"
 

@@ -13,7 +13,7 @@ import { type MemcachedError, MemcachedInputError } from "../MemcachedError.js"
 import { encodeStorageHeader, type StorageCommand } from "../protocol/client.js"
 import { encodeMetaSetHeader } from "../protocol/meta.js"
 import { U64_MAX } from "../protocol/limits.js"
-import { commandFor, commands, storeModes, toBytes, U32_MAX } from "./commands.js"
+import { commandFor, commands, storeModes, toBytes, U32_MAX } from "../engine/commands.js"
 import type { ClientContext } from "./context.js"
 
 /**

@@ -17,7 +17,7 @@ import { CRLF } from "../protocol/bytes.js"
 import { encodeGet, makeReplyParser, type ParserLimits, type Reply, type ReplyParser } from "../protocol/client.js"
 import { FLUSH_AT, OutputBuffer } from "./output.js"
 import { Group, type RequestSink, type Slot, SlotKind } from "./slot.js"
-import { connectionError, EngineError, Failure, protocolError, type Timers } from "./types.js"
+import { connectionError, EngineError, protocolError, type Timers } from "./types.js"
 
 export { type Command, type Finish, Group, Refusal, type RequestSink, Slot, SlotKind } from "./slot.js"
 export type { Timers } from "./types.js"
@@ -406,11 +406,12 @@ export class Connection implements RequestSink {
     }
     const done = slot.done
     slot.done = undefined
-    if (result instanceof Failure) done?.fail(result.error)
-    else if (result instanceof EngineError) {
+    if (result instanceof EngineError) {
       done?.fail(result)
-      this.close(new EngineError("Protocol", result.reason, result.message, this.options.server))
-      return
+      if (result.kind === "Protocol") {
+        this.close(new EngineError("Protocol", result.reason, result.message, this.options.server))
+        return
+      }
     } else done?.succeed(result)
     if (this.backlogHead !== undefined) this.drainBacklog()
   }

@@ -12,7 +12,7 @@
 import { encodeVersion, type Reply } from "../protocol/client.js"
 import { encodeMetaNoop } from "../protocol/meta.js"
 import { type Command, Connection, Refusal, type RequestSink, Slot, SlotKind } from "./connection.js"
-import { connectionError, Failure, type Connector, type Endpoint, type EngineError, type Timers } from "./types.js"
+import { connectionError, type Connector, type Endpoint, type EngineError, type Timers } from "./types.js"
 
 /**
  * Resolved client settings (milliseconds and counts).
@@ -85,14 +85,14 @@ export interface PoolEvents {
 const finishProbe = (slot: Slot, reply: Reply): unknown =>
   reply._tag === "Version"
     ? undefined
-    : new Failure(connectionError("Closed", slot.server, `probe answered ${reply._tag}`))
+    : connectionError("Closed", slot.server, `probe answered ${reply._tag}`)
 
 const finishDetect = (slot: Slot, reply: Reply): unknown =>
   reply._tag === "Meta" && reply.code === "MN"
     ? "meta"
     : reply._tag === "Error" || reply._tag === "ClientError" || reply._tag === "ServerError"
     ? "text"
-    : new Failure(connectionError("Closed", slot.server, `mn probe answered ${reply._tag}`))
+    : connectionError("Closed", slot.server, `mn probe answered ${reply._tag}`)
 
 const PROBE: Command = { name: "version", kind: SlotKind.Single, finish: finishProbe }
 const DETECT: Command = { name: "mn", kind: SlotKind.Single, finish: finishDetect }

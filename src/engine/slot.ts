@@ -31,9 +31,9 @@ export const SlotKind = { Single: 0, Values: 1, Stats: 2, Barrier: 3 } as const
 export type SlotKind = typeof SlotKind[keyof typeof SlotKind]
 
 /**
- * Maps the replies of a completed slot to the request's result: the value, a {@link Failure} (the
- * request fails, the connection stays), or a `Protocol` {@link EngineError} (the reply does not fit
- * the request: the connection closes and every pending request fails).
+ * Maps the replies of a completed slot to the request's result: the value, or an {@link EngineError}:
+ * a `Protocol` one when the reply does not fit the request (the connection closes and every pending
+ * request fails), any other kind fails the request alone (the connection stays).
  *
  * @since 0.1.0
  * @category models

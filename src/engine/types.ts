@@ -24,20 +24,80 @@ export type ConnectionReason = "Connect" | "ConnectTimeout" | "Timeout" | "Close
 export type ProtocolReason = "Malformed" | "LineTooLong" | "ValueTooLarge" | "Unexpected"
 
 /**
- * A failure the engine produces itself, as plain data: a connection failure or a protocol violation.
- * A finisher returns a `Protocol` one when a reply does not fit its request: the connection then
- * closes and every pending request fails. The edge turns it into its typed error.
+ * Why a store command did not take effect (the edge maps it to `MemcachedStoreError`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type StoreReason = "NotStored" | "Exists" | "NotFound"
+
+/**
+ * What kind of error the server reported (the edge maps it to `MemcachedServerError`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ServerReason = "ServerError" | "ClientError" | "UnknownCommand"
+
+/**
+ * Why a request was rejected before any byte was sent (the edge maps it to `MemcachedInputError`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type InputReason =
+  | "InvalidKey"
+  | "InvalidTtl"
+  | "InvalidValue"
+  | "InvalidArgument"
+  | "ValueTooLarge"
+  | "Unsupported"
+
+/**
+ * The kinds of {@link EngineError}, each with its reasons.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EngineReasons {
+  readonly Connection: ConnectionReason
+  readonly Protocol: ProtocolReason
+  readonly Store: StoreReason
+  readonly Server: ServerReason
+  readonly Input: InputReason
+}
+
+/**
+ * One of the kinds of {@link EngineError}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type EngineErrorKind = keyof EngineReasons
+
+/**
+ * Every failure of a request, as plain data that an edition maps to its own typed errors:
+ * - `Connection`: the request could not be completed over the network (`server`, `message`, `cause`);
+ * - `Protocol`: a reply does not fit its request; a finisher returning one closes the connection and
+ *   every pending request fails;
+ * - `Store`: the command did not take effect (`key`, `command`; `server` answered it);
+ * - `Server`: `SERVER_ERROR` / `CLIENT_ERROR` / `ERROR` (`message`, `server`);
+ * - `Input`: rejected before any byte was sent (`message`, `key` when one is to blame; `server` is "").
+ *
+ * Only `Protocol` closes a connection; the others fail their request alone.
  *
  * @since 0.1.0
  * @category models
  */
 export class EngineError {
   constructor(
-    readonly kind: "Connection" | "Protocol",
-    readonly reason: ConnectionReason | ProtocolReason,
+    readonly kind: EngineErrorKind,
+    readonly reason: EngineReasons[EngineErrorKind],
     readonly message: string,
     readonly server: string,
-    readonly cause?: unknown
+    readonly cause?: unknown,
+    readonly key?: string,
+    readonly command?: string
   ) {}
 }
 
@@ -64,26 +124,42 @@ export const protocolError = (reason: ProtocolReason, server: string, message: s
   new EngineError("Protocol", reason, message, server)
 
 /**
- * What a finisher returns when its request fails with an error of the edge (a store outcome, a server
- * error): the engine hands `error` to the request's completion and the connection stays usable.
+ * A store outcome (`kind: "Store"`): `command` on `key` did not take effect. The connection stays usable.
  *
  * @since 0.1.0
- * @category models
+ * @category constructors
  */
-export class Failure {
-  constructor(readonly error: unknown) {}
-}
+export const storeError = (reason: StoreReason, key: string, command: string, server: string): EngineError =>
+  new EngineError("Store", reason, `${command} ${key}: ${reason}`, server, undefined, key, command)
+
+/**
+ * An error reported by the server (`kind: "Server"`). The connection stays usable.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const serverError = (reason: ServerReason, message: string, server: string): EngineError =>
+  new EngineError("Server", reason, message, server)
+
+/**
+ * An input error (`kind: "Input"`): the request was rejected before any byte was sent.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const inputError = (reason: InputReason, message: string, key?: string): EngineError =>
+  new EngineError("Input", reason, message, "", undefined, key)
 
 /**
  * How a request is completed: exactly one of the two is called, once. `fail` gets an
- * {@link EngineError} for failures of the engine, or the `error` of a finisher's {@link Failure}.
+ * {@link EngineError} (the engine's own, or one a finisher returned).
  *
  * @since 0.1.0
  * @category models
  */
 export interface Completion {
   succeed(value: unknown): void
-  fail(error: unknown): void
+  fail(error: EngineError): void
 }
 
 /**

@@ -1,58 +1,59 @@
 /**
- * The client's command table and reply finishers: how each command's replies map to its result or
- * typed error, in the text and the meta protocol. Every number taken from a reply is validated here
- * (a bad one is a `MemcachedProtocolError`, which closes the connection). Internal: not exported from
- * the package index.
+ * The command table and reply finishers: how each command's replies map to its result or error, in
+ * the text and the meta protocol, as plain data (no Effect), so every edition maps them to its own
+ * types. A finisher returns the value (`undefined` for a miss of an optional read, or for `void`), or
+ * an {@link EngineError}: `Store` / `Server` (the request fails, the connection stays) or `Protocol`
+ * (the connection closes). Every number taken from a reply is validated here. Internal: not exported
+ * from the package index.
  *
  * @since 0.1.0
  */
-import * as Option from "effect/Option"
-import { type Command, type Finish, type Slot, SlotKind } from "../engine/connection.js"
-import { type EngineError, Failure, protocolError } from "../engine/types.js"
-import type { Item, Value } from "../MemcachedClient.js"
-import {
-  type MemcachedError,
-  MemcachedInputError,
-  MemcachedServerError,
-  MemcachedStoreError
-} from "../MemcachedError.js"
 import type { Reply, StorageCommand, ValueReply } from "../protocol/client.js"
 import { parseU64Value, U64_MAX } from "../protocol/limits.js"
 import { metaItem, metaKeyIs, type MetaSetMode, metaToItem, parseMetaDebug } from "../protocol/meta.js"
-import { edgeError } from "./completion.js"
+import { type Command, type Finish, type Slot, SlotKind } from "./slot.js"
+import { EngineError, inputError, protocolError, serverError, storeError } from "./types.js"
 
 export { U32_MAX } from "../protocol/limits.js"
+
+/**
+ * An item read from a server (`cas` set by `gets`, `gats` and meta reads asking for it).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EngineItem {
+  readonly value: Uint8Array
+  readonly flags: number
+  readonly cas: bigint | undefined
+}
+
+/**
+ * A value to store: bytes, or a string stored as its UTF-8 bytes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type EngineValue = Uint8Array | string
 
 // ---------------------------------------------------------------------------------------------
 // Reply → result
 // ---------------------------------------------------------------------------------------------
 
-/** What a finisher returns for a miss (the one `None`, so the edge can reuse one `Exit` for it). */
-export const NONE: Option.Option<never> = Option.none()
-
-/** A finisher's failure: the edge's error in a {@link Failure}, or a protocol error that closes the connection. */
-export type Failed = Failure | EngineError
+/** A finisher's failure: `Store`/`Server` (the request fails) or `Protocol` (the connection closes). */
+export type Failed = EngineError
 
 export const failure = (slot: Slot, reply: Reply, command: string): Failed => {
   switch (reply._tag) {
     case "NotStored":
-      return new Failure(new MemcachedStoreError({ reason: "NotStored", key: slot.key, command }))
     case "Exists":
-      return new Failure(new MemcachedStoreError({ reason: "Exists", key: slot.key, command }))
     case "NotFound":
-      return new Failure(new MemcachedStoreError({ reason: "NotFound", key: slot.key, command }))
+      return storeError(reply._tag, slot.key, command, slot.server)
     case "ServerError":
-      return new Failure(
-        new MemcachedServerError({ reason: "ServerError", message: reply.message, server: slot.server })
-      )
     case "ClientError":
-      return new Failure(
-        new MemcachedServerError({ reason: "ClientError", message: reply.message, server: slot.server })
-      )
+      return serverError(reply._tag, reply.message, slot.server)
     case "Error":
-      return new Failure(
-        new MemcachedServerError({ reason: "UnknownCommand", message: reply.message || "ERROR", server: slot.server })
-      )
+      return serverError("UnknownCommand", reply.message || "ERROR", slot.server)
     default:
       // A reply of the wrong kind means replies and requests are out of step: the connection closes.
       return protocolError(
@@ -78,18 +79,18 @@ export const readFailure = (slot: Slot, reply: Reply, command: string): Failed =
   return failure(slot, reply, command)
 }
 
-export const toItem = (v: ValueReply): Item => ({ value: v.value, flags: v.flags, cas: v.cas })
+export const toItem = (v: ValueReply): EngineItem => ({ value: v.value, flags: v.flags, cas: v.cas })
 
 export const finishGet: Finish = (slot, reply) => {
   if (reply._tag !== "End") return readFailure(slot, reply, "get")
-  return slot.acc === undefined ? NONE : Option.some(toItem(slot.acc[0] as ValueReply))
+  return slot.acc === undefined ? undefined : toItem(slot.acc[0] as ValueReply)
 }
 
 /** A multi-key get: `[key, item, key, item, …]` (the connection already checked each VALUE's key). */
 export const finishGetMany: Finish = (slot, reply) => {
   if (reply._tag !== "End") return readFailure(slot, reply, "get")
   const keys = slot.keys!
-  const flat: Array<string | Item> = []
+  const flat: Array<string | EngineItem> = []
   let cursor = 0
   for (const r of slot.acc ?? []) {
     const v = r as ValueReply
@@ -131,7 +132,9 @@ export const finishStats: Finish = (slot, reply) => {
 }
 
 export const utf8Decoder = new TextDecoder()
-export const toBytes = (value: Value): Uint8Array => (typeof value === "string" ? Buffer.from(value, "utf8") : value)
+export const toBytes = (
+  value: EngineValue
+): Uint8Array => (typeof value === "string" ? Buffer.from(value, "utf8") : value)
 
 // ---------------------------------------------------------------------------------------------
 // Meta replies → results
@@ -141,12 +144,12 @@ export const metaFailure = (slot: Slot, reply: Reply, command: string): Failed =
   if (reply._tag === "Meta") {
     switch (reply.code) {
       case "NS":
-        return new Failure(new MemcachedStoreError({ reason: "NotStored", key: slot.key, command }))
+        return storeError("NotStored", slot.key, command, slot.server)
       case "EX":
-        return new Failure(new MemcachedStoreError({ reason: "Exists", key: slot.key, command }))
+        return storeError("Exists", slot.key, command, slot.server)
       case "NF":
       case "EN":
-        return new Failure(new MemcachedStoreError({ reason: "NotFound", key: slot.key, command }))
+        return storeError("NotFound", slot.key, command, slot.server)
     }
   }
   return failure(slot, reply, command)
@@ -154,16 +157,6 @@ export const metaFailure = (slot: Slot, reply: Reply, command: string): Failed =
 
 export const malformed = (slot: Slot, what: string): EngineError =>
   protocolError("Malformed", slot.server, `${slot.server}: malformed ${what}`)
-
-/** The error of {@link failure} as the edge's typed error (bulk writes attribute it to a key). */
-export const failureError = (slot: Slot, reply: Reply, command: string): MemcachedError =>
-  unwrap(failure(slot, reply, command))
-/** The error of {@link metaFailure} as the edge's typed error. */
-export const metaFailureError = (slot: Slot, reply: Reply, command: string): MemcachedError =>
-  unwrap(metaFailure(slot, reply, command))
-const unwrap = (
-  f: Failed
-): MemcachedError => (f instanceof Failure ? f.error as MemcachedError : edgeError(f) as MemcachedError)
 
 export const finishMetaGet: Finish = (slot, reply) => {
   if (reply._tag === "Meta") {
@@ -174,16 +167,16 @@ export const finishMetaGet: Finish = (slot, reply) => {
         // pending request fails typed, the server's health counts it) before a later reply reaches anyone.
         return protocolError("Unexpected", slot.server, `${slot.server}: mg ${slot.key} answered for another key`)
       }
-      return Option.some(metaToItem(reply))
+      return metaToItem(reply)
     }
-    if (reply.code === "EN") return NONE
+    if (reply.code === "EN") return undefined
   }
   return readFailure(slot, reply, "mg")
 }
 /** `gets`/`gats`: a hit must carry its CAS unique. */
 export const withCas = (finish: Finish): Finish => (slot, reply) => {
   const result = finish(slot, reply)
-  if (Option.isOption(result) && Option.isSome(result) && (result as Option.Some<Item>).value.cas === undefined) {
+  if (result !== undefined && !(result instanceof EngineError) && (result as EngineItem).cas === undefined) {
     return malformed(slot, `${slot.command.name} reply without a CAS unique`)
   }
   return result
@@ -196,7 +189,7 @@ export const finishQuietBatch: Finish = (slot, reply) =>
 export const finishMetaGetMany: Finish = (slot, reply) => {
   if (reply._tag !== "Meta" || reply.code !== "MN") return readFailure(slot, reply, "mg")
   const keys = slot.keys!
-  const flat: Array<string | Item> = []
+  const flat: Array<string | EngineItem> = []
   let cursor = 0
   for (const r of slot.acc ?? []) {
     if (r._tag !== "Meta" || r.code !== "VA") {
@@ -215,9 +208,9 @@ export const finishMetaGetMany: Finish = (slot, reply) => {
 export const finishMetaItem: Finish = (slot, reply) => {
   if (reply._tag === "Meta") {
     if (reply.code === "VA" || reply.code === "HD") {
-      return Option.some(metaItem(reply))
+      return metaItem(reply)
     }
-    if (reply.code === "EN") return NONE
+    if (reply.code === "EN") return undefined
   }
   return readFailure(slot, reply, "mg")
 }
@@ -255,13 +248,14 @@ export const finishMetaArithmetic: Finish = (slot, reply) => {
   return metaFailure(slot, reply, "ma")
 }
 export const finishMetaDebug: Finish = (slot, reply) => {
-  if (reply._tag === "MetaDebug") return Option.some(parseMetaDebug(reply.fields))
-  if (reply._tag === "Meta" && reply.code === "EN") return NONE
+  if (reply._tag === "MetaDebug") return parseMetaDebug(reply.fields)
+  if (reply._tag === "Meta" && reply.code === "EN") return undefined
   return readFailure(slot, reply, "me")
 }
-export const casProblem = (key: string, cas: bigint | undefined): MemcachedInputError | undefined =>
+/** The `Input` error of an invalid CAS unique (not a u64), or undefined. */
+export const casProblem = (key: string, cas: bigint | undefined): EngineError | undefined =>
   cas !== undefined && (typeof cas !== "bigint" || cas < 0n || cas > U64_MAX)
-    ? new MemcachedInputError({ reason: "InvalidArgument", message: `invalid CAS unique ${String(cas)}`, key })
+    ? inputError("InvalidArgument", `invalid CAS unique ${String(cas)}`, key)
     : undefined
 /** An unsigned 64-bit integer, undefined when absent, null when invalid. */
 export const u64 = (n: number | bigint | undefined): bigint | undefined | null => {
@@ -283,42 +277,77 @@ export const storeModes: Record<StorageCommand, MetaSetMode> = {
 // ---------------------------------------------------------------------------------------------
 
 /**
+ * A command of the table: the engine's {@link Command} plus whether its result is optional (a read
+ * whose finisher returns `undefined` for a miss, which an edition maps to its "none"; for the other
+ * commands `undefined` is `void`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TableCommand extends Command {
+  readonly optional: boolean
+}
+
+/**
+ * Whether `command`'s `undefined` result is a miss (an optional read) rather than `void`. Never throws.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isOptional = (command: Command): boolean => (command as TableCommand).optional === true
+
+/**
  * One row per command: how its replies are framed and mapped in each protocol (the engine's
- * {@link Command}), whether it may be retried on a transient failure (idempotence is a property of the
- * command, so a new method built on a row gets the right retry behaviour), and whether a text-only
- * proxy forwards it. Auto-batching is the `batch` field of the text command.
+ * {@link Command}), and whether it may be retried on a transient failure (idempotence is a property of
+ * the command, so a new method built on a row gets the right retry behaviour). Auto-batching is the
+ * `batch` field of the text command.
+ *
+ * @since 0.1.0
+ * @category models
  */
 export interface CommandRow {
-  readonly text: Command | undefined
-  readonly meta: Command | undefined
+  readonly text: TableCommand | undefined
+  readonly meta: TableCommand | undefined
   readonly idempotent: boolean
 }
 
-export const cmd = (name: string, kind: SlotKind, finish: Finish, batch?: "get" | "gets"): Command =>
-  batch === undefined ? { name, kind, finish } : { name, kind, finish, batch }
-export const S = SlotKind.Single
+const cmd = (name: string, kind: SlotKind, finish: Finish, optional = false, batch?: "get" | "gets"): TableCommand => ({
+  name,
+  kind,
+  finish,
+  optional,
+  batch
+})
+const S = SlotKind.Single
+const V = SlotKind.Values
 
-export const storeRow = (c: StorageCommand): CommandRow & { readonly text: Command; readonly meta: Command } => ({
+const storeRow = (c: StorageCommand) => ({
   text: cmd(c, S, storeFinishers[c]),
   meta: cmd("ms", S, metaStoreFinishers[c]),
   idempotent: c === "set"
 })
 
+/**
+ * The command table: one {@link CommandRow} per command the clients send.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
 export const commands = {
-  get: { text: cmd("get", SlotKind.Values, finishGet, "get"), meta: cmd("mg", S, finishMetaGet), idempotent: true },
+  get: { text: cmd("get", V, finishGet, true, "get"), meta: cmd("mg", S, finishMetaGet, true), idempotent: true },
   gets: {
-    text: cmd("gets", SlotKind.Values, withCas(finishGet), "gets"),
-    meta: cmd("mg", S, withCas(finishMetaGet)),
+    text: cmd("gets", V, withCas(finishGet), true, "gets"),
+    meta: cmd("mg", S, withCas(finishMetaGet), true),
     idempotent: true
   },
-  gat: { text: cmd("gat", SlotKind.Values, finishGet), meta: cmd("mg", S, finishMetaGet), idempotent: true },
+  gat: { text: cmd("gat", V, finishGet, true), meta: cmd("mg", S, finishMetaGet, true), idempotent: true },
   gats: {
-    text: cmd("gats", SlotKind.Values, withCas(finishGet)),
-    meta: cmd("mg", S, withCas(finishMetaGet)),
+    text: cmd("gats", V, withCas(finishGet), true),
+    meta: cmd("mg", S, withCas(finishMetaGet), true),
     idempotent: true
   },
   getMany: {
-    text: cmd("get", SlotKind.Values, finishGetMany),
+    text: cmd("get", V, finishGetMany),
     meta: cmd("mg", SlotKind.Barrier, finishMetaGetMany),
     idempotent: true
   },
@@ -341,12 +370,18 @@ export const commands = {
     idempotent: true
   },
   verbosity: { text: cmd("verbosity", S, finishOk), meta: cmd("verbosity", S, finishOk), idempotent: true },
-  metaGet: { text: undefined, meta: cmd("mg", S, finishMetaItem), idempotent: true },
+  metaGet: { text: undefined, meta: cmd("mg", S, finishMetaItem, true), idempotent: true },
   metaSet: { text: undefined, meta: cmd("ms", S, finishMetaSet), idempotent: false },
   metaDelete: { text: undefined, meta: cmd("md", S, finishMetaMd), idempotent: false },
   metaArithmetic: { text: undefined, meta: cmd("ma", S, finishMetaArithmetic), idempotent: false },
-  metaDebug: { text: undefined, meta: cmd("me", S, finishMetaDebug), idempotent: true }
+  metaDebug: { text: undefined, meta: cmd("me", S, finishMetaDebug, true), idempotent: true }
 } as const satisfies Record<string, CommandRow>
 
-/** The row's command for a server speaking `meta` or not (text). */
-export const commandFor = (row: CommandRow, meta: boolean): Command => (meta ? row.meta : row.text) ?? row.meta!
+/**
+ * The row's command for a server speaking `meta` or not (text; the meta command when the row has no
+ * text form). Never throws.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const commandFor = (row: CommandRow, meta: boolean): TableCommand => (meta ? row.meta : row.text) ?? row.meta!
