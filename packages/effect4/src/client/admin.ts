@@ -11,7 +11,7 @@ import { toExptime } from "../Key.js"
 import type { AdminOptions, MemcachedClient, PerServer } from "./models.js"
 import { type MemcachedError, MemcachedInputError } from "../MemcachedError.js"
 import { encodeFlushAll, encodeStats, encodeVerbosity, encodeVersion } from "../../../../src/protocol/client.js"
-import { commandFor, type CommandRow, commands, U32_MAX } from "../../../../src/client/commands.js"
+import { commandFor, type CommandRow, commands, U32_MAX } from "../../../../src/engine/commands.js"
 import { toMemcachedError } from "./request.js"
 import type { ClientContext } from "./context.js"
 

@@ -18,7 +18,7 @@ import type { CallOptions, StoreOptions, Value, WriteResult } from "./models.js"
 import { type MemcachedError, MemcachedInputError, MemcachedStoreError } from "../MemcachedError.js"
 import { encodeDelete, encodeStorageHeader, encodeTouch, type Reply } from "../../../../src/protocol/client.js"
 import { encodeMetaDelete, encodeMetaSetHeader, encodeMetaTouch } from "../../../../src/protocol/meta.js"
-import { commands, failureError, metaFailureError, toBytes, U32_MAX } from "../../../../src/client/commands.js"
+import { commands, failure, metaFailure, toBytes, U32_MAX } from "../../../../src/engine/commands.js"
 import { exitCompletion, toMemcachedError } from "./request.js"
 
 /**
@@ -103,11 +103,11 @@ const settleQuietBatch = (
       const key = token === undefined ? undefined : Buffer.from(token, "latin1").toString("utf8")
       const code = r.code
       if (key !== undefined && keys.has(key) && (code === "NS" || code === "EX" || code === "NF" || code === "EN")) {
-        results.set(key, Result.fail(toMemcachedError(metaFailureError(slot, r, command))))
+        results.set(key, Result.fail(toMemcachedError(metaFailure(slot, r, command))))
         continue
       }
     }
-    unattributed = toMemcachedError(failureError(slot, r, command))
+    unattributed = toMemcachedError(failure(slot, r, command))
   }
   for (const item of batch) {
     if (results.has(item.key)) {

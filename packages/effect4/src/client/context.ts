@@ -13,7 +13,7 @@ import type { Router } from "../../../../src/engine/router.js"
 import { positiveFiniteMillis } from "../Key.js"
 import { type MemcachedError, MemcachedInputError } from "../MemcachedError.js"
 import type { ServerSpec } from "../ServerSpec.js"
-import type { CommandRow } from "../../../../src/client/commands.js"
+import type { CommandRow } from "../../../../src/engine/commands.js"
 import type { CallOptions } from "./models.js"
 import { submit, type Submit } from "./request.js"
 

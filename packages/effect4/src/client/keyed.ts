@@ -13,7 +13,7 @@ import { type MemcachedError, MemcachedInputError } from "../MemcachedError.js"
 import { encodeDelete, encodeIncrDecr, encodeTouch } from "../../../../src/protocol/client.js"
 import { encodeMetaArithmetic, encodeMetaDelete, encodeMetaTouch } from "../../../../src/protocol/meta.js"
 import { U64_MAX } from "../../../../src/protocol/limits.js"
-import { commandFor, type CommandRow, commands } from "../../../../src/client/commands.js"
+import { commandFor, type CommandRow, commands } from "../../../../src/engine/commands.js"
 import type { ClientContext } from "./context.js"
 
 /**

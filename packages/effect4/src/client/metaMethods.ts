@@ -33,7 +33,7 @@ import {
   toBytes,
   U32_MAX,
   u64
-} from "../../../../src/client/commands.js"
+} from "../../../../src/engine/commands.js"
 import type { Submit } from "./request.js"
 
 /**

@@ -14,7 +14,7 @@ import type { CallOptions, CasItem, Item, MemcachedClient } from "./models.js"
 import { type MemcachedReadError } from "../MemcachedError.js"
 import { encodeGat, encodeGet } from "../../../../src/protocol/client.js"
 import { encodeMetaGetItem, encodeMetaGetMany } from "../../../../src/protocol/meta.js"
-import { commands, utf8Decoder } from "../../../../src/client/commands.js"
+import { commands, utf8Decoder } from "../../../../src/engine/commands.js"
 import { exitCompletion } from "./request.js"
 import type { ClientContext } from "./context.js"
 

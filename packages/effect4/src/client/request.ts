@@ -10,8 +10,15 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import { type Command, Slot } from "../../../../src/engine/connection.js"
 import type { ServerPool } from "../../../../src/engine/pool.js"
-import { type ConnectionReason, EngineError, type ProtocolReason } from "../../../../src/engine/types.js"
-import { commands } from "../../../../src/client/commands.js"
+import { isOptional } from "../../../../src/engine/commands.js"
+import type {
+  ConnectionReason,
+  EngineError,
+  InputReason,
+  ProtocolReason,
+  ServerReason,
+  StoreReason
+} from "../../../../src/engine/types.js"
 import {
   type MemcachedError,
   MemcachedConnectionError,
@@ -22,81 +29,53 @@ import {
 } from "../MemcachedError.js"
 
 /**
- * The typed error of whatever a request failed with: an engine failure, a finisher's plain error data
- * (`{ _tag, reason, … }`), or an error that is already typed. Never throws.
+ * The typed error of an engine failure: each kind to its class, with the same reason. Never throws.
  *
  * @since 0.1.0
  * @category conversions
  */
-export const toMemcachedError = (e: unknown): MemcachedError => {
-  if (e instanceof EngineError) {
-    return e.kind === "Connection"
-      ? new MemcachedConnectionError(
+export const toMemcachedError = (e: EngineError): MemcachedError => {
+  switch (e.kind) {
+    case "Connection":
+      return new MemcachedConnectionError(
         e.cause === undefined
           ? { reason: e.reason as ConnectionReason, server: e.server, message: e.message }
           : { reason: e.reason as ConnectionReason, server: e.server, message: e.message, cause: e.cause }
       )
-      : new MemcachedProtocolError({ reason: e.reason as ProtocolReason, message: e.message, server: e.server })
-  }
-  if (
-    e instanceof MemcachedInputError || e instanceof MemcachedStoreError || e instanceof MemcachedServerError ||
-    e instanceof MemcachedConnectionError || e instanceof MemcachedProtocolError
-  ) return e
-  const data = e as { readonly _tag?: string; readonly [k: string]: any }
-  switch (data._tag) {
-    case "MemcachedStoreError":
-      return new MemcachedStoreError({ reason: data.reason, key: data.key, command: data.command })
-    case "MemcachedServerError":
-      return new MemcachedServerError({ reason: data.reason, message: data.message, server: data.server })
-    case "MemcachedInputError":
+    case "Protocol":
+      return new MemcachedProtocolError({ reason: e.reason as ProtocolReason, message: e.message, server: e.server })
+    case "Store":
+      return new MemcachedStoreError({ reason: e.reason as StoreReason, key: e.key!, command: e.command! })
+    case "Server":
+      return new MemcachedServerError({ reason: e.reason as ServerReason, message: e.message, server: e.server })
+    case "Input":
       return new MemcachedInputError(
-        data.key === undefined
-          ? { reason: data.reason, message: data.message }
-          : { reason: data.reason, message: data.message, key: data.key }
+        e.key === undefined
+          ? { reason: e.reason as InputReason, message: e.message }
+          : { reason: e.reason as InputReason, message: e.message, key: e.key }
       )
-    case "MemcachedConnectionError":
-      return new MemcachedConnectionError({ reason: data.reason, message: data.message, server: data.server })
-    case "MemcachedProtocolError":
-      return new MemcachedProtocolError({ reason: data.reason, message: data.message, server: data.server })
   }
-  return new MemcachedProtocolError({ reason: "Unexpected", message: `unexpected failure: ${String(e)}` })
 }
-
-/** How a finisher's plain success becomes the method's value. */
-export type Shape = "value" | "option"
 
 const exitNone: Exit.Exit<Option.Option<never>> = Exit.succeed(Option.none())
 
 /**
- * The `Exit` of a finisher's plain success: as is (`undefined` shares `Exit.void`), or as an `Option`
- * where `undefined` is a miss.
+ * The `Exit` of a finisher's success that is not optional (`undefined` is the shared `Exit.void`).
  *
  * @since 0.1.0
  * @category conversions
  */
-export const successExit = (value: unknown, shape: Shape): Exit.Exit<any> => {
-  if (shape === "value") return value === undefined ? Exit.void : Exit.succeed(value)
-  if (value === undefined) return exitNone
-  // A finisher may still hand back an Option of its own Effect edition: read it structurally.
-  const tagged = value as { readonly _tag?: unknown; readonly value?: unknown }
-  if (tagged._tag === "None") return exitNone
-  return Exit.succeed(Option.some(tagged._tag === "Some" ? tagged.value : value))
-}
-
-/** The commands whose result is an `Option` (a miss is `undefined` from the finisher). */
-const optionCommands: ReadonlySet<Command> = new Set<Command>(
-  [commands.get, commands.gets, commands.gat, commands.gats, commands.metaGet, commands.metaDebug].flatMap((row) =>
-    [row.text, row.meta].filter((c): c is Command => c !== undefined)
-  )
-)
+export const successExit = (value: unknown): Exit.Exit<any> => value === undefined ? Exit.void : Exit.succeed(value)
 
 /**
- * How the result of `command` is shaped for the caller.
+ * The `Exit` of an optional read's result: a hit as `Option.some` once, a miss (`undefined`) as one
+ * shared `Exit` of `None`.
  *
  * @since 0.1.0
  * @category conversions
  */
-export const shapeOf = (command: Command): Shape => (optionCommands.has(command) ? "option" : "value")
+export const optionExit = (value: unknown): Exit.Exit<Option.Option<any>> =>
+  value === undefined ? exitNone : Exit.succeed(Option.some(value))
 
 /**
  * A slot that is its own completion: it resumes the request's `Effect.callback` once with the reply's
@@ -112,16 +91,15 @@ export class ResumeSlot extends Slot {
     data: Uint8Array | undefined,
     key: string,
     timeout: number,
-    private readonly shape: Shape,
     private readonly resume: (effect: Effect.Effect<any, any>) => void
   ) {
     super(command, head, data, key, timeout)
     this.done = this
   }
   succeed(value: unknown): void {
-    this.resume(successExit(value, this.shape))
+    this.resume(isOptional(this.command) ? optionExit(value) : successExit(value))
   }
-  fail(error: unknown): void {
+  fail(error: EngineError): void {
     this.resume(Exit.fail(toMemcachedError(error)))
   }
 }
@@ -141,7 +119,7 @@ export const submit = (
   timeout: number,
   resume: (effect: Effect.Effect<any, any>) => void
 ): Slot => {
-  const slot = new ResumeSlot(command, head, data, key, timeout, shapeOf(command), resume)
+  const slot = new ResumeSlot(command, head, data, key, timeout, resume)
   pool.connection().enqueue(slot)
   return slot
 }
@@ -161,8 +139,8 @@ export type Submit = typeof submit
  * @category constructors
  */
 export const exitCompletion = (onExit: (exit: Exit.Exit<any, MemcachedError>) => void) => ({
-  succeed: (value: unknown) => onExit(successExit(value, "value")),
-  fail: (error: unknown) => onExit(Exit.fail(toMemcachedError(error)))
+  succeed: (value: unknown) => onExit(successExit(value)),
+  fail: (error: EngineError) => onExit(Exit.fail(toMemcachedError(error)))
 })
 
 /**

@@ -13,7 +13,7 @@ import { type MemcachedError, MemcachedInputError } from "../MemcachedError.js"
 import { encodeStorageHeader, type StorageCommand } from "../../../../src/protocol/client.js"
 import { encodeMetaSetHeader } from "../../../../src/protocol/meta.js"
 import { U64_MAX } from "../../../../src/protocol/limits.js"
-import { commandFor, commands, storeModes, toBytes, U32_MAX } from "../../../../src/client/commands.js"
+import { commandFor, commands, storeModes, toBytes, U32_MAX } from "../../../../src/engine/commands.js"
 import type { ClientContext } from "./context.js"
 
 /**
