@@ -66,6 +66,35 @@ const storeError = (what: string) => (cause: unknown) =>
   })
 
 /**
+ * Applies `step` to the adaptive state stored under `key` (JSON) with compare-and-swap (`add` when there
+ * is none): fails with `Conflict` when another writer got there first (the caller retries), or with the
+ * client's errors.
+ */
+const adaptiveStep = <A>(
+  client: MemcachedClient.Service,
+  key: string,
+  step: (state: Adaptive.AdaptiveState | undefined, now: number) => readonly [A, Adaptive.AdaptiveState | undefined]
+): Effect.Effect<A, MemcachedError | Conflict> =>
+  Effect.clockWith((clock) =>
+    Effect.gen(function*() {
+      const found = yield* client.gets(key)
+      const now = clock.currentTimeMillisUnsafe()
+      const current = Option.isNone(found)
+        ? undefined
+        : Adaptive.parseState(Buffer.from(found.value.value).toString("utf8"))
+      const [result, next] = step(current, now)
+      if (next === undefined) return result
+      const text = JSON.stringify(next)
+      const ttl = secondsFor(next.expiresAt - now)
+      const write = Option.isNone(found)
+        ? client.add(key, text, { ttl })
+        : client.cas(key, text, found.value.cas, { ttl })
+      yield* Effect.catchIf(write, (e) => e._tag === "MemcachedStoreError", () => Effect.fail(new Conflict()))
+      return result
+    })
+  )
+
+/**
  * Builds the store over the client in context. Never fails; each operation fails with
  * `RateLimiterError` (reason `RateLimitStoreError`).
  *
@@ -102,7 +131,7 @@ export const make = (
       const loop = (left: number): Effect.Effect<A, RateLimiter.RateLimiterError> =>
         Effect.catch(run, (e) =>
           e instanceof Conflict
-            ? left > 1 ? loop(left - 1) : Effect.fail(storeError(`${what} (${attempts} conflicting resets)`)(e))
+            ? left > 1 ? loop(left - 1) : Effect.fail(storeError(`${what} (${attempts} conflicting writes)`)(e))
             : Effect.fail(storeError(what)(e)))
       return loop(attempts)
     }
@@ -199,40 +228,21 @@ export const make = (
         )
       })
 
-    /** Applies `step` to the adaptive state of `key` with compare-and-swap (`add` when there is none). */
-    const adaptively = <A>(
-      what: string,
-      key: string,
-      step: (state: Adaptive.AdaptiveState | undefined, now: number) => readonly [A, Adaptive.AdaptiveState | undefined]
-    ) =>
-      Effect.clockWith((clock) => {
-        const k = keyOf(`${key}:adaptive`)
-        return retrying(
-          what,
-          Effect.gen(function*() {
-            const found = yield* client.gets(k)
-            const now = clock.currentTimeMillisUnsafe()
-            const current = Option.isNone(found)
-              ? undefined
-              : Adaptive.parseState(Buffer.from(found.value.value).toString("utf8"))
-            const [result, next] = step(current, now)
-            if (next === undefined) return result
-            const text = JSON.stringify(next)
-            const ttl = secondsFor(next.expiresAt - now)
-            const write = Option.isNone(found)
-              ? client.add(k, text, { ttl })
-              : client.cas(k, text, found.value.cas, { ttl })
-            yield* Effect.catchIf(write, (e) => e._tag === "MemcachedStoreError", () => Effect.fail(new Conflict()))
-            return result
-          })
-        )
-      })
-
     const adaptiveConsume: RateLimiter.RateLimiterStore["Service"]["adaptiveConsume"] = (options) =>
-      adaptively("adaptiveConsume", options.key, (state, now) => Adaptive.consume(state, now, options))
+      retrying(
+        "adaptiveConsume",
+        adaptiveStep(client, keyOf(`${options.key}:adaptive`), (state, now) => Adaptive.consume(state, now, options))
+      )
 
     const adaptiveFeedback: RateLimiter.RateLimiterStore["Service"]["adaptiveFeedback"] = (options) =>
-      adaptively("adaptiveFeedback", options.key, (state, now) => [undefined, Adaptive.feedback(state, now, options)])
+      retrying(
+        "adaptiveFeedback",
+        adaptiveStep(
+          client,
+          keyOf(`${options.key}:adaptive`),
+          (state, now) => [undefined, Adaptive.feedback(state, now, options)] as const
+        )
+      )
 
     return RateLimiter.RateLimiterStore.of({ fixedWindow, tokenBucket, adaptiveConsume, adaptiveFeedback })
   })
