@@ -1,7 +1,8 @@
 // Builds packages/effect4: compiles its src with the root modules it imports (the effect-free engine,
 // protocol and in-memory server) into packages/effect4/dist, then checks that nothing compiled from
 // outside the package imports `effect` or `@effect/*` (they would resolve to the user's Effect 4 and
-// break at load). Exits non-zero on a compile error or such an import.
+// break at load). Exits non-zero on a compile error or such an import. `--out DIR` builds into DIR
+// instead of packages/effect4/dist (the package test builds into a staging copy).
 import { execFileSync } from "node:child_process"
 import { readdirSync, readFileSync, rmSync } from "node:fs"
 import { dirname, join, relative } from "node:path"
@@ -9,17 +10,20 @@ import { fileURLToPath } from "node:url"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
 const pkg = join(root, "packages", "effect4")
-rmSync(join(pkg, "dist"), { recursive: true, force: true })
-execFileSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], {
-  cwd: pkg,
-  stdio: "inherit"
-})
+const outArg = process.argv.indexOf("--out")
+const out = outArg > 0 ? process.argv[outArg + 1] : join(pkg, "dist")
+rmSync(out, { recursive: true, force: true })
+execFileSync(
+  process.execPath,
+  [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json", "--outDir", out],
+  { cwd: pkg, stdio: "inherit" }
+)
 
 const walk = (dir) =>
   readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
     e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]
   )
-const shared = join(pkg, "dist", "src")
+const shared = join(out, "src")
 const offenders = []
 for (const file of walk(shared)) {
   if (!file.endsWith(".js") && !file.endsWith(".d.ts")) continue
@@ -34,4 +38,4 @@ if (offenders.length > 0) {
   )
   process.exit(1)
 }
-console.log(`build-effect4: ok (${walk(join(pkg, "dist")).length} files)`)
+console.log(`build-effect4: ok (${walk(out).length} files in ${relative(root, out) || out})`)

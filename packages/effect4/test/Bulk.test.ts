@@ -18,8 +18,8 @@ describe("Bulk (Effect 4)", () => {
       assert.deepStrictEqual(out.map(([k]) => k), keys)
       for (const [k, r] of out) {
         const i = Number(k.slice(1))
-        assert.isTrue(Result.isSuccess(r))
-        const item = (r as Result.Success<Option.Option<{ value: Uint8Array }>, never>).success
+        if (!Result.isSuccess(r)) return assert.fail(`${k} failed`)
+        const item = r.success
         if (i % 3 === 0) assert.isTrue(Option.isNone(item))
         else assert.strictEqual(Buffer.from(Option.getOrThrow(item).value).toString(), `v-${k}`)
       }
