@@ -20,7 +20,7 @@ import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import type * as Duration from "effect/Duration"
+import type * as Bulk from "./Bulk.js"
 import type { Ttl } from "./Key.js"
 import { keyProblem, MAX_KEY_LENGTH } from "./Key.js"
 import * as LargeValue from "./LargeValue.js"
@@ -216,18 +216,7 @@ export interface Versioned<A> {
  * @since 0.1.0
  * @category typed store
  */
-export interface StreamOptions {
-  /** Keys collected before a batch is sent. Default 100. */
-  readonly batchSize?: number | undefined
-  /** Longest a partial batch waits for more keys. Default 2 ms. */
-  readonly window?: Duration.Input | undefined
-  /** Batches in flight at once (memory is bounded by `batchSize × concurrency`). Default 4. */
-  readonly concurrency?: number | undefined
-  /** Per-call timeout of each read. */
-  readonly timeout?: Duration.Input | undefined
-  /** `"miss"` reads a key whose server failed as a miss; default `"error"` (its error). */
-  readonly onServerError?: "error" | "miss" | undefined
-}
+export interface StreamOptions extends Omit<Bulk.StreamOptions, "cas"> {}
 
 /**
  * The outcome of one key of {@link TypedStore.getStream}: `Success(Some(value))`, `Success(None)` for a
