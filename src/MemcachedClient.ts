@@ -231,16 +231,16 @@ const makeClient = (
   retry: Retry | undefined
 ): MemcachedClient => {
   const ctx = makeContext(servers, pools, router, settings, timers, retry)
-  const { poolOf, retrying, serverFor, submit, timeoutOf } = ctx
+  const { serverFor } = ctx
   return MemcachedClient.of({
     servers,
     serverFor,
-    ...makeBulkWrites({ router, pools, settings, timers, timeoutOf }),
+    ...makeBulkWrites(ctx),
     ...makeReads(ctx),
     ...makeStores(ctx),
     ...makeKeyCommands(ctx),
     ...makeAdmin(ctx),
-    ...makeMetaMethods({ poolOf, timeoutOf, timers, settings, retrying, submit })
+    ...makeMetaMethods(ctx)
   })
 }
 

@@ -10,6 +10,7 @@ import type * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import { isOptional } from "../engine/commands.js"
+import type { Edition } from "../engine/requests.js"
 import { type Command, Slot } from "../engine/connection.js"
 import type {
   ConnectionReason,
@@ -91,7 +92,7 @@ export class ResumeSlot extends Slot {
     data: Uint8Array | undefined,
     key: string,
     timeout: number,
-    private readonly resume: (effect: Effect.Effect<any, any>) => void
+    private readonly resume: Resume
   ) {
     super(command, head, data, key, timeout)
     this.done = this
@@ -115,3 +116,33 @@ export const exitCompletion = (onExit: (exit: Exit.Exit<any, MemcachedError>) =>
   succeed: (value: unknown) => onExit(successExit(value)),
   fail: (error: EngineError) => onExit(Exit.fail(toMemcachedError(error)))
 })
+
+/**
+ * The resume callback of an `Effect.async` register function.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Resume = (effect: Effect.Effect<any, any>) => void
+
+/**
+ * The Effect 3 edition for the engine's request facade: {@link ResumeSlot}s, late failures resumed
+ * with the typed error.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const effectEdition: Edition<Resume> = {
+  slot: (command, head, data, key, timeout, resume) => new ResumeSlot(command, head, data, key, timeout, resume),
+  fail: (resume, error) => resume(Exit.fail(toMemcachedError(error)))
+}
+
+/**
+ * Resumes with the typed error when the facade rejected the request synchronously (`error` set).
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const rejected = (resume: Resume, error: EngineError | undefined): void => {
+  if (error !== undefined) resume(Exit.fail(toMemcachedError(error)))
+}
