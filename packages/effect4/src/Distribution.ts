@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import * as Shared from "../../../src/Distribution.js"
+import * as Shared from "../../../src/engine/distribution.js"
 import type { ServerSpec } from "./ServerSpec.js"
 
 /**
@@ -85,7 +85,4 @@ export const hashring: typeof Shared.hashring = Shared.hashring
  * @since 0.1.0
  * @category constructors
  */
-export const fromString = (input: string): Distribution | string => {
-  const r = Shared.fromString(input)
-  return r._tag === "Left" ? r.left : r.right
-}
+export const fromString: (input: string) => Distribution | string = Shared.fromString

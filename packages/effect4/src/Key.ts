@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import * as Duration from "effect/Duration"
-import { keyProblem, MAX_KEY_LENGTH, RELATIVE_TTL_LIMIT } from "../../../src/Key.js"
+import { keyProblem, MAX_KEY_LENGTH, RELATIVE_TTL_LIMIT } from "../../../src/engine/keys.js"
 import { MemcachedInputError } from "./MemcachedError.js"
 
 export {

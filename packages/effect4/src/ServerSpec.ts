@@ -8,7 +8,7 @@ import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
-import * as Shared from "../../../src/ServerSpec.js"
+import * as Shared from "../../../src/engine/serverSpec.js"
 
 /**
  * One server: where it is, its weight in the ring, and the name it is known by (errors, logs, results
@@ -51,10 +51,7 @@ export const make: (fields: {
  * @since 0.1.0
  * @category parsing
  */
-export const parse = (input: string): ServerSpec | string => {
-  const r = Shared.parse(input)
-  return r._tag === "Left" ? r.left : r.right
-}
+export const parse: (input: string) => ServerSpec | string = Shared.parse
 
 /**
  * Splits a server list (commas when there is one, else whitespace). Never fails.
@@ -71,10 +68,7 @@ export const splitList: (input: string) => Array<string> = Shared.splitList
  * @since 0.1.0
  * @category parsing
  */
-export const parseList = (input: string): ReadonlyArray<ServerSpec> | string => {
-  const r = Shared.parseList(input)
-  return r._tag === "Left" ? r.left : r.right
-}
+export const parseList: (input: string) => ReadonlyArray<ServerSpec> | string = Shared.parseList
 
 /**
  * The spec as a string that {@link parse} reads back. Never fails.
