@@ -7,7 +7,7 @@
  * in-memory server over TCP and against a real memcached.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { execFileSync } from "node:child_process"
+import { execFile, execFileSync } from "node:child_process"
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -37,6 +37,20 @@ const run = (command: string, args: ReadonlyArray<string>, cwd: string, env: Rec
     throw new Error(`${command} ${args.join(" ")} failed in ${cwd}:\n${err.stdout ?? ""}\n${err.stderr ?? err.message}`)
   }
 }
+
+/**
+ * Runs the compiled program without blocking this process (the in-memory server it talks to lives
+ * here); resolves with its stdout.
+ */
+const runProgram = (servers: string): Promise<string> =>
+  new Promise((resolve, reject) =>
+    execFile(process.execPath, ["out/index.js"], {
+      cwd: consumer,
+      encoding: "utf8",
+      env: { ...process.env, MEMCACHED_SERVERS: servers }
+    }, (error, stdout, stderr) =>
+      error === null ? resolve(stdout) : reject(new Error(`the README program failed:\n${stdout}\n${stderr}`)))
+  )
 
 /** The first ```ts block of the package README: the program a user starts from. */
 const readmeProgram = (): string => {
@@ -115,12 +129,12 @@ describe("the packed Effect 4 package in a fresh ESM project with effect 4.1", (
     const { port } = await server.listen({ port: 0, host: "127.0.0.1" })
     try {
       const servers = `127.0.0.1:${port}`
-      const first = JSON.parse(run(process.execPath, ["out/index.js"], consumer, { MEMCACHED_SERVERS: servers }))
+      const first = JSON.parse(await runProgram(servers))
       assert.deepStrictEqual(first.greeting, "hello from Effect 4")
       assert.strictEqual(first.visits, "1")
       assert.strictEqual(first.versions.length, 1)
       assert.match(first.versions[0], /^\d+\.\d+\.\d+/)
-      const second = JSON.parse(run(process.execPath, ["out/index.js"], consumer, { MEMCACHED_SERVERS: servers }))
+      const second = JSON.parse(await runProgram(servers))
       assert.strictEqual(second.visits, "2")
     } finally {
       await server.close()
@@ -130,9 +144,7 @@ describe("the packed Effect 4 package in a fresh ESM project with effect 4.1", (
   it("runs the README program against a real memcached", async () => {
     const mc = await startMemcached()
     try {
-      const out = JSON.parse(
-        run(process.execPath, ["out/index.js"], consumer, { MEMCACHED_SERVERS: `127.0.0.1:${mc.port}` })
-      )
+      const out = JSON.parse(await runProgram(`127.0.0.1:${mc.port}`))
       assert.strictEqual(out.greeting, "hello from Effect 4")
       assert.strictEqual(out.visits, "1")
       assert.match(out.versions[0], /^1\.6\./)
