@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Option, Result } from "effect"
 import * as TestClock from "effect/testing/TestClock"
 import { MemcachedClient } from "../src/MemcachedClient.js"
+import { retryDelayOf } from "../src/client/make.js"
 import * as MemcachedTest from "../src/MemcachedTest.js"
 
 describe("MemcachedClient (Effect 4)", () => {
@@ -54,4 +55,11 @@ describe("MemcachedClient (Effect 4)", () => {
       assert.deepStrictEqual([...many.keys()].sort(), ["a", "b"])
       assert.strictEqual(yield* client.incr("a", 5), 6n)
     }).pipe(Effect.provide(MemcachedTest.layerTcp())))
+})
+
+describe("ejection backoff (Effect 4 Schedule)", () => {
+  it("retryInterval × 2^flaps, capped at maxRetryInterval", () => {
+    const delay = retryDelayOf(2000, 60_000)
+    assert.deepStrictEqual([0, 1, 2, 3, 4, 5, 6, 100].map(delay), [2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000])
+  })
 })

@@ -1,19 +1,19 @@
 /**
- * The admin methods, answered per server: flushAll, version, stats, verbosity, protocols.
- * Internal: not exported from the package index.
+ * The admin methods, answered per server: flushAll, version, stats, verbosity, protocols, over the
+ * engine's request facade. Internal: not exported from the package index.
  *
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import { type CommandRow, commands } from "../../../../src/engine/commands.js"
 import type { ServerProtocolName } from "../../../../src/engine/pool.js"
-import { toExptime } from "../Key.js"
-import type { AdminOptions, MemcachedClient, PerServer } from "./models.js"
-import { type MemcachedError, MemcachedInputError } from "../MemcachedError.js"
-import { encodeFlushAll, encodeStats, encodeVerbosity, encodeVersion } from "../../../../src/protocol/client.js"
-import { commandFor, type CommandRow, commands, U32_MAX } from "../../../../src/engine/commands.js"
+import type { EngineError } from "../../../../src/engine/types.js"
+import type { MemcachedError, MemcachedInputError } from "../MemcachedError.js"
 import { toMemcachedError } from "./request.js"
 import type { ClientContext } from "./context.js"
+import { ttlSeconds } from "./decode.js"
+import type { AdminOptions, MemcachedClient, PerServer } from "./models.js"
 
 /**
  * Builds these methods of the client over its context; each fails as its JSDoc on {@link MemcachedClient} says.
@@ -24,7 +24,9 @@ import type { ClientContext } from "./context.js"
 export const makeAdmin = (
   ctx: ClientContext
 ): Pick<MemcachedClient, "flushAll" | "version" | "stats" | "verbosity" | "protocols"> => {
-  const { servers, pools, timers, retrying, submit, timeoutOf, proxyRejects } = ctx
+  const { pools, requests, retrying, timeoutOf } = ctx
+  const { adminLines } = requests
+  const inputFailure = (e: EngineError) => Effect.fail(toMemcachedError(e) as MemcachedInputError)
   /**
    * One admin command on every server (or the one `options.server` names), each server's outcome
    * reported on its own: one dead server never hides the others' results.
@@ -32,34 +34,21 @@ export const makeAdmin = (
   const perServer = <A>(
     options: AdminOptions | undefined,
     row: CommandRow,
-    head: string,
+    head: string | EngineError,
     label: string
   ): Effect.Effect<PerServer<A>, MemcachedInputError> => {
+    if (typeof head !== "string") return inputFailure(head)
     const timeout = timeoutOf(options)
-    if (typeof timeout !== "number") return Effect.fail(timeout)
-    const target = options?.server
-    const targets = target === undefined ? pools : pools.filter((p) => p.spec.name === target)
-    if (targets.length === 0) {
-      return Effect.fail(
-        new MemcachedInputError({
-          reason: "InvalidArgument",
-          message: `unknown server ${JSON.stringify(target)}; the servers are ${servers.map((s) => s.name).join(", ")}`
-        })
-      )
-    }
+    if (typeof timeout !== "number") return inputFailure(timeout)
+    const targets = requests.adminTargets(options?.server)
+    if (!Array.isArray(targets)) return inputFailure(targets as EngineError)
     return Effect.forEach(
       targets,
       (pool) =>
         Effect.map(
           Effect.result(retrying(
             row,
-            Effect.callback<A, MemcachedError>((resume) => {
-              pool.whenKnown(() => {
-                const rejected = proxyRejects(pool, label)
-                if (rejected !== undefined) return resume(Exit.fail(rejected))
-                submit(pool, commandFor(row, pool.protocol === "meta"), head, undefined, label, timeout, resume)
-              })
-            })
+            Effect.callback<A, MemcachedError>((resume) => requests.admin(pool, row, head, label, timeout, resume))
           )),
           (a) => [pool.spec.name, a] as const
         ),
@@ -68,29 +57,14 @@ export const makeAdmin = (
   }
   return {
     flushAll: (delay, options) =>
-      Effect.suspend(() => {
-        const exptime = toExptime(delay, timers.now())
-        if (typeof exptime !== "number") return Effect.fail(exptime)
-        return perServer<void>(options, commands.flush_all, encodeFlushAll(exptime), "flush_all")
-      }),
-    version: (options) => perServer<string>(options, commands.version, encodeVersion(), "version"),
-    stats: (argument, options) => {
-      if (argument !== undefined && !/^[\x21-\x7e]+( [\x21-\x7e]+)*$/.test(argument)) {
-        return Effect.fail(
-          new MemcachedInputError({
-            reason: "InvalidArgument",
-            message: `invalid stats argument ${JSON.stringify(argument)}`
-          })
-        )
-      }
-      return perServer<ReadonlyMap<string, string>>(options, commands.stats, encodeStats(argument), "stats")
-    },
+      Effect.suspend(() =>
+        perServer<void>(options, commands.flush_all, adminLines.flushAll(ttlSeconds(delay)), "flush_all")
+      ),
+    version: (options) => perServer<string>(options, commands.version, adminLines.version(), "version"),
+    stats: (argument, options) =>
+      perServer<ReadonlyMap<string, string>>(options, commands.stats, adminLines.stats(argument), "stats"),
     verbosity: (level, options) =>
-      Number.isInteger(level) && level >= 0 && level <= U32_MAX
-        ? perServer<void>(options, commands.verbosity, encodeVerbosity(level), "verbosity")
-        : Effect.fail(
-          new MemcachedInputError({ reason: "InvalidArgument", message: `invalid verbosity level ${level}` })
-        ),
+      perServer<void>(options, commands.verbosity, adminLines.verbosity(level), "verbosity"),
     protocols: () =>
       Effect.forEach(
         pools,

@@ -1,21 +1,23 @@
 /**
- * What the client's method groups share: its pools and router, settings and clock, the retry policy
- * applied per command row, and the per-call checks (timeout, text-only proxy). Internal: not exported
- * from the package index.
+ * What the client's method groups share: its pools and router, settings and clock, the engine's
+ * request facade over the Effect 3 edition, the retry policy applied per command row, and the call's
+ * timeout decoding. Internal: not exported from the package index.
  *
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
 import type * as Schedule from "effect/Schedule"
-import type { Timers } from "../../../../src/engine/connection.js"
-import { proxyUnsupported, type ServerPool, type Settings } from "../../../../src/engine/pool.js"
-import type { Router } from "../../../../src/engine/router.js"
-import { positiveFiniteMillis } from "../Key.js"
-import { type MemcachedError, MemcachedInputError } from "../MemcachedError.js"
-import type { ServerSpec } from "../ServerSpec.js"
 import type { CommandRow } from "../../../../src/engine/commands.js"
+import type { Timers } from "../../../../src/engine/connection.js"
+import type { ServerPool, Settings } from "../../../../src/engine/pool.js"
+import { makeRequests, type Requests, type Timeout } from "../../../../src/engine/requests.js"
+import type { Router } from "../../../../src/engine/router.js"
+import { inputError } from "../../../../src/engine/types.js"
+import { positiveFiniteMillis } from "../Key.js"
+import type { MemcachedError } from "../MemcachedError.js"
+import type { ServerSpec } from "../ServerSpec.js"
+import { effectEdition, type Resume } from "./request.js"
 import type { CallOptions } from "./models.js"
-import { submit, type Submit } from "./request.js"
 
 /**
  * The retry policy, applied per command from the command table.
@@ -42,15 +44,13 @@ export interface ClientContext {
   readonly router: Router<ServerSpec>
   readonly settings: Settings
   readonly timers: Timers
+  /** The engine's requests, completing `Effect.callback` resumes. */
+  readonly requests: Requests<Resume>
   /** `effect` retried per the policy when the row's command may be retried; as is otherwise. */
   readonly retrying: <A, E extends MemcachedError>(row: CommandRow, effect: Effect.Effect<A, E>) => Effect.Effect<A, E>
-  readonly submit: Submit
   readonly serverFor: (key: string) => number
-  readonly poolOf: (key: string) => ServerPool<ServerSpec>
-  /** The call's timeout in ms, or the input error for an invalid one. */
-  readonly timeoutOf: (options: CallOptions | undefined) => number | MemcachedInputError
-  /** `Unsupported` when `pool` is a text-only proxy that does not forward `command` (nothing is sent). */
-  readonly proxyRejects: (pool: ServerPool, command: string, key?: string) => MemcachedInputError | undefined
+  /** The call's timeout in ms, or the `InvalidArgument` error of an invalid one. */
+  readonly timeoutOf: (options: CallOptions | undefined) => Timeout
 }
 
 /**
@@ -72,28 +72,14 @@ export const makeContext = (
     ? <A, E extends MemcachedError>(_row: CommandRow, effect: Effect.Effect<A, E>) => effect
     : <A, E extends MemcachedError>(row: CommandRow, effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
       row.idempotent || retry.all ? Effect.retry(effect, { schedule: retry.schedule, while: retry.while }) : effect
-  const serverFor = router.route
-  const poolOf = pools.length === 1 ? () => pools[0]! : (key: string) => pools[router.route(key)]!
-  const timeoutOf = (options: CallOptions | undefined): number | MemcachedInputError => {
+  const timeoutOf = (options: CallOptions | undefined): Timeout => {
     const t = options?.timeout
     if (t === undefined) return settings.timeout
     const ms = positiveFiniteMillis(t)
     return ms === undefined
-      ? new MemcachedInputError({
-        reason: "InvalidArgument",
-        message: `timeout must be a positive finite duration, got ${String(t)}`
-      })
+      ? inputError("InvalidArgument", `timeout must be a positive finite duration, got ${String(t)}`)
       : ms
   }
-
-  /** `Unsupported` when `pool` is a text-only proxy that does not forward `command` (nothing is sent). */
-  const proxyRejects = (pool: ServerPool, command: string, key?: string): MemcachedInputError | undefined =>
-    pool.proxy && proxyUnsupported.has(command)
-      ? new MemcachedInputError({
-        reason: "Unsupported",
-        message: `${command} is not forwarded by ${pool.spec.name}, a text-only proxy (twemproxy); nothing was sent`,
-        ...(key === undefined ? {} : { key })
-      })
-      : undefined
-  return { servers, pools, router, settings, timers, retrying, submit, serverFor, poolOf, timeoutOf, proxyRejects }
+  const requests = makeRequests({ servers, pools, router, settings, timers }, effectEdition)
+  return { servers, pools, router, settings, timers, requests, retrying, serverFor: router.route, timeoutOf }
 }

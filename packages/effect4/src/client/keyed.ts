@@ -1,20 +1,20 @@
 /**
- * The single-key commands without a value: delete, touch, incr, decr (noreply where the protocol has it).
- * Internal: not exported from the package index.
+ * The single-key commands without a value: delete, touch, incr, decr (noreply where the protocol has
+ * it), over the engine's request facade. Internal: not exported from the package index.
  *
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import { Slot } from "../../../../src/engine/connection.js"
-import { toExptime, validateKey } from "../Key.js"
-import type { CallOptions, MemcachedClient } from "./models.js"
-import { type MemcachedError, MemcachedInputError } from "../MemcachedError.js"
-import { encodeDelete, encodeIncrDecr, encodeTouch } from "../../../../src/protocol/client.js"
-import { encodeMetaArithmetic, encodeMetaDelete, encodeMetaTouch } from "../../../../src/protocol/meta.js"
-import { U64_MAX } from "../../../../src/protocol/limits.js"
-import { commandFor, type CommandRow, commands } from "../../../../src/engine/commands.js"
+import { type CommandRow, commands } from "../../../../src/engine/commands.js"
+import type { Resume } from "./request.js"
+import type { EngineError } from "../../../../src/engine/types.js"
+import type { MemcachedError } from "../MemcachedError.js"
+import { rejected, toMemcachedError } from "./request.js"
 import type { ClientContext } from "./context.js"
+import { ttlSeconds } from "./decode.js"
+import type { CallOptions, MemcachedClient } from "./models.js"
+
+type Options = (CallOptions & { readonly noreply?: boolean | undefined }) | undefined
 
 /**
  * Builds these methods of the client over its context; each fails as its JSDoc on {@link MemcachedClient} says.
@@ -23,72 +23,43 @@ import type { ClientContext } from "./context.js"
  * @category constructors
  */
 export const makeKeyCommands = (ctx: ClientContext): Pick<MemcachedClient, "delete" | "touch" | "incr" | "decr"> => {
-  const { timers, retrying, submit, poolOf, timeoutOf } = ctx
-  const simple = <A>(
-    key: string,
-    options: (CallOptions & { readonly noreply?: boolean | undefined }) | undefined,
-    head: (meta: boolean) => string | MemcachedInputError,
-    row: CommandRow
+  const { requests, retrying, timeoutOf } = ctx
+  /** One request: sent without waiting under `noreply`, else one `Effect.callback` retried per its row. */
+  const run = <A>(
+    row: CommandRow,
+    options: Options,
+    send: (noreply: boolean, resume: Resume) => EngineError | undefined
   ): Effect.Effect<A, MemcachedError> => {
-    const invalidKey = validateKey(key)
-    if (invalidKey !== undefined) return Effect.fail(invalidKey)
-    const timeout = timeoutOf(options)
-    if (typeof timeout !== "number") return Effect.fail(timeout)
     if (options?.noreply === true) {
       return Effect.suspend(() => {
-        const pool = poolOf(key)
-        const meta = pool.protocol === "meta"
-        const h = head(meta)
-        if (typeof h !== "string") return Effect.fail(h)
-        pool.connection().send(new Slot(commandFor(row, meta), h, undefined, key, timeout))
-        return Effect.void as Effect.Effect<any>
+        const e = send(true, undefined!)
+        return e === undefined ? Effect.void as Effect.Effect<any> : Effect.fail(toMemcachedError(e))
       })
     }
-    return retrying(
-      row,
-      Effect.callback<A, MemcachedError>((resume) => {
-        const pool = poolOf(key)
-        const meta = pool.protocol === "meta"
-        const h = head(meta)
-        if (typeof h !== "string") return resume(Exit.fail(h))
-        submit(pool, commandFor(row, meta), h, undefined, key, timeout, resume)
-      })
-    )
+    return retrying(row, Effect.callback<A, MemcachedError>((resume) => rejected(resume, send(false, resume))))
   }
-
   const delta = (command: "incr" | "decr") => (key: string, d: number | bigint, options?: CallOptions) => {
-    let big: bigint
-    if (typeof d === "bigint") big = d
-    else if (Number.isSafeInteger(d)) big = BigInt(d)
-    else big = -1n
-    if (big < 0n || big > U64_MAX) {
-      return Effect.fail(
-        new MemcachedInputError({
-          reason: "InvalidArgument",
-          message: `${command} delta must be an unsigned 64-bit integer, got ${d}`,
-          key
-        })
-      )
-    }
-    return simple<bigint>(
-      key,
+    const timeout = timeoutOf(options)
+    return run<bigint>(
+      commands[command],
       options,
-      (meta) =>
-        meta
-          ? encodeMetaArithmetic(key, { mode: command, delta: big, value: true })
-          : encodeIncrDecr(command, key, big),
-      commands[command]
+      (noreply, resume) => requests.delta(command, key, d, noreply, timeout, resume)
     )
   }
   return {
-    delete: (key, options) =>
-      simple<void>(key, options, (meta) => (meta ? encodeMetaDelete(key) : encodeDelete(key)), commands.delete),
-    touch: (key, ttl, options) =>
-      simple<void>(key, options, (meta) => {
-        const exptime = toExptime(ttl, timers.now())
-        if (typeof exptime !== "number") return exptime
-        return meta ? encodeMetaTouch(key, exptime) : encodeTouch(key, exptime)
-      }, commands.touch),
+    delete: (key, options) => {
+      const timeout = timeoutOf(options)
+      return run<void>(commands.delete, options, (noreply, resume) => requests.del(key, noreply, timeout, resume))
+    },
+    touch: (key, ttl, options) => {
+      const timeout = timeoutOf(options)
+      const seconds = ttlSeconds(ttl)
+      return run<void>(
+        commands.touch,
+        options,
+        (noreply, resume) => requests.touch(key, seconds, noreply, timeout, resume)
+      )
+    },
     incr: delta("incr"),
     decr: delta("decr")
   }

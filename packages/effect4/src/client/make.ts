@@ -102,18 +102,21 @@ const settingsOf = (options: MemcachedClientOptions): Settings | Config.ConfigEr
   }
 }
 
-/** Ejection backoff: `retryInterval × 2ⁿ` capped at `maxRetryInterval`, read off an Effect 4 `Schedule`. */
-const retryDelayOf = (retryInterval: number, maxRetryInterval: number) => {
+/**
+ * Ejection backoff as an Effect 4 `Schedule`: `retryInterval × 2ⁿ` (Schedule.exponential), capped at
+ * `maxRetryInterval`. The engine's pool asks for the delay of its `flaps + 1`-th ejection through a plain
+ * callback; the schedule is stepped without sleeping (`Schedule.toStep`), so this never blocks or fails.
+ */
+export const retryDelayOf = (retryInterval: number, maxRetryInterval: number) => {
   const schedule = Schedule.exponential(Duration.millis(retryInterval), 2)
   return (flaps: number): number => {
-    const step = Effect.runSync(
-      Schedule.toStepWithSleep(schedule).pipe(Effect.flatMap((pull) => {
-        let last: Effect.Effect<unknown, unknown> = pull(0)
-        for (let i = 0; i < Math.min(flaps, 62); i++) last = Effect.andThen(last, pull(0))
-        return last
-      })) as Effect.Effect<unknown>
-    )
-    return Math.min(Duration.toMillis(step as Duration.Duration), maxRetryInterval)
+    const delay = Effect.runSync(Effect.gen(function*() {
+      const step = yield* Schedule.toStep(schedule)
+      let out: readonly [unknown, Duration.Duration] = yield* step(0, undefined)
+      for (let i = 0; i < Math.min(flaps, 62); i++) out = yield* step(0, undefined)
+      return out[1]
+    }) as Effect.Effect<Duration.Duration>)
+    return Math.min(Duration.toMillis(delay), maxRetryInterval)
   }
 }
 

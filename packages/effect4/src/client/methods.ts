@@ -43,16 +43,15 @@ export interface MethodsInput {
 export const makeMethods = (input: MethodsInput): MemcachedClient => {
   const { keyPrefix, pools, retry, router, servers, settings, timers } = input
   const ctx = makeContext(servers, pools, router, settings, timers, retry)
-  const { poolOf, retrying, serverFor, submit, timeoutOf } = ctx
   const client: MemcachedClient = {
     servers,
-    serverFor,
-    ...makeBulkWrites({ router, pools, settings, timers, timeoutOf }),
+    serverFor: ctx.serverFor,
+    ...makeBulkWrites(ctx),
     ...makeReads(ctx),
     ...makeStores(ctx),
     ...makeKeyCommands(ctx),
     ...makeAdmin(ctx),
-    ...makeMetaMethods({ poolOf, timeoutOf, timers, settings, retrying, submit })
+    ...makeMetaMethods(ctx)
   }
   return keyPrefix === "" ? client : withKeyPrefix(client, keyPrefix)
 }

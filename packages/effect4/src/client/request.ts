@@ -1,7 +1,7 @@
 /**
  * The Effect 4 side of the engine's completion seam: one `Effect.callback` per request, whose slot is
- * its own completion (no Deferred, no fiber per request). Engine failures and the finishers' plain error
- * data become the typed `MemcachedError`s here. Internal: not exported from the package index.
+ * its own completion (no Deferred, no fiber per request); the facade's `EngineError`s become the typed
+ * `MemcachedError`s here. Internal: not exported from the package index.
  *
  * @since 0.1.0
  */
@@ -9,8 +9,8 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import { type Command, Slot } from "../../../../src/engine/connection.js"
-import type { ServerPool } from "../../../../src/engine/pool.js"
 import { isOptional } from "../../../../src/engine/commands.js"
+import type { Edition } from "../../../../src/engine/requests.js"
 import type {
   ConnectionReason,
   EngineError,
@@ -105,50 +105,31 @@ export class ResumeSlot extends Slot {
 }
 
 /**
- * Enqueues one request on a connection of `pool`; `resume` gets its `Exit`.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const submit = (
-  pool: ServerPool,
-  command: Command,
-  head: string,
-  data: Uint8Array | undefined,
-  key: string,
-  timeout: number,
-  resume: (effect: Effect.Effect<any, any>) => void
-): Slot => {
-  const slot = new ResumeSlot(command, head, data, key, timeout, resume)
-  pool.connection().enqueue(slot)
-  return slot
-}
-
-/**
- * The signature of {@link submit}.
+ * The resume callback of an `Effect.callback` register function.
  *
  * @since 0.1.0
  * @category models
  */
-export type Submit = typeof submit
+export type Resume = (effect: Effect.Effect<any, any>) => void
 
 /**
- * A completion that hands a request's outcome to `onExit` (bulk and batched requests).
+ * The Effect 4 edition for the engine's request facade: {@link ResumeSlot}s, late failures resumed
+ * with the typed error.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const exitCompletion = (onExit: (exit: Exit.Exit<any, MemcachedError>) => void) => ({
-  succeed: (value: unknown) => onExit(successExit(value)),
-  fail: (error: EngineError) => onExit(Exit.fail(toMemcachedError(error)))
-})
+export const effectEdition: Edition<Resume> = {
+  slot: (command, head, data, key, timeout, resume) => new ResumeSlot(command, head, data, key, timeout, resume),
+  fail: (resume, error) => resume(Exit.fail(toMemcachedError(error)))
+}
 
 /**
- * One request as an Effect: `register` runs when the effect runs, with the resume of its one
- * `Effect.callback`.
+ * Resumes with the typed error when the facade rejected the request synchronously (`error` set).
  *
  * @since 0.1.0
- * @category constructors
+ * @category combinators
  */
-export const request = <A, E>(register: (resume: (effect: Effect.Effect<A, E>) => void) => void): Effect.Effect<A, E> =>
-  Effect.callback<A, E>(register)
+export const rejected = (resume: Resume, error: EngineError | undefined): void => {
+  if (error !== undefined) resume(Exit.fail(toMemcachedError(error)))
+}
