@@ -12,7 +12,7 @@
  *   minus the heapUsed of N idle fibers (blocked in an `Effect.async` that never resumes): the client's
  *   memory per in-flight request beyond the caller's fiber.
  */
-import { Effect, Fiber, type Scope } from "effect"
+import { Effect, Fiber, type Layer, type Scope } from "effect"
 import {
   type ChildInput,
   type ChildOutput,
@@ -75,6 +75,8 @@ export interface EffectFactory {
     servers: ReadonlyArray<string>,
     purpose: "single" | "multi" | "mem"
   ) => Effect.Effect<EffectTarget, unknown, Scope.Scope>
+  /** Provided to the whole program (e.g. an OpenTelemetry tracer for the telemetry lines). */
+  readonly layer?: Layer.Layer<never> | undefined
 }
 
 const describe = (e: unknown): Error => {
@@ -295,7 +297,8 @@ export const runEffect = async (factory: (input: ChildInput) => Promise<EffectFa
   try {
     const f = await factory(input)
     settings = f.settings
-    const results = await Effect.runPromise(Effect.scoped(program(input, f)))
+    const run = Effect.scoped(program(input, f))
+    const results = await Effect.runPromise(f.layer === undefined ? run : Effect.provide(run, f.layer))
     out = { contender: input.contender, variant: input.variant, settings, results }
   } catch (e) {
     out = {

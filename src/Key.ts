@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import * as Duration from "effect/Duration"
-import { toMemcachedError } from "./client/completion.js"
+import { toMemcachedError } from "./client/errors.js"
 import { ttlSeconds } from "./client/decode.js"
 import { exptimeOf, keyError } from "./engine/keys.js"
 import type { MemcachedInputError } from "./MemcachedError.js"

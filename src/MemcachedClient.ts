@@ -23,6 +23,7 @@ import { Router } from "./engine/router.js"
 import { makeBulkWrites } from "./client/bulkWrites.js"
 import { makeMetaMethods } from "./client/metaMethods.js"
 import { withKeyPrefix } from "./client/keyPrefix.js"
+import { engineObserver, healthCounter, resolveTelemetry, samplePools, withTelemetry } from "./client/telemetry.js"
 import { makeAdmin } from "./client/admin.js"
 import { makeContext, type Retry } from "./client/context.js"
 import { makeKeyCommands } from "./client/keyed.js"
@@ -32,7 +33,10 @@ import { positiveFiniteMillis, validateKey } from "./Key.js"
 import { type MemcachedError } from "./MemcachedError.js"
 import type { Policy } from "./MemcachedPolicy.js"
 import * as MemcachedRing from "./MemcachedRing.js"
-import { net as netTransport } from "./MemcachedTransport.js"
+import * as Redacted from "effect/Redacted"
+import { withHandshake } from "./engine/handshake.js"
+import { withTls } from "./MemcachedTransport.js"
+import { authCredentialProblem, encodeAuth } from "./protocol/client.js"
 
 import * as ServerSpec from "./ServerSpec.js"
 import type { MemcachedClientOptions, MemcachedClient as MemcachedClientService } from "./client/models.js"
@@ -181,9 +185,14 @@ export const make = (
         invalid("protocol", `protocol must be "meta", "text" or "auto", got ${String(protocol)}`)
       )
     }
+    const telemetry = resolveTelemetry(options.telemetry)
+    if (isConfigError(telemetry)) return yield* Effect.fail(telemetry)
     const settings = { ...fields, ...health, protocol, textProxy: options.textProxy === true } as Settings
     const distribution = options.distribution ?? Distribution.ketama()
-    const transport = options.transport ?? netTransport
+    const auth = authCommand(options.auth)
+    if (isConfigError(auth)) return yield* Effect.fail(auth)
+    const { tlsOf, transport: tlsTransport } = withTls(options.transport, options.tls)
+    const transport = withHandshake(tlsTransport, { auth }, (spec) => tlsOf(spec) !== undefined)
     const clock = yield* Effect.clock
     const runtime = yield* Effect.runtime<never>()
     const runFork = Runtime.runFork(runtime)
@@ -197,11 +206,16 @@ export const make = (
     const logAt = { debug: Effect.logDebug, info: Effect.logInfo, warning: Effect.logWarning } as const
     // The pools report health changes to the router, which is built over them right after.
     let router: Router<ServerSpec.ServerSpec> | undefined = undefined
+    const countHealth = healthCounter(telemetry, servers)
     const events: PoolEvents = {
       log: (level, message, server) =>
         runFork(logAt[level](message).pipe(Effect.annotateLogs({ module: "MemcachedClient", server }))),
-      healthChanged: () => router?.invalidate(),
-      retryDelay: retryDelayOf(ejectionBackoff(settings.retryInterval, settings.maxRetryInterval))
+      healthChanged: countHealth === undefined ? () => router?.invalidate() : (pool) => {
+        router?.invalidate()
+        countHealth(pool.spec.name, pool.health)
+      },
+      retryDelay: retryDelayOf(ejectionBackoff(settings.retryInterval, settings.maxRetryInterval)),
+      observer: engineObserver(telemetry, servers)
     }
     const pools = servers.map((spec, i) => new ServerPool(i, spec, transport, settings, timers, events))
     router = new Router(servers, pools, distribution, failover)
@@ -212,15 +226,38 @@ export const make = (
       ? undefined
       : { schedule: policy.retry, all: policy.retryNonIdempotent === true, while: transient(failover) }
     const client = makeClient(servers, pools, router, settings, timers, retry)
-    return keyPrefix === "" ? client : withKeyPrefix(client, keyPrefix)
+    const prefixed = keyPrefix === "" ? client : withKeyPrefix(client, keyPrefix)
+    if (telemetry === undefined) return prefixed
+    yield* samplePools(telemetry, pools)
+    return withTelemetry(prefixed, { telemetry, servers, clock, protocolOf: (i) => pools[i]?.protocol })
   })
+
+/**
+ * The encoded authentication command of the `auth` option, or a `ConfigError` naming the entry (never
+ * quoting the password).
+ */
+const authCommand = (auth: MemcachedClientOptions["auth"]): Uint8Array | undefined | ConfigError.ConfigError => {
+  if (auth === undefined) return undefined
+  if (typeof auth.username !== "string") return invalid("auth.username", "auth.username must be a string")
+  if (!Redacted.isRedacted(auth.password)) {
+    return invalid("auth.password", "auth.password must be a Redacted string (Redacted.make or Config.redacted)")
+  }
+  const password = Redacted.value(auth.password)
+  if (typeof password !== "string") return invalid("auth.password", "auth.password must be a Redacted string")
+  const userProblem = authCredentialProblem("username", auth.username)
+  if (userProblem !== undefined) return invalid("auth.username", `auth.${userProblem}`)
+  const passwordProblem = authCredentialProblem("password", password)
+  if (passwordProblem !== undefined) return invalid("auth.password", `auth.${passwordProblem}`)
+  return encodeAuth(auth.username, password)
+}
 
 /**
  * Errors a retry can help with. `Ejected` only with failover `next`, where the retry goes to the
  * rebuilt ring; with `none` the server stays ejected and a retry would fail the same way at once.
  */
 const transient = (failover: "none" | "next") => (e: MemcachedError): boolean =>
-  e._tag === "MemcachedConnectionError" && e.reason !== "Overloaded" && (failover === "next" || e.reason !== "Ejected")
+  e._tag === "MemcachedConnectionError" && e.reason !== "Overloaded" && e.reason !== "Tls" && e.reason !== "Auth" &&
+  (failover === "next" || e.reason !== "Ejected")
 
 const makeClient = (
   servers: ReadonlyArray<ServerSpec.ServerSpec>,
@@ -272,12 +309,30 @@ export const layerConfig = (
  * The environment-driven configuration: `MEMCACHED_SERVERS` (comma or space separated specs, default
  * `127.0.0.1:11211`), `MEMCACHED_TIMEOUT` and `MEMCACHED_CONNECT_TIMEOUT` (durations such as
  * `500 millis`), `MEMCACHED_POOL_SIZE`, `MEMCACHED_DISTRIBUTION` (a ring name such as `ketama:md5`
- * or `libmc`, see `MemcachedRing.config`; default ketama).
+ * or `libmc`, see `MemcachedRing.config`; default ketama), `MEMCACHED_TLS` (`true` for TLS with the
+ * system CAs), `MEMCACHED_USERNAME` and `MEMCACHED_PASSWORD` (ASCII authentication; the password is
+ * read as `Redacted`; one without the other fails naming the missing one).
  *
  * @since 0.1.0
  * @category config
  */
 export const config: Config.Config<MemcachedClientOptions> = Config.all({
+  tls: Config.option(Config.boolean("MEMCACHED_TLS")).pipe(Config.map(Option.getOrUndefined)),
+  auth: Config.all({
+    username: Config.option(Config.string("MEMCACHED_USERNAME")),
+    password: Config.option(Config.redacted("MEMCACHED_PASSWORD"))
+  }).pipe(Config.mapOrFail(({ password, username }) =>
+    Option.isSome(username) && Option.isSome(password)
+      ? Either.right({ username: username.value, password: password.value })
+      : Option.isNone(username) && Option.isNone(password)
+      ? Either.right(undefined)
+      : Either.left(
+        ConfigError.MissingData(
+          [Option.isNone(username) ? "MEMCACHED_USERNAME" : "MEMCACHED_PASSWORD"],
+          "MEMCACHED_USERNAME and MEMCACHED_PASSWORD go together"
+        )
+      )
+  )),
   servers: ServerSpec.config("MEMCACHED_SERVERS").pipe(
     Config.withDefault([ServerSpec.make({ host: "127.0.0.1", port: 11211 })] as ReadonlyArray<ServerSpec.ServerSpec>)
   ),

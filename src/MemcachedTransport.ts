@@ -44,25 +44,104 @@ export const net_: Transport = {
 export { net_ as net }
 
 /**
- * TLS over TCP (memcached ≥ 1.5.13 built with TLS, or a TLS proxy). `options` are Node's
- * `tls.connect` options (CA, client certificate, `rejectUnauthorized`, …); the server name defaults to
- * the spec's host.
+ * The TLS settings of a client or a server spec: `true` (Node's defaults: the server's certificate is
+ * verified against the system's CAs and the server name) or `tls.connect` options (`ca`, `cert` and
+ * `key` for a client certificate, `servername`, `minVersion`, …). Verification stays on unless the
+ * options set `rejectUnauthorized: false`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type TlsOption = true | tls.ConnectionOptions
+
+/**
+ * The server name sent as SNI and checked against the certificate: the options' `servername`, else
+ * the spec's host — never an IP literal (RFC 6066 forbids them in SNI; with an IP host and no
+ * `servername` the certificate is checked against the IP).
+ */
+const serverNameOf = (server: ServerSpec, options: tls.ConnectionOptions): string | undefined => {
+  const name = options.servername ?? server.host
+  return name !== "" && net.isIP(name) === 0 ? name : undefined
+}
+
+/**
+ * Opens TLS connections and keeps the last TLS session of each server (by `name`), offered again on
+ * the next connection to it so reconnects resume the session (TLS 1.3 tickets; memcached 1.6.18
+ * resumes them). `base` opens the underlying stream for transports other than plain TCP.
+ */
+const makeTls = (base: Transport | undefined) => {
+  const sessions = new Map<string, Buffer>()
+  const connect = (server: ServerSpec, option: TlsOption): Duplex => {
+    const options = option === true ? {} : option
+    const key = server.name
+    const servername = serverNameOf(server, options)
+    const session = options.session ?? sessions.get(key)
+    const where = base !== undefined
+      ? { socket: base.connect(server) }
+      : server.path !== undefined
+      ? { path: server.path }
+      : { host: server.host, port: server.port }
+    const socket = tls.connect({ ...options, ...where, servername, session })
+    if (base === undefined && server.path === undefined) socket.setNoDelay(true)
+    socket.on("session", (s: Buffer) => sessions.set(key, s))
+    socket.once("error", () => sessions.delete(key))
+    return socket
+  }
+  return { connect, sessions }
+}
+
+/**
+ * TLS over TCP (memcached ≥ 1.5.13 built with TLS, `-Z`; ElastiCache in-transit encryption;
+ * Memorystore with TLS; a TLS proxy) for every server. `options` are Node's `tls.connect` options;
+ * the SNI name is the spec's host (never an IP literal) unless `options.servername` says otherwise;
+ * the server's certificate is verified. TLS sessions are resumed across reconnects. Prefer the client's
+ * `tls` option, which also covers per-server `tls` specs; a failed handshake or certificate check fails
+ * the pending requests with `MemcachedConnectionError` reason `Tls` only with that option (this
+ * transport alone reports it as `Connect`).
  *
  * @since 0.1.0
  * @category transports
  */
-export const tlsTransport = (options: tls.ConnectionOptions = {}): Transport => ({
-  connect: (server) => {
-    const socket = tls.connect({
-      host: server.host,
-      port: server.port,
-      servername: net.isIP(server.host) === 0 ? server.host : undefined,
-      ...options
-    })
-    socket.setNoDelay(true)
-    return socket
+export const tlsTransport = (options: tls.ConnectionOptions = {}): Transport => {
+  const t = makeTls(undefined)
+  return { connect: (server) => t.connect(server, options) }
+}
+
+/**
+ * The transport a client uses: `base` (default {@link net}) for plain servers, TLS for the servers
+ * whose spec says `tls` (a `tls://` spec or a `tls` field) or, when their spec does not say
+ * `tls: false`, for every server when the client's `tls` option is set. Over a custom `base` the TLS
+ * connection runs on the stream `base` opens. `tlsOf(server)` tells which servers use TLS. Never
+ * throws; its TLS streams fail with Node's TLS errors, which the client's handshake step
+ * (engine/handshake.ts) turns into reason `Tls`.
+ *
+ * @since 0.1.0
+ * @category transports
+ */
+export const withTls = (
+  base: Transport | undefined,
+  clientTls: boolean | tls.ConnectionOptions | undefined
+): { readonly transport: Transport; readonly tlsOf: (server: ServerSpec) => TlsOption | undefined } => {
+  const fallback: TlsOption | undefined = clientTls === true ? true : clientTls === false ? undefined : clientTls
+  const tlsOf = (server: ServerSpec): TlsOption | undefined => {
+    const own = server.tls
+    if (own === false) return undefined
+    if (own === undefined) return fallback
+    if (own === true) return fallback ?? true
+    return fallback === undefined || fallback === true ? own : { ...fallback, ...own }
   }
-})
+  const plain = base ?? net_
+  const t = makeTls(base === net_ ? undefined : base)
+  return {
+    tlsOf,
+    transport: {
+      connect: (server) => {
+        const option = tlsOf(server)
+        return option === undefined ? plain.connect(server) : t.connect(server, option)
+      }
+    }
+  }
+}
 
 /** The Node error a platform `SocketError` stands for, keeping the underlying `code` (ECONNREFUSED, ECONNRESET, …). */
 const toNodeError = (error: unknown): Error => {

@@ -1,6 +1,7 @@
 /**
  * Server specifications: `host`, `host:port`, `[v6addr]:port`, `host:port:weight`, `host:port/?weight`,
- * `host:port alias` (libmc) and unix socket paths, parsed without resolving anything. The grammar is the
+ * `host:port alias` (libmc) and unix socket paths, each optionally prefixed `tls://`, parsed without
+ * resolving anything. The grammar is the
  * engine's (src/engine/serverSpec.ts, no Effect), shared by every edition; this module is its public face
  * with the `Either`, `Schema` and `Config` forms.
  *
@@ -11,6 +12,7 @@ import * as ConfigError from "effect/ConfigError"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import type * as tls from "node:tls"
 import * as Engine from "./engine/serverSpec.js"
 import type { ServerSpec } from "./engine/serverSpec.js"
 
@@ -19,10 +21,12 @@ export { DEFAULT_PORT, format, make, type ServerSpec, splitList } from "./engine
 /**
  * Parses one server spec. Accepted forms: `host`, `host:port`, `[v6]`, `[v6]:port`, `host:port:weight`,
  * `host:port/?weight`, `[v6]:port:weight`, `host[:port] alias` (libmc aliases), `/path/to/socket` and
- * `unix:/path`. The port defaults to 11211 and the weight to 1.
+ * `unix:/path`, each optionally prefixed `tls://` (the server speaks TLS: `tls` is `true`). The port
+ * defaults to 11211 and the weight to 1.
  *
  * Fails (Left) with a description of the problem: empty spec or host, port not in 1..65535, weight not a
- * positive integer, unbalanced brackets, unbracketed IPv6, UDP, or stray text.
+ * positive integer, unbalanced brackets, unbracketed IPv6, UDP, a scheme other than `tls://`, or stray
+ * text.
  *
  * @since 0.1.0
  * @category parsing
@@ -58,7 +62,12 @@ export const ServerSpecSchema: Schema.Schema<ServerSpec> = Schema.Struct({
   weight: Schema.Number,
   alias: Schema.optional(Schema.String),
   path: Schema.optional(Schema.String),
-  name: Schema.String
+  name: Schema.String,
+  tls: Schema.optional(
+    Schema.declare((u): u is boolean | tls.ConnectionOptions =>
+      typeof u === "boolean" || (typeof u === "object" && u !== null)
+    )
+  )
 })
 
 /**

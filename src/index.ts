@@ -35,6 +35,8 @@ export * as MemcachedPromise from "./MemcachedPromise.js"
 /** @since 0.1.0 */
 export * as MemcachedRing from "./MemcachedRing.js"
 /** @since 0.1.0 */
+export * as MemcachedTelemetry from "./MemcachedTelemetry.js"
+/** @since 0.1.0 */
 export * as MemcachedTest from "./MemcachedTest.js"
 /** @since 0.1.0 */
 export * as MemcachedTransport from "./MemcachedTransport.js"

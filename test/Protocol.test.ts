@@ -281,6 +281,23 @@ describe("ReplyParser: every reply kind from golden bytes", () => {
     assert.isFalse(a.keyEquals("ab"))
     assert.isTrue(b.keyEquals("ключ"))
     assert.isFalse(b.keyEquals("клюя"))
+    assert.isFalse(a.keyEquals("abcd"))
+    assert.isFalse(b.keyEquals("abcdefgh")) // same byte length, ASCII: no decode, no match
+  })
+
+  it("ValueReply.keyEquals matches UTF-8 bytes only: a latin1 byte is not the char of that code", () => {
+    const p = makeReplyParser()
+    const line = Buffer.concat([
+      Buffer.from("VALUE "),
+      Buffer.from([0xe9]),
+      Buffer.from(" 0 1\r\nx\r\nVALUE é😀 0 1\r\ny\r\n", "utf8")
+    ])
+    const [latin, astral] = p.push(line)
+    assert(latin !== undefined && latin._tag === "Value" && astral !== undefined && astral._tag === "Value")
+    assert.isFalse(latin.keyEquals("é")) // U+00E9 is C3 A9 in UTF-8, not the byte E9
+    assert.isTrue(astral.keyEquals("é😀"))
+    assert.isFalse(astral.keyEquals("é😁"))
+    assert.isFalse(astral.keyEquals("e😀"))
   })
 })
 

@@ -6,7 +6,7 @@
  * (the service tag) and the service's `get`, `set`, `getMany` and `setMany`. The variant (a line of the
  * contender table in `bench/run.ts`) arrives as `input.options` and is spread into the layer's options.
  */
-import { Context, Effect, Either, Layer, Option } from "effect"
+import { Context, Effect, Either, Layer, Option, Redacted } from "effect"
 import * as path from "node:path"
 import { pathToFileURL } from "node:url"
 import { type EffectFactory, runEffect } from "../effectDriver.js"
@@ -35,8 +35,15 @@ await runEffect(async (input) => {
   const MC: Module = process.env.BENCH_FROM_SRC === "1" && input.dist === undefined
     ? await import("../../src/MemcachedClient.js") as unknown as Module
     : await import(pathToFileURL(path.join(dist, "MemcachedClient.js")).href)
-  const opts = input.options
+  // `auth.password` travels as JSON; the client takes it as a Redacted.
+  const auth = input.options.auth as { username: string; password: string } | undefined
+  const opts = auth === undefined
+    ? input.options
+    : { ...input.options, auth: { username: auth.username, password: Redacted.make(auth.password) } }
+  // The telemetry lines run under a real OpenTelemetry SDK (spans and metrics exported to no-op sinks).
+  const layer = opts.telemetry === undefined ? undefined : (await import("../otelPipeline.js")).layer
   const factory: EffectFactory = {
+    layer,
     settings:
       `MemcachedClient.layer({servers${
         Object.keys(opts).length > 0 ? `, ${JSON.stringify(opts).slice(1, -1)}` : ""

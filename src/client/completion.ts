@@ -12,51 +12,11 @@ import * as Option from "effect/Option"
 import { isOptional } from "../engine/commands.js"
 import type { Edition } from "../engine/requests.js"
 import { type Command, Slot } from "../engine/connection.js"
-import type {
-  ConnectionReason,
-  EngineError,
-  InputReason,
-  ProtocolReason,
-  ServerReason,
-  StoreReason
-} from "../engine/types.js"
-import {
-  type MemcachedError,
-  MemcachedConnectionError,
-  MemcachedInputError,
-  MemcachedProtocolError,
-  MemcachedServerError,
-  MemcachedStoreError
-} from "../MemcachedError.js"
+import type { EngineError } from "../engine/types.js"
+import type { MemcachedError } from "../MemcachedError.js"
+import { toMemcachedError } from "./errors.js"
 
-/**
- * The typed error of an engine failure (each kind to its class, same reason). Never throws.
- *
- * @since 0.1.0
- * @category conversions
- */
-export const toMemcachedError = (e: EngineError): MemcachedError => {
-  switch (e.kind) {
-    case "Connection":
-      return new MemcachedConnectionError(
-        e.cause === undefined
-          ? { reason: e.reason as ConnectionReason, server: e.server, message: e.message }
-          : { reason: e.reason as ConnectionReason, server: e.server, message: e.message, cause: e.cause }
-      )
-    case "Protocol":
-      return new MemcachedProtocolError({ reason: e.reason as ProtocolReason, message: e.message, server: e.server })
-    case "Store":
-      return new MemcachedStoreError({ reason: e.reason as StoreReason, key: e.key!, command: e.command! })
-    case "Server":
-      return new MemcachedServerError({ reason: e.reason as ServerReason, message: e.message, server: e.server })
-    case "Input":
-      return new MemcachedInputError(
-        e.key === undefined
-          ? { reason: e.reason as InputReason, message: e.message }
-          : { reason: e.reason as InputReason, message: e.message, key: e.key }
-      )
-  }
-}
+export { toMemcachedError } from "./errors.js"
 
 const exitNone = Exit.succeed(Option.none())
 

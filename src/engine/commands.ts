@@ -185,26 +185,6 @@ export const withCas = (finish: Finish): Finish => (slot, reply) => {
 export const finishQuietBatch: Finish = (slot, reply) =>
   reply._tag === "Meta" && reply.code === "MN" ? (slot.acc ?? []) : failure(slot, reply, "mn")
 
-/** A quiet meta batch up to its `mn`: `[key, item, …]`, each hit's `k` checked in request order. */
-export const finishMetaGetMany: Finish = (slot, reply) => {
-  if (reply._tag !== "Meta" || reply.code !== "MN") return readFailure(slot, reply, "mg")
-  const keys = slot.keys!
-  const flat: Array<string | EngineItem> = []
-  let cursor = 0
-  for (const r of slot.acc ?? []) {
-    if (r._tag !== "Meta" || r.code !== "VA") {
-      if (r._tag === "Meta" && r.code === "EN") continue
-      return readFailure(slot, r, "mg")
-    }
-    while (cursor < keys.length && !metaKeyIs(r, keys[cursor]!)) cursor++
-    if (cursor === keys.length) {
-      return protocolError("Unexpected", slot.server, `${slot.server}: mg answered for a key that was not asked`)
-    }
-    flat.push(keys[cursor]!, metaToItem(r))
-    cursor++
-  }
-  return flat
-}
 export const finishMetaItem: Finish = (slot, reply) => {
   if (reply._tag === "Meta") {
     if (reply.code === "VA" || reply.code === "HD") {
@@ -300,7 +280,8 @@ export const isOptional = (command: Command): boolean => (command as TableComman
  * One row per command: how its replies are framed and mapped in each protocol (the engine's
  * {@link Command}), and whether it may be retried on a transient failure (idempotence is a property of
  * the command, so a new method built on a row gets the right retry behaviour). Auto-batching is the
- * `batch` field of the text command.
+ * `batch` field: text `get`/`gets`, and the plain meta `mg` reads (merged into a text multi-key
+ * `get`/`gets`, finished by `batchFinish` from its `VALUE`s).
  *
  * @since 0.1.0
  * @category models
@@ -311,13 +292,14 @@ export interface CommandRow {
   readonly idempotent: boolean
 }
 
-const cmd = (name: string, kind: SlotKind, finish: Finish, optional = false, batch?: "get" | "gets"): TableCommand => ({
-  name,
-  kind,
-  finish,
-  optional,
-  batch
-})
+const cmd = (
+  name: string,
+  kind: SlotKind,
+  finish: Finish,
+  optional = false,
+  batch?: "get" | "gets",
+  batchFinish?: Finish
+): TableCommand => ({ name, kind, finish, optional, batch, batchFinish })
 const S = SlotKind.Single
 const V = SlotKind.Values
 
@@ -334,10 +316,14 @@ const storeRow = (c: StorageCommand) => ({
  * @category constants
  */
 export const commands = {
-  get: { text: cmd("get", V, finishGet, true, "get"), meta: cmd("mg", S, finishMetaGet, true), idempotent: true },
+  get: {
+    text: cmd("get", V, finishGet, true, "get"),
+    meta: cmd("mg", S, finishMetaGet, true, "get", finishGet),
+    idempotent: true
+  },
   gets: {
     text: cmd("gets", V, withCas(finishGet), true, "gets"),
-    meta: cmd("mg", S, withCas(finishMetaGet), true),
+    meta: cmd("mg", S, withCas(finishMetaGet), true, "gets", withCas(finishGet)),
     idempotent: true
   },
   gat: { text: cmd("gat", V, finishGet, true), meta: cmd("mg", S, finishMetaGet, true), idempotent: true },
@@ -346,11 +332,7 @@ export const commands = {
     meta: cmd("mg", S, withCas(finishMetaGet), true),
     idempotent: true
   },
-  getMany: {
-    text: cmd("get", V, finishGetMany),
-    meta: cmd("mg", SlotKind.Barrier, finishMetaGetMany),
-    idempotent: true
-  },
+  getMany: { text: cmd("get", V, finishGetMany), meta: undefined, idempotent: true },
   set: storeRow("set"),
   add: storeRow("add"),
   replace: storeRow("replace"),

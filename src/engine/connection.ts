@@ -41,7 +41,10 @@ export interface ConnectionOptions {
   readonly maxInFlight: number
   readonly maxInFlightBytes: number
   readonly maxQueued: number
-  /** Most keys merged into one auto-batched get (0 disables auto-batching). */
+  /**
+   * Most keys merged into one auto-batched get (0 disables auto-batching). A batch that reaches it is
+   * written at once, so several batches are in flight while later callers of the same tick join the next.
+   */
   readonly autoBatch?: number | undefined
   readonly limits?: ParserLimits | undefined
   readonly timers: Timers
@@ -49,6 +52,8 @@ export interface ConnectionOptions {
   readonly onOpen?: ((connection: Connection) => void) | undefined
   /** Called once per received chunk that completed at least one reply (health tracking). */
   readonly onReply?: (() => void) | undefined
+  /** Called with the number of gets of each auto-batch written (telemetry; absent: nothing is called). */
+  readonly onBatch?: ((size: number) => void) | undefined
 }
 
 /**
@@ -143,6 +148,9 @@ export class Connection implements RequestSink {
       return
     }
     slot.server = this.options.server
+    // The clock is read per request, not once per tick: a tick's microtasks can run for milliseconds
+    // (many resumed fibers, a loaded machine), and a deadline counted from an earlier read would fire
+    // early (the live FaultMatrix test caught a 60 ms timeout firing after 50 ms).
     slot.deadline = this.options.timers.now() + slot.timeout
     if (slot.deadline < this.timerAt) this.arm(slot.deadline)
     const size = slot.head.length + (slot.data?.length ?? 0)
@@ -183,17 +191,18 @@ export class Connection implements RequestSink {
       const command = batchCommand(slot)
       if (command !== undefined) {
         let g = this.group
-        if (g === undefined || g.command !== command || g.slots.length >= max || g.keyBytes > MAX_GROUP_LINE) {
+        if (g === undefined || g.command !== command) {
           this.closeGroup()
           g = this.group = new Group(command)
         }
         g.slots.push(slot)
         g.keyBytes += slot.key.length + 1
         slot.group = g
-        if (!this.flushScheduled) {
-          this.flushScheduled = true
-          process.nextTick(this.flushBound)
-        }
+        if (g.slots.length >= max || g.keyBytes > MAX_GROUP_LINE) {
+          // A full batch goes out now: the server starts on it while this tick's later callers fill the next.
+          this.closeGroup()
+          this.flush()
+        } else this.scheduleFlush()
         return
       }
     }
@@ -204,7 +213,11 @@ export class Connection implements RequestSink {
       this.output.writeString(CRLF)
     }
     if (this.output.length >= FLUSH_AT) this.flush()
-    else if (!this.flushScheduled) {
+    else this.scheduleFlush()
+  }
+
+  private scheduleFlush(): void {
+    if (!this.flushScheduled) {
       this.flushScheduled = true
       process.nextTick(this.flushBound)
     }
@@ -215,6 +228,7 @@ export class Connection implements RequestSink {
     const g = this.group
     if (g === undefined) return
     this.group = undefined
+    this.options.onBatch?.(g.slots.length)
     if (g.slots.length === 1) {
       const only = g.slots[0]!
       only.group = undefined
@@ -363,7 +377,7 @@ export class Connection implements RequestSink {
           const s = slots[i]!
           if (this.head !== s) return this.unexpected(reply, "auto-batch out of order")
           s.group = undefined
-          this.complete(s, reply)
+          this.complete(s, reply, s.command.batchFinish ?? s.command.finish)
         }
         return true
       }
@@ -385,7 +399,7 @@ export class Connection implements RequestSink {
     return false
   }
 
-  private complete(slot: Slot, reply: Reply): void {
+  private complete(slot: Slot, reply: Reply, finish = slot.command.finish): void {
     this.head = slot.next
     if (this.head === undefined) this.tail = undefined
     slot.next = undefined
@@ -395,7 +409,7 @@ export class Connection implements RequestSink {
     // the stream is shifted, and the connection must close before the next reply reaches anyone.
     let result: unknown
     try {
-      result = slot.finish(slot, reply)
+      result = finish(slot, reply)
     } catch (cause) {
       // The slot is already unlinked: it must be completed here, or nothing would ever complete it.
       result = protocolError(

@@ -12,6 +12,7 @@
 import { encodeVersion, type Reply } from "../protocol/client.js"
 import { encodeMetaNoop } from "../protocol/meta.js"
 import { type Command, Connection, Refusal, type RequestSink, Slot, SlotKind } from "./connection.js"
+import type { EngineObserver, PoolUsage } from "./telemetry.js"
 import { connectionError, type Connector, type Endpoint, type EngineError, type Timers } from "./types.js"
 
 /**
@@ -80,6 +81,8 @@ export interface PoolEvents {
    * after its readmission (0 the first time): the edge's backoff schedule.
    */
   readonly retryDelay: (flaps: number) => number
+  /** Telemetry's view of the engine (auto-batch sizes); absent when telemetry is off. */
+  readonly observer?: EngineObserver | undefined
 }
 
 const finishProbe = (slot: Slot, reply: Reply): unknown =>
@@ -279,9 +282,27 @@ export class ServerPool<S extends Endpoint = Endpoint> {
     return new Refusal(error)
   }
 
+  /** The pool's connections by state and its requests right now (telemetry's pool gauges). */
+  usage(): PoolUsage {
+    let idle = 0
+    let used = 0
+    let pending = 0
+    let inFlight = 0
+    for (const c of this.connections) {
+      if (c === undefined || c.state === "closed") continue
+      if (c.inFlight === 0 && c.queued === 0 && c.state === "open") idle++
+      else used++
+      pending += c.queued
+      inFlight += c.inFlight
+    }
+    return { idle, used, pending, inFlight }
+  }
+
   private connectionOptions() {
     const server = this.spec.name
+    const batch = this.events.observer?.batch
     return {
+      onBatch: batch === undefined ? undefined : (size: number) => batch(server, size),
       server,
       connectTimeout: this.settings.connectTimeout,
       maxInFlight: this.settings.maxInFlight,

@@ -29,7 +29,6 @@ import {
   encodeMetaArithmetic,
   encodeMetaDelete,
   encodeMetaGetItem,
-  encodeMetaGetMany,
   encodeMetaSetHeader,
   encodeMetaTouch
 } from "../protocol/meta.js"
@@ -336,7 +335,10 @@ export type Requests<R> = ReturnType<typeof makeRequests<R>>
 
 /**
  * A multi-key get over every server the keys route to: `unique` keys (no duplicates) in batches of at
- * most `settings.maxKeysPerGet` per server, text `get`/`gets` or quiet meta `mg … q` closed by `mn`.
+ * most `settings.maxKeysPerGet` per server, each a text multi-key `get`/`gets` whatever the server's
+ * protocol: the text reply carries each hit's key (checked against the request; hits in request order,
+ * misses omitted), and one multi-key `get` costs memcached about half the CPU per key of quiet `mg` lines
+ * and half the bytes. Every key accepted here is a valid text key, so nothing needs `mg`.
  * Returns the `InvalidKey` error of the first invalid key, or the timeout's error (nothing sent); then
  * `done` gets every hit, or the first batch's failure, once.
  *
@@ -360,7 +362,10 @@ export const getMany = <S extends Endpoint>(
     done(out)
     return undefined
   }
-  const batches = chunkGroups(groupByServer(unique, (k) => k, router.route, false), settings.maxKeysPerGet)
+  const max = settings.maxKeysPerGet
+  const batches = pools.length === 1
+    ? singleServerBatches(unique, max)
+    : chunkGroups(groupByServer(unique, identity, router.route, false), max)
   let pending = batches.length
   let finished = false
   const onBatch: Completion = {
@@ -379,20 +384,26 @@ export const getMany = <S extends Endpoint>(
       done(error)
     }
   }
-  // Meta: one quiet `mg <key> k v f q` per key and one `mn` (a Barrier slot). Hits come back in
-  // request order (misses are silent) and each carries its key, which is checked.
-  const metaOptions = cas ? CAS : NO_CAS
-  for (const [s, keys] of batches) {
-    const pool = pools[s]!
-    const slot = pool.protocol === "meta"
-      ? new Slot(commands.getMany.meta, encodeMetaGetMany(keys, metaOptions), undefined, keys[0]!, timeout)
-      : new Slot(commands.getMany.text, encodeGet(cas ? "gets" : "get", keys), undefined, keys[0]!, timeout)
+  const command = cas ? "gets" : "get"
+  for (let b = 0; b < batches.length; b++) {
+    const [s, keys] = batches[b]!
+    const slot = new Slot(commands.getMany.text, encodeGet(command, keys), undefined, keys[0]!, timeout)
     slot.keys = keys
     slot.done = onBatch
-    pool.connection().enqueue(slot)
+    pools[s]!.connection().enqueue(slot)
   }
   return undefined
 }
 
-const CAS = { cas: true } as const
-const NO_CAS = { cas: false } as const
+const identity = (k: string): string => k
+
+/** The chunks of at most `max` keys for a single server (no grouping; no copy when one chunk). */
+const singleServerBatches = (
+  keys: ReadonlyArray<string>,
+  max: number
+): Array<[number, ReadonlyArray<string>]> => {
+  if (keys.length <= max) return [[0, keys]]
+  const out: Array<[number, ReadonlyArray<string>]> = []
+  for (let i = 0; i < keys.length; i += max) out.push([0, keys.slice(i, i + max)])
+  return out
+}

@@ -1,11 +1,13 @@
 /**
  * Server specifications: `host`, `host:port`, `[v6addr]:port`, `host:port:weight`, `host:port/?weight`,
- * `host:port alias` (libmc) and unix socket paths, parsed without resolving anything. Plain TypeScript:
+ * `host:port alias` (libmc) and unix socket paths, each optionally prefixed `tls://`, parsed without
+ * resolving anything. Plain TypeScript:
  * a parse returns the spec or the problem as a string (never throws); src/ServerSpec.ts adds the `Either`,
  * `Schema` and `Config` forms.
  *
  * @since 0.1.0
  */
+import type * as tls from "node:tls"
 
 /**
  * The memcached default port.
@@ -19,7 +21,9 @@ export const DEFAULT_PORT = 11211
  * One memcached server as configured. `host` is kept exactly as written (never resolved; IPv6 without its
  * brackets) because consistent-hashing clients hash that string. Unix sockets have `path` set, `host` equal to
  * the path and `port` 0 (as libmemcached's `memcached_server_add_unix_socket`). `weight` is 1 unless given.
- * `name` is the display label: `host:port`, `[v6]:port`, or the socket path.
+ * `name` is the display label: `host:port`, `[v6]:port`, or the socket path. `tls` is this server's TLS
+ * setting: `true` (a `tls://` spec) or `tls.connect` options use TLS, `false` opts out of the client's
+ * `tls` option; unset follows the client's option. It does not change `name` (nor the ring).
  *
  * @since 0.1.0
  * @category models
@@ -32,6 +36,7 @@ export interface ServerSpec {
   readonly alias?: string | undefined
   readonly path?: string | undefined
   readonly name: string
+  readonly tls?: boolean | tls.ConnectionOptions | undefined
 }
 
 /**
@@ -48,13 +53,15 @@ export const make = (fields: {
   readonly alias?: string | undefined
   readonly path?: string | undefined
   readonly raw?: string | undefined
+  readonly tls?: boolean | tls.ConnectionOptions | undefined
 }): ServerSpec => {
   const path = fields.path
   const host = path ?? fields.host ?? ""
   const port = fields.port ?? (path !== undefined ? 0 : DEFAULT_PORT)
   const name = path ?? (host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`)
+  const prefix = fields.tls === true ? "tls://" : ""
   const spec: { -readonly [K in keyof ServerSpec]: ServerSpec[K] } = {
-    raw: fields.raw ?? (fields.alias !== undefined ? `${name} ${fields.alias}` : name),
+    raw: fields.raw ?? prefix + (fields.alias !== undefined ? `${name} ${fields.alias}` : name),
     host,
     port,
     weight: fields.weight ?? 1,
@@ -62,6 +69,7 @@ export const make = (fields: {
   }
   if (fields.alias !== undefined) spec.alias = fields.alias
   if (path !== undefined) spec.path = path
+  if (fields.tls !== undefined) spec.tls = fields.tls
   return spec
 }
 
@@ -86,12 +94,17 @@ const parseUnsafe = (input: string): ServerSpec | string => {
   const raw = input.trim()
   if (raw === "") return "server spec is empty"
   if (raw.startsWith("udp:")) return "UDP servers are not supported"
-  let rest = raw.startsWith("unix:") ? raw.slice(5) : raw
+  const secure = raw.startsWith("tls://")
+  const tlsField = secure ? { tls: true } : {}
+  const body = secure ? raw.slice(6) : raw
+  if (secure && body === "") return "nothing after tls://"
+  let rest = body.startsWith("unix:") ? body.slice(5) : body
   if (rest.startsWith("/")) {
     if (/\s/.test(rest)) return "unix socket path contains whitespace"
-    return make({ path: rest, raw })
+    return make({ path: rest, raw, ...tlsField })
   }
-  if (raw.startsWith("unix:")) return "unix socket path must be absolute (start with '/')"
+  if (body.startsWith("unix:")) return "unix socket path must be absolute (start with '/')"
+  if (body.includes("://")) return `unknown scheme in "${body}" (only tls:// is supported)`
 
   let alias: string | undefined
   const tokens = rest.split(/\s+/)
@@ -157,16 +170,18 @@ const parseUnsafe = (input: string): ServerSpec | string => {
     if (typeof w === "string") return w
     weight = w
   }
-  return make({ host, port, weight, alias, raw })
+  return make({ host, port, weight, alias, raw, ...tlsField })
 }
 
 /**
  * Parses one server spec. Accepted forms: `host`, `host:port`, `[v6]`, `[v6]:port`, `host:port:weight`,
  * `host:port/?weight`, `[v6]:port:weight`, `host[:port] alias` (libmc aliases), `/path/to/socket` and
- * `unix:/path`. The port defaults to 11211 and the weight to 1.
+ * `unix:/path`, each optionally prefixed `tls://` (the server speaks TLS: `tls` is `true`). The port
+ * defaults to 11211 and the weight to 1.
  *
  * Returns the problem as a string naming the spec (never throws): empty spec or host, port not in 1..65535,
- * weight not a positive integer, unbalanced brackets, unbracketed IPv6, UDP, or stray text.
+ * weight not a positive integer, unbalanced brackets, unbracketed IPv6, UDP, a scheme other than `tls://`,
+ * or stray text.
  *
  * @since 0.1.0
  * @category parsing
@@ -211,12 +226,14 @@ export const parseList = (input: string): ReadonlyArray<ServerSpec> | string => 
 }
 
 /**
- * Formats a spec back into a canonical string: the socket path, or `host:port` / `[v6]:port`, followed by
- * `:weight` when the weight is not 1 and ` alias` when there is one.
+ * Formats a spec back into a canonical string: `tls://` when `tls` is `true`, the socket path, or
+ * `host:port` / `[v6]:port`, followed by `:weight` when the weight is not 1 and ` alias` when there is
+ * one.
  *
  * @since 0.1.0
  * @category formatting
  */
 export const format = (spec: ServerSpec): string =>
-  spec.name + (spec.path === undefined && spec.weight !== 1 ? `:${spec.weight}` : "") +
+  (spec.tls === true ? "tls://" : "") + spec.name +
+  (spec.path === undefined && spec.weight !== 1 ? `:${spec.weight}` : "") +
   (spec.alias !== undefined ? ` ${spec.alias}` : "")

@@ -54,8 +54,16 @@ export interface Command {
   readonly name: string
   readonly kind: SlotKind
   readonly finish: Finish
-  /** Set for single-key text retrievals that may be merged into one multi-key `get`/`gets`. */
+  /**
+   * Set for single-key retrievals that may be merged into one multi-key `get`/`gets` (text `get`/`gets`,
+   * and meta `mg` reads whose flags a text retrieval can express).
+   */
   readonly batch?: "get" | "gets" | undefined
+  /**
+   * How a slot merged into an auto-batch is finished: its replies are then text `VALUE`/`END`, whatever
+   * the command's own protocol (defaults to `finish`, right for text retrievals).
+   */
+  readonly batchFinish?: Finish | undefined
 }
 
 /**

@@ -13,7 +13,16 @@ import type { Duplex } from "node:stream"
  * @since 0.1.0
  * @category models
  */
-export type ConnectionReason = "Connect" | "ConnectTimeout" | "Timeout" | "Closed" | "Reset" | "Ejected" | "Overloaded"
+export type ConnectionReason =
+  | "Connect"
+  | "ConnectTimeout"
+  | "Timeout"
+  | "Closed"
+  | "Reset"
+  | "Ejected"
+  | "Overloaded"
+  | "Tls"
+  | "Auth"
 
 /**
  * Why the bytes from a server could not be taken (the edge maps it to `MemcachedProtocolError`).
@@ -102,7 +111,23 @@ export class EngineError {
 }
 
 /**
- * A connection failure (`kind: "Connection"`).
+ * A failure of a connection's handshake (engine/handshake.ts): the TLS handshake or certificate check
+ * (`Tls`), or the ASCII authentication (`Auth`). The message never contains credentials.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class HandshakeError extends Error {
+  constructor(readonly reason: "Tls" | "Auth", message: string, options?: { readonly cause?: unknown }) {
+    super(message, options)
+    this.name = "HandshakeError"
+  }
+}
+
+/**
+ * A connection failure (`kind: "Connection"`). A failure caused by a {@link HandshakeError} keeps the
+ * handshake's reason (`Tls`, `Auth`) whatever `reason` the caller saw (a socket error while connecting
+ * is `Connect` to the connection, which does not know about handshakes).
  *
  * @since 0.1.0
  * @category constructors
@@ -112,7 +137,8 @@ export const connectionError = (
   server: string,
   message: string,
   cause?: unknown
-): EngineError => new EngineError("Connection", reason, message, server, cause)
+): EngineError =>
+  new EngineError("Connection", cause instanceof HandshakeError ? cause.reason : reason, message, server, cause)
 
 /**
  * A protocol violation (`kind: "Protocol"`): it closes the connection it happened on.

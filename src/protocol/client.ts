@@ -177,3 +177,37 @@ export const encodeStorage = (
     data,
     Buffer.from("\r\n")
   ])
+
+/**
+ * The ASCII authentication command of memcached's `-Y` mode: a `set` whose data block is
+ * `<username> <password>` (memcached ignores the key, flags and exptime and answers `STORED` or
+ * `CLIENT_ERROR authentication failure`). The exptime is -1 so that a server without `-Y`, which takes
+ * it for an ordinary `set`, stores an item that is already expired instead of keeping the credentials.
+ * Both parts must already be valid (non-empty, no whitespace or control characters, see
+ * {@link authCredentialProblem}). Returns bytes: the credentials never exist as one string. Never
+ * throws.
+ *
+ * @since 0.1.0
+ * @category encoders
+ */
+export const encodeAuth = (username: string, password: string): Buffer => {
+  const data = Buffer.from(`${username} ${password}`, "utf8")
+  return Buffer.concat([Buffer.from(`set auth 0 -1 ${data.length}\r\n`, "latin1"), data, Buffer.from("\r\n")])
+}
+
+/**
+ * Why a username or password cannot be sent by {@link encodeAuth} (memcached splits the data block on
+ * spaces and its auth file on the first `:`), or undefined when it can. Never quotes the value;
+ * never throws.
+ *
+ * @since 0.1.0
+ * @category encoders
+ */
+export const authCredentialProblem = (part: "username" | "password", value: string): string | undefined => {
+  if (value.length === 0) return `${part} is empty`
+  // deno-lint-ignore no-control-regex
+  if (/[\s\u0000-\u001f\u007f]/.test(value)) return `${part} contains whitespace or control characters`
+  if (part === "username" && value.includes(":")) return "username contains ':'"
+  if (Buffer.byteLength(value, "utf8") > 250) return `${part} is longer than 250 bytes`
+  return undefined
+}

@@ -38,9 +38,26 @@ export class ValueReply {
   get key(): string {
     return utf8(this.line, this.keyStart, this.keyEnd)
   }
-  /** True when the key equals `key` (compared as UTF-8 bytes for ASCII keys, without decoding). */
+  /**
+   * True when the key's bytes are the UTF-8 of `key`. Decodes only for a non-ASCII `key` whose UTF-8 can
+   * have this length: a mismatch (a multi-get scanning past misses) costs no allocation.
+   */
   keyEquals(key: string): boolean {
-    return equalsAscii(this.line, this.keyStart, this.keyEnd, key) || this.key === key
+    const n = this.keyEnd - this.keyStart
+    const len = key.length
+    // UTF-8 never has fewer bytes than UTF-16 code units, and the same number only when all are ASCII.
+    if (n < len) return false
+    const buf = this.line
+    const s = this.keyStart
+    if (n === len) {
+      for (let i = 0; i < len; i++) {
+        const c = key.charCodeAt(i)
+        if (c >= 0x80 || buf[s + i] !== c) return false
+      }
+      return true
+    }
+    for (let i = 0; i < len; i++) if (key.charCodeAt(i) >= 0x80) return this.key === key
+    return false
   }
 }
 

@@ -28,9 +28,11 @@ import {
   type Transport
 } from "./connection.js"
 import { Engine, type Item, type Stats } from "./engine.js"
+import type { AuthEntry } from "./auth.js"
 import { type Listener, listen as startListener, type ListenOptions } from "./listener.js"
 import { type Session, SessionImpl } from "./session.js"
 
+export { type AuthEntry, parseAuthFile } from "./auth.js"
 export type { Emulation } from "./context.js"
 export { VERSIONS } from "./context.js"
 export type { Faults, Scheduler, Transport } from "./connection.js"
@@ -66,6 +68,12 @@ export interface MemoryServerOptions {
   readonly emulate?: Emulation | undefined
   /** Accept `shutdown` (memcached `-A`): it closes every connection and listener. Default false. */
   readonly enableShutdown?: boolean | undefined
+  /**
+   * ASCII authentication (memcached `-Y`): the users of the auth file (see `parseAuthFile`). Every
+   * connection must authenticate with the authentication `set` first, exactly as memcached 1.6.18
+   * answers it (src/server/auth.ts). Default: none.
+   */
+  readonly auth?: ReadonlyArray<AuthEntry> | undefined
   /** Clock and timer of the `delay` fault (default real time). The Effect layer passes its `Clock`. */
   readonly scheduler?: Scheduler | undefined
 }
@@ -151,6 +159,7 @@ export const make = (options?: MemoryServerOptions): MemoryServer => {
     emulate,
     version: VERSIONS[emulate],
     shutdownEnabled: options?.enableShutdown ?? false,
+    auth: options?.auth,
     detailEnabled: false,
     slabAutomove: 1,
     lruSegmented: true,

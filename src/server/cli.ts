@@ -4,17 +4,20 @@
  *
  * ```
  * effect-memcached-server [--port 11211] [--host 127.0.0.1] [--memory MB] [--max-item-size BYTES]
- *                         [--tls-cert PEM --tls-key PEM] [--unix PATH] [--emulate 1.6.18|newest]
- *                         [--enable-shutdown]
+ *                         [--tls-cert PEM --tls-key PEM [--tls-ca PEM]] [--auth-file PATH]
+ *                         [--unix PATH] [--emulate 1.6.18|newest] [--enable-shutdown]
  * ```
  *
  * Listens on loopback unless told otherwise; `--unix` alone listens only on the socket (as memcached
  * `-s` does), with `--port` as well on both; with `--tls-cert`/`--tls-key` the TCP listener speaks
- * TLS (as memcached `-Z`). Exits cleanly on SIGINT/SIGTERM and after an enabled `shutdown`.
+ * TLS (as memcached `-Z`), and with `--tls-ca` it requires client certificates signed by that CA (as
+ * `-o ssl_verify_mode=2,ssl_ca_cert=…`); `--auth-file` turns on ASCII authentication with memcached's
+ * `-Y` file format (`user:pass` lines). Exits cleanly on SIGINT/SIGTERM and after an enabled `shutdown`.
  *
  * @since 0.2.0
  */
 import * as fs from "node:fs"
+import { parseAuthFile } from "./auth.js"
 import * as MemoryServer from "./MemoryServer.js"
 
 /**
@@ -30,6 +33,8 @@ export interface CliOptions {
   readonly maxItemSize: number
   readonly tlsCert: string | undefined
   readonly tlsKey: string | undefined
+  readonly tlsCa: string | undefined
+  readonly authFile: string | undefined
   readonly unix: string | undefined
   readonly emulate: MemoryServer.Emulation
   readonly enableShutdown: boolean
@@ -42,7 +47,7 @@ export interface CliOptions {
  * @category constants
  */
 export const usage = "usage: effect-memcached-server [--port 11211] [--host 127.0.0.1] [--memory MB] " +
-  "[--max-item-size BYTES] [--tls-cert PEM --tls-key PEM] [--unix PATH] [--emulate 1.6.18|newest] [--enable-shutdown]"
+  "[--max-item-size BYTES] [--tls-cert PEM --tls-key PEM [--tls-ca PEM]] [--auth-file PATH] [--unix PATH] [--emulate 1.6.18|newest] [--enable-shutdown]"
 
 /**
  * Parses the arguments (without `node` and the script). Returns the options, or an error message
@@ -59,6 +64,8 @@ export const parseArgs = (argv: ReadonlyArray<string>): CliOptions | { readonly 
     maxItemSize: 1024 * 1024,
     tlsCert: undefined as string | undefined,
     tlsKey: undefined as string | undefined,
+    tlsCa: undefined as string | undefined,
+    authFile: undefined as string | undefined,
     unix: undefined as string | undefined,
     emulate: "newest" as MemoryServer.Emulation,
     enableShutdown: false
@@ -98,6 +105,13 @@ export const parseArgs = (argv: ReadonlyArray<string>): CliOptions | { readonly 
       case "--tls-key":
         ok = o.tlsKey = text()
         break
+      case "--tls-ca":
+        ok = o.tlsCa = text()
+        break
+      case "--auth-file":
+      case "-Y":
+        ok = o.authFile = text()
+        break
       case "--unix":
       case "-s":
         ok = o.unix = text()
@@ -120,19 +134,24 @@ export const parseArgs = (argv: ReadonlyArray<string>): CliOptions | { readonly 
   if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) {
     return { error: `--tls-cert and --tls-key go together\n${usage}` }
   }
+  if (o.tlsCa !== undefined && o.tlsCert === undefined) return { error: `--tls-ca needs --tls-cert\n${usage}` }
   if (o.port !== undefined && o.port > 65535) return { error: `--port must be at most 65535\n${usage}` }
   return o
 }
 
 /**
  * Starts the server with the parsed options; resolves with it and the lines announcing where it
- * listens. Rejects with the listener's error (unreadable PEM file, port in use, …).
+ * listens. Rejects with the listener's error (unreadable PEM or auth file, malformed auth file, port in
+ * use, …).
  *
  * @since 0.2.0
  * @category constructors
  */
 export const start = async (o: CliOptions): Promise<{ server: MemoryServer.MemoryServer; lines: Array<string> }> => {
+  const auth = o.authFile === undefined ? undefined : parseAuthFile(fs.readFileSync(o.authFile, "utf8"))
+  if (auth !== undefined && "error" in auth) throw new Error(`${o.authFile}: ${auth.error}`)
   const server = MemoryServer.make({
+    auth,
     maxBytes: o.memory * 1024 * 1024,
     maxItemSize: o.maxItemSize,
     emulate: o.emulate,
@@ -147,7 +166,11 @@ export const start = async (o: CliOptions): Promise<{ server: MemoryServer.Memor
     }
     if (o.unix === undefined || o.port !== undefined) {
       const tls = o.tlsCert !== undefined && o.tlsKey !== undefined
-        ? { cert: fs.readFileSync(o.tlsCert), key: fs.readFileSync(o.tlsKey) }
+        ? {
+          cert: fs.readFileSync(o.tlsCert),
+          key: fs.readFileSync(o.tlsKey),
+          ca: o.tlsCa === undefined ? undefined : fs.readFileSync(o.tlsCa)
+        }
         : undefined
       const { host, port } = await server.listen({ port: o.port ?? 11211, host: o.host, tls })
       lines.push(`${name} listening on ${tls !== undefined ? "tls" : "tcp"}:${host}:${port}`)

@@ -5,6 +5,7 @@
  *
  * @since 0.2.0
  */
+import type { AuthEntry } from "./auth.js"
 import type { Engine } from "./engine.js"
 
 /**
@@ -38,6 +39,8 @@ export interface Settings {
   readonly version: string
   /** `shutdown` is accepted (memcached `-A`). */
   readonly shutdownEnabled: boolean
+  /** The users of ASCII authentication (memcached `-Y`); unset = no authentication. */
+  readonly auth?: ReadonlyArray<AuthEntry> | undefined
   detailEnabled: boolean
   slabAutomove: number
   lruSegmented: boolean

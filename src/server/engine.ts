@@ -73,6 +73,8 @@ export interface Stats {
   touch_misses: number
   store_too_large: number
   store_no_memory: number
+  auth_cmds: number
+  auth_errors: number
   bytes_read: number
   bytes_written: number
   evictions: number
@@ -116,6 +118,8 @@ export const emptyStats = (): Stats => ({
   touch_misses: 0,
   store_too_large: 0,
   store_no_memory: 0,
+  auth_cmds: 0,
+  auth_errors: 0,
   bytes_read: 0,
   bytes_written: 0,
   evictions: 0,

@@ -13,7 +13,8 @@ import type { Transport } from "./connection.js"
 /**
  * Where and how to listen. `path` makes a unix-socket listener (an existing socket file is replaced);
  * otherwise TCP on `host` (default 127.0.0.1) and `port` (default 0 = ephemeral), over TLS when `tls`
- * carries a PEM certificate chain and key.
+ * carries a PEM certificate chain and key. With `tls.ca`, clients must present a certificate signed by
+ * it (memcached `-o ssl_verify_mode=2,ssl_ca_cert=…`); a connection without one is closed.
  *
  * @since 0.2.0
  * @category models
@@ -22,7 +23,11 @@ export interface ListenOptions {
   readonly port?: number | undefined
   readonly host?: string | undefined
   readonly path?: string | undefined
-  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer } | undefined
+  readonly tls?: {
+    readonly cert: string | Buffer
+    readonly key: string | Buffer
+    readonly ca?: string | Buffer | undefined
+  } | undefined
 }
 
 /**
@@ -103,7 +108,18 @@ export const listen = (
     let info: ListenerInfo | undefined
     const listenAddr = (): string => (info?.kind === "unix" ? `unix:${info.path}` : `tcp:${info?.host}:${info?.port}`)
     const server: net.Server = options.tls !== undefined
-      ? tls.createServer({ cert: options.tls.cert, key: options.tls.key }, onSocket(listenAddr))
+      ? tls.createServer(
+        options.tls.ca === undefined
+          ? { cert: options.tls.cert, key: options.tls.key }
+          : {
+            cert: options.tls.cert,
+            key: options.tls.key,
+            ca: options.tls.ca,
+            requestCert: true,
+            rejectUnauthorized: true
+          },
+        onSocket(listenAddr)
+      )
       : net.createServer(onSocket(listenAddr))
     // A TLS handshake failure is the client's problem, not the listener's.
     server.on("tlsClientError", (_err: Error, socket: net.Socket) => socket.destroy())

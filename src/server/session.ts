@@ -6,6 +6,7 @@
  */
 import { type Command, makeCommandParser, type CommandParser, Replies, ReplyWriter } from "../protocol/server.js"
 import * as Admin from "./admin.js"
+import { AuthGate } from "./auth.js"
 import { prefixCounters, type ServerContext } from "./context.js"
 import { meta } from "./meta.js"
 import { line } from "./replyLine.js"
@@ -37,10 +38,14 @@ export class SessionImpl implements Session {
   private readonly w = new ReplyWriter()
   /** Engine time of the last command (for `stats conns`). */
   lastCommand: number
+  /** The ASCII authentication gate, until the connection authenticates (auth file configured). */
+  private gate: AuthGate | undefined
 
   constructor(private readonly ctx: ServerContext) {
     this.parser = makeCommandParser({ maxItemSize: ctx.engine.maxItemSize })
     this.lastCommand = ctx.engine.now()
+    const auth = ctx.settings.auth
+    this.gate = auth === undefined ? undefined : new AuthGate(auth, ctx.engine)
   }
 
   receive(chunk: Uint8Array): { replies: Array<Buffer>; close: boolean } {
@@ -49,6 +54,13 @@ export class SessionImpl implements Session {
     e.settle()
     const replies: Array<Buffer> = []
     let close = false
+    if (this.gate !== undefined) {
+      const g = this.gate.receive(chunk)
+      if (g.reply !== undefined) replies.push(g.reply)
+      if (this.gate.authenticated) this.gate = undefined
+      if (g.close || g.rest === undefined) return { replies, close: g.close }
+      chunk = g.rest
+    }
     const commands = this.parser.push(chunk)
     if (commands.length > 0) this.lastCommand = e.now()
     for (const cmd of commands) {

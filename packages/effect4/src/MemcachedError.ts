@@ -43,14 +43,25 @@ export class MemcachedStoreError extends Data.TaggedError("MemcachedStoreError")
  * The request could not be completed over the network: the connection could not be opened
  * (`Connect`, `ConnectTimeout`), the request's deadline passed (`Timeout`), the connection was closed
  * or reset while the request was in flight (`Closed`, `Reset`), the server is ejected from the ring
- * (`Ejected`), or too many requests are queued (`Overloaded`). The outcome of a write that fails this
- * way is unknown.
+ * (`Ejected`), too many requests are queued (`Overloaded`), the TLS handshake or the server's
+ * certificate check failed (`Tls`), or the server rejected the client's ASCII authentication (`Auth`,
+ * memcached `-Y`). `Tls` and `Auth` happen before any byte of a request is sent; the message never
+ * contains credentials. The outcome of a write that fails otherwise is unknown.
  *
  * @since 0.1.0
  * @category errors
  */
 export class MemcachedConnectionError extends Data.TaggedError("MemcachedConnectionError")<{
-  readonly reason: "Connect" | "ConnectTimeout" | "Timeout" | "Closed" | "Reset" | "Ejected" | "Overloaded"
+  readonly reason:
+    | "Connect"
+    | "ConnectTimeout"
+    | "Timeout"
+    | "Closed"
+    | "Reset"
+    | "Ejected"
+    | "Overloaded"
+    | "Tls"
+    | "Auth"
   readonly server: string
   readonly message: string
   readonly cause?: unknown
