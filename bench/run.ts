@@ -82,6 +82,21 @@ const CONTENDERS: ReadonlyArray<ContenderLine> = [
     options: { protocol: "text", autoBatch: false },
     effect: true
   },
+  // The Effect 4 edition (packages/effect4), in a child process resolving Effect 4.1 from that workspace,
+  // and its floor (raw + one Effect 4 `Effect.callback` per call).
+  {
+    label: "effect4-floor",
+    file: "../../packages/effect4/bench/effect4-floor.ts",
+    variant: "raw + Effect.callback (Effect 4.1)",
+    options: {}
+  },
+  {
+    label: "effect-memcached-effect4",
+    file: "../../packages/effect4/bench/effect-memcached-effect4.ts",
+    variant: "Effect 4.1 edition, defaults",
+    options: {},
+    effect: true
+  },
   {
     // The connect-step wrapper (engine/handshake.ts) on the hot path: ASCII authentication over plain
     // TCP (the bench's memcached has no -Y: the authentication set is answered STORED all the same).
@@ -619,6 +634,18 @@ const machine = (): Record<string, string> => {
     cpu: `${cpus[0]?.model ?? "?"} x ${cpus.length}`,
     os: `${os.type()} ${os.release()}`,
     effect: pkg("effect"),
+    "effect (v4 edition)": (() => {
+      try {
+        return JSON.parse(
+          fs.readFileSync(
+            path.join(HERE, "..", "packages", "effect4", "node_modules", "effect", "package.json"),
+            "utf8"
+          )
+        ).version
+      } catch {
+        return "?"
+      }
+    })(),
     memjs: pkg("memjs"),
     "memcached (npm)": pkg("memcached"),
     "memcache-client": pkg("memcache-client")

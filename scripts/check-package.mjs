@@ -1,4 +1,5 @@
-// npm run check:package — builds the package, packs it as `npm publish` would, and checks the tarball:
+// npm run check:package — builds each package (the Effect 3 package at the root, the Effect 4 package
+// in packages/effect4), packs it as `npm publish` would, and checks the tarball:
 //   publint                     the package.json fields and exports map against the packed files;
 //   @arethetypeswrong/cli       every entrypoint's types under the module resolutions we support.
 //
@@ -28,30 +29,37 @@ const run = (command, args) => {
   }
 }
 
-run("npm", ["run", "build"])
-rmSync(packDir, { recursive: true, force: true })
-mkdirSync(packDir, { recursive: true })
-const pack = spawnSync("npm", ["pack", "--json", "--pack-destination", packDir], { cwd: root, encoding: "utf8" })
-if (pack.status !== 0) {
-  console.error(pack.stdout, pack.stderr)
-  console.error("check:package: FAILED: npm pack")
-  process.exit(1)
+/** Builds with `build`, packs `dir`, and checks the tarball with publint and attw. */
+const check = (label, dir, build) => {
+  run(build[0], build.slice(1))
+  const dest = join(packDir, label)
+  rmSync(dest, { recursive: true, force: true })
+  mkdirSync(dest, { recursive: true })
+  const pack = spawnSync("npm", ["pack", "--json", "--pack-destination", dest], { cwd: dir, encoding: "utf8" })
+  if (pack.status !== 0) {
+    console.error(pack.stdout, pack.stderr)
+    console.error(`check:package: FAILED: npm pack (${label})`)
+    process.exit(1)
+  }
+  const [info] = JSON.parse(pack.stdout)
+  const tarball = join(dest, info.filename)
+  console.log(`check:package: packed ${info.filename}: ${info.entryCount} files, ${info.size} bytes`)
+  run("npx", ["--no-install", "publint", "run", tarball, "--strict"])
+  run("npx", [
+    "--no-install",
+    "attw",
+    tarball,
+    "--profile",
+    "node16",
+    "--ignore-rules",
+    "cjs-resolves-to-esm",
+    "--no-definitely-typed",
+    "--format",
+    "table-flipped"
+  ])
 }
-const [info] = JSON.parse(pack.stdout)
-const tarball = join(packDir, info.filename)
-console.log(`check:package: packed ${info.filename}: ${info.entryCount} files, ${info.size} bytes`)
 
-run("npx", ["--no-install", "publint", "run", tarball, "--strict"])
-run("npx", [
-  "--no-install",
-  "attw",
-  tarball,
-  "--profile",
-  "node16",
-  "--ignore-rules",
-  "cjs-resolves-to-esm",
-  "--no-definitely-typed",
-  "--format",
-  "table-flipped"
-])
+check("effect3", root, ["npm", "run", "build"])
+// The Effect 4 package: its build compiles the shared engine in and fails if a shared module imports effect.
+check("effect4", join(root, "packages", "effect4"), ["node", join(root, "scripts", "build-effect4.mjs")])
 console.log("check:package: ok")

@@ -58,7 +58,8 @@ const functionProblems = []
 let largestModule = { file: "", lines: 0 }
 let longestFunction = { where: "", name: "", lines: 0 }
 
-for (const file of sources(join(root, "src"))) {
+// Both editions: the root package and the Effect 4 package (packages/effect4/src).
+for (const file of [...sources(join(root, "src")), ...sources(join(root, "packages", "effect4", "src"))]) {
   const rel = relative(root, file)
   const text = readFileSync(file, "utf8")
   const lines = text.length === 0 ? 0 : text.split("\n").length - (text.endsWith("\n") ? 1 : 0)

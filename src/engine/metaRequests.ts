@@ -14,8 +14,7 @@ import {
   encodeMetaDebug,
   encodeMetaDelete,
   encodeMetaGet,
-  encodeMetaSetHeader,
-  wireKey
+  encodeMetaSetHeader
 } from "../protocol/meta.js"
 import { commands, storeModes, toBytes } from "./commands.js"
 import { casError, exptimeAt, flagsError, keyError, sizeError, type TtlSeconds, u64, valueError } from "./keys.js"
@@ -126,7 +125,8 @@ interface MetaDeps<R> {
 
 /**
  * A meta-only request: waits for the server's protocol when not known yet, fails `Unsupported` on a
- * text-only server; `build` gets the wire key and the time for TTL conversions.
+ * text-only server; `build` gets the key as given (the encoders base64-encode it when asked) and the
+ * time for TTL conversions.
  */
 const metaOnly = <R>(
   { edition, poolOf, timers }: MetaDeps<R>,
@@ -139,7 +139,6 @@ const metaOnly = <R>(
 ): EngineError | undefined => {
   const bad = metaKeyError(key, base64) ?? (typeof timeout === "number" ? undefined : timeout)
   if (bad !== undefined) return bad
-  const wire = wireKey(key, base64)
   const pool = poolOf(key)
   const go = (p: ServerProtocolName | EngineError): void => {
     if (typeof p !== "string") return edition.fail(resume, p)
@@ -149,7 +148,9 @@ const metaOnly = <R>(
         inputError("Unsupported", `${label} needs the meta protocol; ${pool.spec.name} speaks the text protocol`, key)
       )
     }
-    const built = build(wire, timers.now())
+    // The encoders base64-encode the key themselves when their `base64` flag is set: they get the key as
+    // given (encoding it here too sent the base64 of the base64, so a plain get never found the item).
+    const built = build(key, timers.now())
     if (built instanceof EngineError) return edition.fail(resume, built)
     pool.connection().enqueue(
       edition.slot(commands[label].meta, built[0], built[1], key, timeout as number, resume)

@@ -495,7 +495,14 @@ export const metaKeyIs = (r: MetaReply, key: string): boolean => {
     while (i < n && buf[s + i] === key.charCodeAt(i)) i++
     if (i === n) return true
   }
-  return buf.utf8Slice(s, r.keyEnd) === key
+  if (buf.utf8Slice(s, r.keyEnd) === key) return true
+  // An item stored under a base64 key (`b`) comes back with its key base64-encoded and `b`, even to a
+  // plain request (memcached 1.6): compare the decoded bytes. Only reached when the plain compare fails.
+  const m = makeMetaScan()
+  scanMetaFlags(buf, r.flagsStart, r.flagsEnd, m)
+  if ((m.bits & MetaBit.b) === 0) return false
+  const decoded = decodeBase64Key(buf.latin1Slice(s, r.keyEnd))
+  return decoded !== undefined && decoded.equals(Buffer.from(key, "utf8"))
 }
 
 /**

@@ -1,0 +1,223 @@
+/**
+ * The client's constructor: options checked (a `Config.ConfigError` naming the entry), the engine's
+ * pools and router built over Effect 4's clock and scheduler, the methods built over them.
+ * Internal: not exported from the package index.
+ *
+ * @since 0.1.0
+ */
+import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
+import type * as Scope from "effect/Scope"
+import type { Timers } from "../../../../src/engine/connection.js"
+import { type PoolEvents, ServerPool, type Settings } from "../../../../src/engine/pool.js"
+import { Router } from "../../../../src/engine/router.js"
+import * as Distribution from "../Distribution.js"
+import { keyProblem, positiveFiniteMillis } from "../Key.js"
+import * as MemcachedRing from "../MemcachedRing.js"
+import type { MemcachedError } from "../MemcachedError.js"
+import { net } from "../MemcachedTransport.js"
+import * as ServerSpec from "../ServerSpec.js"
+import { makeMethods } from "./methods.js"
+import type { MemcachedClient, MemcachedClientOptions } from "./models.js"
+
+/** A configuration error naming the option (`path`) and what is wrong with it. */
+export const invalid = (path: string, message: string, value?: unknown): Config.ConfigError =>
+  new Config.ConfigError(
+    new Schema.SchemaError(new SchemaIssue.Pointer([path], new SchemaIssue.InvalidValue({ message }, value)))
+  )
+
+const positiveInt = (name: string, value: number | undefined, fallback: number): number | Config.ConfigError => {
+  if (value === undefined) return fallback
+  return Number.isInteger(value) && value > 0
+    ? value
+    : invalid(name, `${name} must be a positive integer, got ${value}`)
+}
+
+const millis = (name: string, value: Duration.Input | undefined, fallback: number): number | Config.ConfigError => {
+  if (value === undefined) return fallback
+  const ms = positiveFiniteMillis(value)
+  return ms === undefined ? invalid(name, `${name} must be a positive finite duration, got ${String(value)}`) : ms
+}
+
+const isConfigError = (u: unknown): u is Config.ConfigError => u instanceof Config.ConfigError
+
+const resolveServers = (
+  servers: MemcachedClientOptions["servers"]
+): ReadonlyArray<ServerSpec.ServerSpec> | Config.ConfigError => {
+  if (servers === undefined) return [ServerSpec.make({ host: "127.0.0.1", port: 11211 })]
+  const list = typeof servers === "string" ? ServerSpec.splitList(servers) : servers
+  if (list.length === 0) return invalid("servers", "at least one server is required")
+  const out: Array<ServerSpec.ServerSpec> = []
+  for (let i = 0; i < list.length; i++) {
+    const entry = list[i]!
+    if (typeof entry !== "string") {
+      out.push(entry)
+      continue
+    }
+    const parsed = ServerSpec.parse(entry)
+    if (typeof parsed === "string") return invalid(`servers[${i}]`, parsed)
+    out.push(parsed)
+  }
+  const seen = new Set<string>()
+  for (const s of out) {
+    if (seen.has(s.name)) return invalid("servers", `server ${s.name} is listed twice`)
+    seen.add(s.name)
+  }
+  return out
+}
+
+/** The engine's settings from the options, or the first invalid entry. */
+const settingsOf = (options: MemcachedClientOptions): Settings | Config.ConfigError => {
+  const fields = {
+    connectTimeout: millis("connectTimeout", options.connectTimeout, 2000),
+    timeout: millis("timeout", options.timeout, 5000),
+    poolSize: positiveInt("poolSize", options.poolSize, 1),
+    maxInFlight: positiveInt("maxInFlight", options.maxInFlight, 1024),
+    maxQueued: positiveInt("maxQueued", options.maxQueued, 100_000),
+    maxValueSize: positiveInt("maxValueSize", options.maxValueSize, 128 * 1024 * 1024),
+    maxKeysPerGet: positiveInt("maxKeysPerGet", options.maxKeysPerGet, 100),
+    failureLimit: positiveInt("failureLimit", options.failureLimit, 3),
+    failureWindow: millis("failureWindow", options.failureWindow, 10_000),
+    retryInterval: millis("retryInterval", options.retryInterval, 2_000),
+    maxRetryInterval: millis("maxRetryInterval", options.maxRetryInterval, 60_000),
+    flapWindow: millis("flapWindow", options.flapWindow, 30_000)
+  }
+  for (const v of Object.values(fields)) if (isConfigError(v)) return v
+  const protocol = options.protocol ?? "auto"
+  if (protocol !== "meta" && protocol !== "text" && protocol !== "auto") {
+    return invalid("protocol", `protocol must be "meta", "text" or "auto", got ${String(protocol)}`)
+  }
+  return {
+    ...(fields as { [K in keyof typeof fields]: number }),
+    autoBatch: options.autoBatch ?? true,
+    protocol,
+    textProxy: options.textProxy === true
+  }
+}
+
+/**
+ * Ejection backoff as an Effect 4 `Schedule`: `retryInterval × 2ⁿ` (Schedule.exponential), capped at
+ * `maxRetryInterval`. The engine's pool asks for the delay of its `flaps + 1`-th ejection through a plain
+ * callback; the schedule is stepped without sleeping (`Schedule.toStep`), so this never blocks or fails.
+ */
+export const retryDelayOf = (retryInterval: number, maxRetryInterval: number) => {
+  const schedule = Schedule.exponential(Duration.millis(retryInterval), 2)
+  return (flaps: number): number => {
+    const delay = Effect.runSync(Effect.gen(function*() {
+      const step = yield* Schedule.toStep(schedule)
+      let out: readonly [unknown, Duration.Duration] = yield* step(0, undefined)
+      for (let i = 0; i < Math.min(flaps, 62); i++) out = yield* step(0, undefined)
+      return out[1]
+    }) as Effect.Effect<Duration.Duration>)
+    return Math.min(Duration.toMillis(delay), maxRetryInterval)
+  }
+}
+
+/**
+ * Errors a retry can help with. `Ejected` only with failover `next`, where the retry goes to the
+ * rebuilt ring; with `none` the server stays ejected and a retry would fail the same way at once.
+ */
+const transient = (failover: "none" | "next") => (e: MemcachedError): boolean =>
+  e._tag === "MemcachedConnectionError" && e.reason !== "Overloaded" && (failover === "next" || e.reason !== "Ejected")
+
+/**
+ * Builds a client in the current scope. Fails with a `Config.ConfigError` naming the invalid option.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: MemcachedClientOptions = {}
+): Effect.Effect<MemcachedClient, Config.ConfigError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const servers = resolveServers(options.servers)
+    if (isConfigError(servers)) return yield* Effect.fail(servers)
+    const settings = settingsOf(options)
+    if (isConfigError(settings)) return yield* Effect.fail(settings)
+    const failover = options.failover ?? "none"
+    if (failover !== "none" && failover !== "next") {
+      return yield* Effect.fail(invalid("failover", `failover must be "none" or "next", got ${String(failover)}`))
+    }
+    const keyPrefix = options.keyPrefix ?? ""
+    if (typeof keyPrefix !== "string" || (keyPrefix !== "" && keyProblem(keyPrefix) !== undefined)) {
+      return yield* Effect.fail(
+        invalid("keyPrefix", `keyPrefix must be printable without spaces, got ${JSON.stringify(keyPrefix)}`)
+      )
+    }
+    const distribution = options.distribution ?? Distribution.ketama()
+    const transport = options.transport ?? net
+    const services = yield* Effect.context<never>()
+    const runCallback = Effect.runCallbackWith(services)
+    const clock = yield* Effect.clockWith(Effect.succeed)
+    const timers: Timers = {
+      now: () => clock.currentTimeMillisUnsafe(),
+      schedule: (ms, f) => runCallback(Effect.sleep(ms), { onExit: (exit) => exit._tag === "Success" && f() })
+    }
+    const logAt = { debug: Effect.logDebug, info: Effect.logInfo, warning: Effect.logWarning } as const
+    let router: Router<ServerSpec.ServerSpec> | undefined = undefined
+    const events: PoolEvents = {
+      log: (level, message, server) =>
+        runCallback(logAt[level](message).pipe(Effect.annotateLogs({ module: "MemcachedClient", server }))),
+      healthChanged: () => router?.invalidate(),
+      retryDelay: retryDelayOf(settings.retryInterval, settings.maxRetryInterval)
+    }
+    const pools = servers.map((spec, i) => new ServerPool(i, spec, transport, settings, timers, events))
+    router = new Router(servers, pools, distribution, failover)
+    yield* Effect.addFinalizer(() => Effect.sync(() => pools.forEach((p) => p.shutdown())))
+    if (options.eager === true) { for (const pool of pools) pool.openAll() }
+    const retry = options.retry === undefined ? undefined : {
+      schedule: options.retry,
+      all: options.retryNonIdempotent === true,
+      while: transient(failover)
+    }
+    return makeMethods({ servers, pools, router, settings, timers, retry, keyPrefix })
+  })
+
+/**
+ * The layer of {@link make}.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = <I>(
+  tag: Context.Service<I, MemcachedClient>,
+  options: MemcachedClientOptions
+): Layer.Layer<I, Config.ConfigError> => Layer.effect(tag, make(options))
+
+/**
+ * The layer of {@link make} over options read from `Config`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = <I>(
+  tag: Context.Service<I, MemcachedClient>,
+  config: Config.Wrap<MemcachedClientOptions>
+): Layer.Layer<I, Config.ConfigError> => Layer.effect(tag, Effect.flatMap(Config.unwrap(config), make))
+
+/** An entry that may be absent (`undefined`), failing only when present and invalid. */
+const optional = <A>(config: Config.Config<A>): Config.Config<A | undefined> =>
+  Config.option(config).pipe(Config.map(Option.getOrUndefined))
+
+/**
+ * The environment-driven configuration of the client (see `MemcachedClient.config`).
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const config: Config.Config<MemcachedClientOptions> = Config.all({
+  servers: ServerSpec.config("MEMCACHED_SERVERS").pipe(
+    Config.withDefault([ServerSpec.make({ host: "127.0.0.1", port: 11211 })] as ReadonlyArray<ServerSpec.ServerSpec>)
+  ),
+  timeout: optional(Config.Duration("MEMCACHED_TIMEOUT")),
+  connectTimeout: optional(Config.Duration("MEMCACHED_CONNECT_TIMEOUT")),
+  poolSize: optional(Config.Int("MEMCACHED_POOL_SIZE")),
+  distribution: optional(MemcachedRing.config("MEMCACHED_DISTRIBUTION"))
+})
