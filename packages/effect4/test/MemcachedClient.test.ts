@@ -63,3 +63,38 @@ describe("ejection backoff (Effect 4 Schedule)", () => {
     assert.deepStrictEqual([0, 1, 2, 3, 4, 5, 6, 100].map(delay), [2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000])
   })
 })
+
+describe("failure policy through the Effect 4 edge", () => {
+  it.live("a refusing server is ejected (failover next: its keys move to the live server), then readmitted", () =>
+    Effect.gen(function*() {
+      const client = yield* MemcachedClient
+      const servers = yield* MemcachedTest.MemoryServers
+      const keys = Array.from({ length: 40 }, (_, i) => `k${i}`)
+      const onSecond = keys.filter((k) => client.serverFor(k) === 1)
+      assert.isAbove(onSecond.length, 0)
+      servers[1]!.faults.refuseConnections(true)
+      servers[1]!.faults.dropConnections()
+      // The first failures eject it (failureLimit 1); afterwards its keys are served by server 0.
+      yield* Effect.ignore(client.get(onSecond[0]!))
+      yield* Effect.sleep("20 millis")
+      yield* client.set(onSecond[0]!, "moved")
+      assert.deepStrictEqual(yield* client.getString(onSecond[0]!), Option.some("moved"))
+      assert.isDefined(servers[0]!.peek(onSecond[0]!))
+      // After retryInterval the server is probed and readmitted: its keys go home again.
+      servers[1]!.faults.refuseConnections(false)
+      yield* Effect.sleep("400 millis")
+      let home = false
+      for (let i = 0; i < 50 && !home; i++) {
+        yield* Effect.ignore(client.set(onSecond[0]!, "home"))
+        home = servers[1]!.peek(onSecond[0]!) !== undefined
+        if (!home) yield* Effect.sleep("50 millis")
+      }
+      assert.isTrue(home, "the readmitted server serves its keys again")
+    }).pipe(Effect.provide(MemcachedTest.layer({
+      servers: 2,
+      failover: "next",
+      failureLimit: 1,
+      retryInterval: "200 millis",
+      connectTimeout: "500 millis"
+    }))))
+})
