@@ -10,7 +10,7 @@
 //
 // Usage: node scripts/structure.mjs [project-dir]   (default: this project; test/Structure.test.ts
 // points it at a fixture tree)
-import { readdirSync, readFileSync, statSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { join, relative } from "node:path"
 import { createRequire } from "node:module"
 
@@ -58,8 +58,11 @@ const functionProblems = []
 let largestModule = { file: "", lines: 0 }
 let longestFunction = { where: "", name: "", lines: 0 }
 
-// Both editions: the root package and the Effect 4 package (packages/effect4/src).
-for (const file of [...sources(join(root, "src")), ...sources(join(root, "packages", "effect4", "src"))]) {
+// Both editions: the root package and the Effect 4 package (packages/effect4/src). The repository must
+// have both; a fixture tree given as an argument (test/Structure.test.ts) may have only src/.
+const effect4 = join(root, "packages", "effect4", "src")
+const roots = root === self || existsSync(effect4) ? [join(root, "src"), effect4] : [join(root, "src")]
+for (const file of roots.flatMap(sources)) {
   const rel = relative(root, file)
   const text = readFileSync(file, "utf8")
   const lines = text.length === 0 ? 0 : text.split("\n").length - (text.endsWith("\n") ? 1 : 0)
