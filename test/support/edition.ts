@@ -3,8 +3,47 @@
  * differently, in this edition's (Effect 3's) spelling. The Effect 4 package has a module of the same
  * name and exports (packages/effect4/test/support/edition.ts).
  */
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import type * as Either from "effect/Either"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type * as MemcachedClient from "../../src/MemcachedClient.js"
 
 /** A pure outcome of this edition (`Either` in Effect 3) as an Effect that fails with its error. */
 export const fromOutcome = <A, E>(outcome: Either.Either<A, E>): Effect.Effect<A, E> => outcome
+
+// ---------------------------------------------------------------------------------------------
+// Outcomes, streams and the client (ValueCodec, TypedStore and their support)
+// ---------------------------------------------------------------------------------------------
+
+/** A successful outcome of this edition (`Either.right`), to compare results with. */
+export const succeed: <A>(value: A) => Either.Either<A, never> = Either.right
+
+/** Whether an outcome of this edition failed (`Either.isLeft`). */
+export const isFailure = <A, E>(outcome: Either.Either<A, E>): boolean => Either.isLeft(outcome)
+
+/** Whether an outcome of this edition succeeded (`Either.isRight`). */
+export const isSuccess = <A, E>(outcome: Either.Either<A, E>): boolean => Either.isRight(outcome)
+
+/** The value of a successful outcome; throws (failing the test) when it failed. */
+export const successOf = <A, E>(outcome: Either.Either<A, E>): A => Either.getOrThrow(outcome)
+
+/** The error of a failed outcome; throws (failing the test) when it succeeded. */
+export const failureOf = <A, E>(outcome: Either.Either<A, E>): E => {
+  if (Either.isLeft(outcome)) return outcome.left
+  throw new Error(`expected a failure, got a success: ${String(outcome.right)}`)
+}
+
+/** Every element of a finite stream, in order, as an array (Effect 3 collects a `Chunk`). */
+export const collect = <A, E, R>(stream: Stream.Stream<A, E, R>): Effect.Effect<ReadonlyArray<A>, E, R> =>
+  Effect.map(Stream.runCollect(stream), Chunk.toReadonlyArray)
+
+/** The client service's type (Effect 3: the `MemcachedClient` interface). */
+export type Client = MemcachedClient.MemcachedClient
+
+/** A layer built by a scoped effect, its resources released with the layer (`Layer.unwrapScoped`). */
+export const unwrapScoped = <A, E1, R1, E, R>(
+  effect: Effect.Effect<Layer.Layer<A, E1, R1>, E, R>
+): Layer.Layer<A, E | E1, R1 | Exclude<R, Scope.Scope>> => Layer.unwrapScoped(effect)

@@ -3,7 +3,45 @@
  * edition's (Effect 4's) spelling; the root's test/support/edition.ts has the same exports for Effect 3.
  */
 import * as Effect from "effect/Effect"
-import type * as Result from "effect/Result"
+import * as Layer from "effect/Layer"
+import * as Result from "effect/Result"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type * as MemcachedClient from "../../src/MemcachedClient.js"
 
 /** A pure outcome of this edition (`Result` in Effect 4) as an Effect that fails with its error. */
 export const fromOutcome = <A, E>(outcome: Result.Result<A, E>): Effect.Effect<A, E> => Effect.fromResult(outcome)
+
+// ---------------------------------------------------------------------------------------------
+// Outcomes, streams and the client (ValueCodec, TypedStore and their support)
+// ---------------------------------------------------------------------------------------------
+
+/** A successful outcome of this edition (`Result.succeed`), to compare results with. */
+export const succeed: <A>(value: A) => Result.Result<A, never> = Result.succeed
+
+/** Whether an outcome of this edition failed (`Result.isFailure`). */
+export const isFailure = <A, E>(outcome: Result.Result<A, E>): boolean => Result.isFailure(outcome)
+
+/** Whether an outcome of this edition succeeded (`Result.isSuccess`). */
+export const isSuccess = <A, E>(outcome: Result.Result<A, E>): boolean => Result.isSuccess(outcome)
+
+/** The value of a successful outcome; throws (failing the test) when it failed. */
+export const successOf = <A, E>(outcome: Result.Result<A, E>): A => Result.getOrThrow(outcome)
+
+/** The error of a failed outcome; throws (failing the test) when it succeeded. */
+export const failureOf = <A, E>(outcome: Result.Result<A, E>): E => {
+  if (Result.isFailure(outcome)) return outcome.failure
+  throw new Error(`expected a failure, got a success: ${String(outcome.success)}`)
+}
+
+/** Every element of a finite stream, in order, as an array (Effect 4 collects an array). */
+export const collect = <A, E, R>(stream: Stream.Stream<A, E, R>): Effect.Effect<ReadonlyArray<A>, E, R> =>
+  Stream.runCollect(stream)
+
+/** The client service's type (Effect 4: `MemcachedClient.Service`). */
+export type Client = MemcachedClient.Service
+
+/** A layer built by a scoped effect, its resources released with the layer (`Layer.unwrap`). */
+export const unwrapScoped = <A, E1, R1, E, R>(
+  effect: Effect.Effect<Layer.Layer<A, E1, R1>, E, R>
+): Layer.Layer<A, E | E1, R1 | Exclude<R, Scope.Scope>> => Layer.unwrap(effect)
