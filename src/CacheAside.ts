@@ -27,6 +27,7 @@
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import type * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type * as Tracer from "effect/Tracer"
@@ -43,7 +44,6 @@ import {
   currentFiber,
   type DurationInput,
   forkDaemon,
-  interruptAll,
   interruptFork,
   type RunningFiber,
   scopedLayer,
@@ -359,7 +359,7 @@ export const make = (
     // Flight fibers are daemons tracked here and interrupted (leases released) when the scope closes:
     // cheaper per flight than a child scope each (`forkIn`).
     const live = new Set<RunningFiber>()
-    yield* Effect.addFinalizer(() => interruptAll(live))
+    yield* Effect.addFinalizer(() => Fiber.interruptAll(live))
     const metrics = metricsFor(options.name ?? "default")
     const flights = new Map<string, Flight>()
     // Counters are updated synchronously with the services the service was built with (its registry).

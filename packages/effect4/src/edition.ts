@@ -89,9 +89,6 @@ export const forkDaemon = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effe
 export const interruptFork = (fiber: RunningFiber): Effect.Effect<void> =>
   Effect.asVoid(Effect.forkDetach(Fiber.interrupt(fiber)))
 
-/** Interrupts all of `fibers` and waits for them. Never fails. */
-export const interruptAll = (fibers: Iterable<RunningFiber>): Effect.Effect<void> => Fiber.interruptAll(fibers)
-
 /** The layer of the service `tag` built by the scoped `effect` (its scope is the layer's). */
 export const scopedLayer = <I, S, E, R>(
   tag: Context.Key<I, S>,
