@@ -245,7 +245,7 @@ export const setMany = <W, S extends Endpoint>(
   as: BulkResults<W>,
   done: (results: ReadonlyMap<string, W>) => void
 ): void => {
-  const exptime = exptimeAt(ttl, ctx.timers.now())
+  const exptime = exptimeAt(ttl, ctx.timers)
   const results = new Map<string, W>()
   const valid: Array<BulkItem> = []
   const callProblem = timeout instanceof EngineError ? timeout : typeof exptime !== "number" ? exptime : undefined
@@ -322,7 +322,7 @@ export const touchMany = <W, S extends Endpoint>(
   as: BulkResults<W>,
   done: (results: ReadonlyMap<string, W>) => void
 ): void => {
-  const exptime = exptimeAt(ttl, ctx.timers.now())
+  const exptime = exptimeAt(ttl, ctx.timers)
   const results = new Map<string, W>()
   const valid: Array<BulkItem> = []
   for (const key of new Set(keys)) {

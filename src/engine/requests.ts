@@ -181,7 +181,7 @@ export const makeRequests = <R, S extends Endpoint = Endpoint>(ctx: RequestConte
     const bad = keyError(key)
     if (bad !== undefined) return bad
     if (typeof timeout !== "number") return timeout
-    const exptime = exptimeAt(ttl, timers.now())
+    const exptime = exptimeAt(ttl, timers)
     if (typeof exptime !== "number") return exptime
     const row = commands[command]
     const pool = poolOf(key)
@@ -211,7 +211,7 @@ export const makeRequests = <R, S extends Endpoint = Endpoint>(ctx: RequestConte
   ): EngineError | undefined => {
     const data = storeData(key, value, flags, cas, timeout, settings.maxValueSize)
     if (data instanceof EngineError) return data
-    const exptime = exptimeAt(ttl, timers.now())
+    const exptime = exptimeAt(ttl, timers)
     if (typeof exptime !== "number") return exptime
     const pool = poolOf(key)
     const meta = pool.protocol === "meta"
@@ -258,7 +258,7 @@ export const makeRequests = <R, S extends Endpoint = Endpoint>(ctx: RequestConte
     if (bad !== undefined) return bad
     const pool = poolOf(key)
     const meta = pool.protocol === "meta"
-    const exptime = exptimeAt(ttl, timers.now())
+    const exptime = exptimeAt(ttl, timers)
     if (typeof exptime !== "number") return exptime
     const head = meta ? encodeMetaTouch(key, exptime) : encodeTouch(key, exptime)
     return sendKeyed(commands.touch, pool, meta, head, key, noreply, timeout as number, resume)
@@ -317,7 +317,7 @@ export const makeAdminRequests = <R, S extends Endpoint = Endpoint>(ctx: Request
   /** The admin request lines, or the `InvalidArgument` / `InvalidTtl` error of their argument. */
   const adminLines = {
     flushAll: (delay: TtlSeconds): string | EngineError => {
-      const exptime = exptimeAt(delay, timers.now())
+      const exptime = exptimeAt(delay, timers)
       return typeof exptime === "number" ? encodeFlushAll(exptime) : exptime
     },
     version: (): string => encodeVersion(),
