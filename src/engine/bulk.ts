@@ -8,7 +8,6 @@
  */
 import { encodeDelete, encodeStorageHeader, encodeTouch, type Reply } from "../protocol/client.js"
 import { encodeMetaDelete, encodeMetaSetHeader, encodeMetaTouch } from "../protocol/meta.js"
-import { groupByServer } from "./cluster.js"
 import { commands, failure, toBytes } from "./commands.js"
 import { exptimeAt, flagsError, keyError, type TtlSeconds } from "./keys.js"
 import type { ServerPool } from "./pool.js"
@@ -218,11 +217,23 @@ const bulk = <W, S extends Endpoint>(
     }
   }
   if (pools.length === 1) send(pools[0]!, valid)
-  else for (const [s, group] of groupByServer(valid, keyOf, router.route, false)) send(pools[s]!, group)
+  else {
+    // Grouped by server in first-seen order (an array indexed by server: no Map probe per item).
+    const groups: Array<Array<BulkItem> | undefined> = []
+    const order: Array<number> = []
+    for (let i = 0; i < valid.length; i++) {
+      const item = valid[i]!
+      const s = router.route(item.key)
+      const g = groups[s]
+      if (g === undefined) {
+        groups[s] = [item]
+        order.push(s)
+      } else g.push(item)
+    }
+    for (let o = 0; o < order.length; o++) send(pools[order[o]!]!, groups[order[o]!]!)
+  }
   run.settle()
 }
-
-const keyOf = (item: BulkItem): string => item.key
 
 /** The timeout to send with: the call's, or the default when the call's is invalid (every key then fails). */
 const timeoutFor = <S extends Endpoint>(ctx: RequestContext<S>, timeout: Timeout): number =>
