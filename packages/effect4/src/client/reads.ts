@@ -61,9 +61,9 @@ export const makeReads = (
     keysIn: Iterable<string>,
     options?: CallOptions & { readonly cas?: boolean | undefined }
   ): Effect.Effect<ReadonlyMap<string, Item>, MemcachedReadError> => {
-    // Taken now (a one-shot iterable must give the same keys every time the effect runs); the engine drops
-    // duplicates while it groups the keys by server.
-    const keys = Array.isArray(keysIn) ? keysIn as ReadonlyArray<string> : Array.from(keysIn)
+    // A copy taken now (every run of the effect asks for the same keys, even from a one-shot iterable); the
+    // engine drops duplicates while it groups the keys by server.
+    const keys = Array.from(keysIn)
     const timeout = timeoutOf(options)
     const cas = options?.cas === true
     return Effect.callback<ReadonlyMap<string, Item>, MemcachedReadError>((resume) =>
