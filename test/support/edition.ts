@@ -34,3 +34,6 @@ export const storeErrorCause = (e: RateLimiterModule.RateLimiterError): unknown 
   if (e.reason !== "StoreError") throw new Error(`expected RateLimitStoreError, got ${e.reason}`)
   return (e as RateLimiterModule.RateLimitStoreError).cause
 }
+
+/** Forks a child fiber of the current one (`Effect.fork` in Effect 3). */
+export const fork: typeof Effect.fork = Effect.fork

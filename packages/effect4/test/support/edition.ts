@@ -33,3 +33,6 @@ export const storeErrorCause = (e: RateLimiterModule.RateLimiterError): unknown 
   if (e.reason._tag !== "RateLimitStoreError") throw new Error(`expected RateLimitStoreError, got ${e.reason._tag}`)
   return e.reason.cause
 }
+
+/** Forks a child fiber of the current one (`Effect.forkChild` in Effect 4). */
+export const fork: typeof Effect.forkChild = Effect.forkChild
