@@ -14,20 +14,13 @@ import { isSuccess, matchOutcome, outcome } from "../src/edition.js"
 import * as MemcachedClient from "../src/MemcachedClient.js"
 import * as MemcachedRateLimiter from "../src/MemcachedRateLimiter.js"
 import * as MemcachedTest from "../src/MemcachedTest.js"
-import { exceededOf as exceeded, RateLimiter, storeErrorCause, TestClock, unwrapScoped } from "./support/edition.js"
-import { acquireMemcached } from "./support/memcached.js"
-
-const realClient = unwrapScoped(
-  Effect.map(acquireMemcached(), (mc) => MemcachedClient.layer({ servers: [`127.0.0.1:${mc.port}`] }))
-)
+import { exceededOf as exceeded, RateLimiter, storeErrorCause, TestClock } from "./support/edition.js"
+import { fresh, realClient } from "./support/realClient.js"
 
 const backends = [
   ["the in-memory server", MemcachedTest.layer()],
   ["memcached 1.6 (real process)", realClient]
 ] as const
-
-let n = 0
-const fresh = (label: string) => `${label}-${++n}-${Date.now()}`
 
 for (const [name, clientLayer] of backends) {
   describe(`MemcachedRateLimiter over ${name}`, () => {

@@ -14,19 +14,12 @@ import * as TestClock from "effect/testing/TestClock"
 import * as MemcachedClient from "../src/MemcachedClient.js"
 import * as MemcachedRateLimiter from "../src/MemcachedRateLimiter.js"
 import * as MemcachedTest from "../src/MemcachedTest.js"
-import { acquireMemcached } from "./support/memcached.js"
-
-const realClient = Layer.unwrap(
-  Effect.map(acquireMemcached(), (mc) => MemcachedClient.layer({ servers: [`127.0.0.1:${mc.port}`] }))
-)
+import { fresh, realClient } from "./support/realClient.js"
 
 const backends = [
   ["the in-memory server", MemcachedTest.layer()],
   ["memcached 1.6 (real process)", realClient]
 ] as const
-
-let n = 0
-const fresh = (label: string) => `${label}-${++n}-${Date.now()}`
 
 for (const [name, clientLayer] of backends) {
   describe(`MemcachedRateLimiter (adaptive) over ${name}`, () => {
