@@ -1,11 +1,13 @@
 /**
  * The typed failures of effect-memcached. A cache miss is never an error: reads return
  * `Option.none()`. Everything else a request can end with is one of the classes below, each split by
- * a `reason` literal so callers can branch with `Effect.catchTag` and then on `reason`.
+ * a `reason` literal so callers can branch with `Effect.catchTag` and then on `reason` (the reasons are
+ * the engine's, src/engine/types.ts). One source for both editions (packages/effect4/editions.json).
  *
  * @since 0.1.0
  */
 import * as Data from "effect/Data"
+import type { ConnectionReason, InputReason, ProtocolReason, ServerReason, StoreReason } from "./engine/types.js"
 
 /**
  * The request was rejected before any byte was sent: an invalid key, TTL, value or option, or a
@@ -15,7 +17,7 @@ import * as Data from "effect/Data"
  * @category errors
  */
 export class MemcachedInputError extends Data.TaggedError("MemcachedInputError")<{
-  readonly reason: "InvalidKey" | "InvalidTtl" | "InvalidValue" | "InvalidArgument" | "ValueTooLarge" | "Unsupported"
+  readonly reason: InputReason
   readonly message: string
   readonly key?: string | undefined
 }> {}
@@ -29,7 +31,7 @@ export class MemcachedInputError extends Data.TaggedError("MemcachedInputError")
  * @category errors
  */
 export class MemcachedStoreError extends Data.TaggedError("MemcachedStoreError")<{
-  readonly reason: "NotStored" | "Exists" | "NotFound"
+  readonly reason: StoreReason
   readonly key: string
   readonly command: string
 }> {
@@ -51,16 +53,7 @@ export class MemcachedStoreError extends Data.TaggedError("MemcachedStoreError")
  * @category errors
  */
 export class MemcachedConnectionError extends Data.TaggedError("MemcachedConnectionError")<{
-  readonly reason:
-    | "Connect"
-    | "ConnectTimeout"
-    | "Timeout"
-    | "Closed"
-    | "Reset"
-    | "Ejected"
-    | "Overloaded"
-    | "Tls"
-    | "Auth"
+  readonly reason: ConnectionReason
   readonly server: string
   readonly message: string
   readonly cause?: unknown
@@ -75,7 +68,7 @@ export class MemcachedConnectionError extends Data.TaggedError("MemcachedConnect
  * @category errors
  */
 export class MemcachedServerError extends Data.TaggedError("MemcachedServerError")<{
-  readonly reason: "ServerError" | "ClientError" | "UnknownCommand"
+  readonly reason: ServerReason
   readonly message: string
   readonly server: string
 }> {}
@@ -89,7 +82,7 @@ export class MemcachedServerError extends Data.TaggedError("MemcachedServerError
  * @category errors
  */
 export class MemcachedProtocolError extends Data.TaggedError("MemcachedProtocolError")<{
-  readonly reason: "Malformed" | "LineTooLong" | "ValueTooLarge" | "Unexpected"
+  readonly reason: ProtocolReason
   readonly message: string
   readonly server?: string | undefined
 }> {}
