@@ -167,9 +167,9 @@ export const failureOf = <E>(cause: Cause.Cause<E>): Option.Option<E> => Cause.f
 export const isInterruptedOnly = <E>(cause: Cause.Cause<E>): boolean => Cause.isInterruptedOnly(cause)
 
 /** An effect completed by `register`'s `resume`; `register` may return its clean-up (`Effect.async` in Effect 3). */
-export const callback = <A, E = never>(
+export const callback: <A, E = never>(
   register: (resume: (effect: Effect.Effect<A, E>) => void) => Effect.Effect<void> | void
-): Effect.Effect<A, E> => Effect.async<A, E>(register)
+) => Effect.Effect<A, E> = Effect.async
 
 /** `stream` as an async iterable running on `runtime`. Rejects if the runtime cannot be built. */
 export const toAsyncIterable = async <A, E, R, ER>(
