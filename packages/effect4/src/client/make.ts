@@ -11,18 +11,21 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
 import type * as Scope from "effect/Scope"
 import type { Timers } from "../../../../src/engine/connection.js"
+import { withHandshake } from "../../../../src/engine/handshake.js"
 import { type PoolEvents, ServerPool, type Settings } from "../../../../src/engine/pool.js"
 import { Router } from "../../../../src/engine/router.js"
+import { authCredentialProblem, encodeAuth } from "../../../../src/protocol/client.js"
 import * as Distribution from "../Distribution.js"
 import { keyProblem, positiveFiniteMillis } from "../Key.js"
 import * as MemcachedRing from "../MemcachedRing.js"
 import type { MemcachedError } from "../MemcachedError.js"
-import { net } from "../MemcachedTransport.js"
+import { withTls } from "../MemcachedTransport.js"
 import * as ServerSpec from "../ServerSpec.js"
 import { makeMethods } from "./methods.js"
 import type { MemcachedClient, MemcachedClientOptions } from "./models.js"
@@ -125,7 +128,27 @@ export const retryDelayOf = (retryInterval: number, maxRetryInterval: number) =>
  * rebuilt ring; with `none` the server stays ejected and a retry would fail the same way at once.
  */
 const transient = (failover: "none" | "next") => (e: MemcachedError): boolean =>
-  e._tag === "MemcachedConnectionError" && e.reason !== "Overloaded" && (failover === "next" || e.reason !== "Ejected")
+  e._tag === "MemcachedConnectionError" && e.reason !== "Overloaded" && e.reason !== "Tls" && e.reason !== "Auth" &&
+  (failover === "next" || e.reason !== "Ejected")
+
+/**
+ * The encoded authentication command of the `auth` option, or a `Config.ConfigError` naming the entry
+ * (never quoting the password).
+ */
+const authCommand = (auth: MemcachedClientOptions["auth"]): Uint8Array | undefined | Config.ConfigError => {
+  if (auth === undefined) return undefined
+  if (typeof auth.username !== "string") return invalid("auth.username", "auth.username must be a string")
+  if (!Redacted.isRedacted(auth.password)) {
+    return invalid("auth.password", "auth.password must be a Redacted string (Redacted.make or Config.Redacted)")
+  }
+  const password: unknown = Redacted.value(auth.password)
+  if (typeof password !== "string") return invalid("auth.password", "auth.password must be a Redacted string")
+  const userProblem = authCredentialProblem("username", auth.username)
+  if (userProblem !== undefined) return invalid("auth.username", `auth.${userProblem}`)
+  const passwordProblem = authCredentialProblem("password", password)
+  if (passwordProblem !== undefined) return invalid("auth.password", `auth.${passwordProblem}`)
+  return encodeAuth(auth.username, password)
+}
 
 /**
  * Builds a client in the current scope. Fails with a `Config.ConfigError` naming the invalid option.
@@ -152,7 +175,10 @@ export const make = (
       )
     }
     const distribution = options.distribution ?? Distribution.ketama()
-    const transport = options.transport ?? net
+    const auth = authCommand(options.auth)
+    if (isConfigError(auth)) return yield* Effect.fail(auth)
+    const { tlsOf, transport: tlsTransport } = withTls(options.transport, options.tls)
+    const transport = withHandshake(tlsTransport, { auth }, (spec) => tlsOf(spec) !== undefined)
     const services = yield* Effect.context<never>()
     const runCallback = Effect.runCallbackWith(services)
     const clock = yield* Effect.clockWith(Effect.succeed)
@@ -213,6 +239,22 @@ const optional = <A>(config: Config.Config<A>): Config.Config<A | undefined> =>
  * @category config
  */
 export const config: Config.Config<MemcachedClientOptions> = Config.all({
+  tls: optional(Config.Boolean("MEMCACHED_TLS")),
+  auth: Config.all({
+    username: Config.option(Config.String("MEMCACHED_USERNAME")),
+    password: Config.option(Config.Redacted("MEMCACHED_PASSWORD"))
+  }).pipe(Config.mapEffect(({ password, username }) =>
+    Option.isSome(username) && Option.isSome(password)
+      ? Effect.succeed({ username: username.value, password: password.value })
+      : Option.isNone(username) && Option.isNone(password)
+      ? Effect.succeed(undefined)
+      : Effect.fail(
+        invalid(
+          Option.isNone(username) ? "MEMCACHED_USERNAME" : "MEMCACHED_PASSWORD",
+          "MEMCACHED_USERNAME and MEMCACHED_PASSWORD go together"
+        )
+      )
+  )),
   servers: ServerSpec.config("MEMCACHED_SERVERS").pipe(
     Config.withDefault([ServerSpec.make({ host: "127.0.0.1", port: 11211 })] as ReadonlyArray<ServerSpec.ServerSpec>)
   ),

@@ -8,6 +8,8 @@ import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Result from "effect/Result"
 import type * as Option from "effect/Option"
+import type * as Redacted from "effect/Redacted"
+import type * as tls from "node:tls"
 import type * as Distribution from "../Distribution.js"
 import type { ServerProtocolName } from "../../../../src/engine/pool.js"
 import type { Ttl } from "../Key.js"
@@ -411,7 +413,31 @@ export interface MemcachedClientOptions extends Policy {
    * socket for specs with a path. The only way to choose the transport: there is no transport service.
    */
   readonly transport?: Transport | undefined
-  /** Time allowed to open a connection. Default 2 seconds. */
+  /**
+   * TLS for every server: `true` (the server's certificate is verified against the system CAs and its
+   * host name) or Node's `tls.connect` options (`ca`, `cert`/`key` for a client certificate, `servername`,
+   * `minVersion`, …). The SNI name is the spec's host (never an IP literal) unless `servername` is given,
+   * which is how to connect to an IP and check the certificate against a name. A server spec's own `tls`
+   * (`tls://host:port`, or a `tls` field with options merged over these) takes precedence; `tls: false`
+   * on a spec opts it out. TLS sessions are resumed across reconnects. A failed handshake or certificate
+   * check fails the waiting requests with `MemcachedConnectionError` reason `Tls` before any byte of
+   * them is sent, and counts toward ejection; the `retry` schedule does not retry it. Default: no TLS.
+   */
+  readonly tls?: boolean | tls.ConnectionOptions | undefined
+  /**
+   * memcached's ASCII authentication (`-Y` auth file): after connecting (and the TLS handshake) every
+   * connection sends the authentication `set` and waits for `STORED` before any request, again on every
+   * reconnect. A rejection fails the waiting requests with `MemcachedConnectionError` reason `Auth`
+   * (not retried) and counts toward ejection. The username must not contain `:`, neither part
+   * whitespace (memcached's format); an invalid one fails the layer with a `Config.ConfigError` naming
+   * `auth.username` or `auth.password`. The password is never logged nor part of an error. The
+   * credentials cross the network in clear text unless `tls` is on. Default: none.
+   */
+  readonly auth?: {
+    readonly username: string
+    readonly password: Redacted.Redacted<string>
+  } | undefined
+  /** Time allowed to open a connection, including the TLS handshake and authentication. Default 2 seconds. */
   readonly connectTimeout?: Duration.Input | undefined
   /** Deadline of every request, from enqueue to reply. Default 5 seconds. */
   readonly timeout?: Duration.Input | undefined
