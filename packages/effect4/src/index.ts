@@ -15,6 +15,8 @@ export * as Bulk from "./Bulk.js"
 /** @since 0.1.0 */
 export * as CacheAside from "./CacheAside.js"
 /** @since 0.1.0 */
+export * as Discovery from "./Discovery.js"
+/** @since 0.1.0 */
 export * as Distribution from "./Distribution.js"
 /** @since 0.1.0 */
 export * as Key from "./Key.js"

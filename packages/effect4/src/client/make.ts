@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
@@ -19,6 +20,7 @@ import type * as Scope from "effect/Scope"
 import type { Timers } from "../../../../src/engine/connection.js"
 import { withHandshake } from "../../../../src/engine/handshake.js"
 import { type PoolEvents, ServerPool, type Settings } from "../../../../src/engine/pool.js"
+import { Membership } from "../../../../src/engine/membership.js"
 import { Router } from "../../../../src/engine/router.js"
 import { authCredentialProblem, encodeAuth } from "../../../../src/protocol/client.js"
 import * as Distribution from "../Distribution.js"
@@ -27,6 +29,7 @@ import * as MemcachedRing from "../MemcachedRing.js"
 import type { MemcachedError } from "../MemcachedError.js"
 import { withTls } from "../MemcachedTransport.js"
 import * as ServerSpec from "../ServerSpec.js"
+import * as Discovery from "./discovery.js"
 import { makeMethods } from "./methods.js"
 import type { MemcachedClient, MemcachedClientOptions } from "./models.js"
 
@@ -160,8 +163,13 @@ export const make = (
   options: MemcachedClientOptions = {}
 ): Effect.Effect<MemcachedClient, Config.ConfigError, Scope.Scope> =>
   Effect.gen(function*() {
-    const servers = resolveServers(options.servers)
-    if (isConfigError(servers)) return yield* Effect.fail(servers)
+    if (options.discovery !== undefined && options.servers !== undefined) {
+      return yield* Effect.fail(
+        invalid("servers", "servers and discovery are exclusive: discovery gives the server list")
+      )
+    }
+    const listed = options.discovery === undefined ? resolveServers(options.servers) : []
+    if (isConfigError(listed)) return yield* Effect.fail(listed)
     const settings = settingsOf(options)
     if (isConfigError(settings)) return yield* Effect.fail(settings)
     const failover = options.failover ?? "none"
@@ -187,17 +195,37 @@ export const make = (
       schedule: (ms, f) => runCallback(Effect.sleep(ms), { onExit: (exit) => exit._tag === "Success" && f() })
     }
     const logAt = { debug: Effect.logDebug, info: Effect.logInfo, warning: Effect.logWarning } as const
+    // The pools report health changes to the router, which is built over them right after.
     let router: Router<ServerSpec.ServerSpec> | undefined = undefined
+    const discovery = options.discovery === undefined ? undefined : Discovery.resolve(options.discovery, {
+      transport,
+      connectTimeout: settings.connectTimeout,
+      timeout: settings.timeout,
+      timers
+    })
+    if (discovery !== undefined && Result.isFailure(discovery)) return yield* Effect.fail(discovery.failure)
+    const servers = discovery === undefined ? [...listed] : yield* Discovery.initial(discovery.success)
+    // Set when discovery runs: an ejection asks it to poll soon.
+    let ejected: (() => void) | undefined = undefined
     const events: PoolEvents = {
       log: (level, message, server) =>
         runCallback(logAt[level](message).pipe(Effect.annotateLogs({ module: "MemcachedClient", server }))),
-      healthChanged: () => router?.invalidate(),
+      healthChanged: (pool) => {
+        router?.invalidate()
+        if (pool.health === "ejected") ejected?.()
+      },
       retryDelay: retryDelayOf(settings.retryInterval, settings.maxRetryInterval)
     }
-    const pools = servers.map((spec, i) => new ServerPool(i, spec, transport, settings, timers, events))
+    const makePool = (spec: ServerSpec.ServerSpec, i: number) => {
+      const pool = new ServerPool(i, spec, transport, settings, timers, events)
+      if (options.eager === true) pool.openAll()
+      return pool
+    }
+    const pools = servers.map(makePool)
     router = new Router(servers, pools, distribution, failover)
-    yield* Effect.addFinalizer(() => Effect.sync(() => pools.forEach((p) => p.shutdown())))
-    if (options.eager === true) { for (const pool of pools) pool.openAll() }
+    const membership = new Membership(servers, pools, router, makePool)
+    yield* Effect.addFinalizer(() => Effect.sync(() => membership.shutdown()))
+    if (discovery !== undefined) ejected = yield* Discovery.start(discovery.success, membership)
     const retry = options.retry === undefined ? undefined : {
       schedule: options.retry,
       all: options.retryNonIdempotent === true,

@@ -10,6 +10,7 @@ import type * as Result from "effect/Result"
 import type * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import type * as tls from "node:tls"
+import type { Discovery } from "../Discovery.js"
 import type * as Distribution from "../Distribution.js"
 import type { ServerProtocolName } from "../../../../src/engine/pool.js"
 import type { Ttl } from "../Key.js"
@@ -114,7 +115,10 @@ export type Value = Uint8Array | string
  * @category models
  */
 export interface MemcachedClient {
-  /** The servers, in configuration order. */
+  /**
+   * The servers, in configuration order. With `discovery`, the nodes in use, in the endpoint's order:
+   * the array changes in place when a new configuration is applied (copy it to keep a snapshot).
+   */
   readonly servers: ReadonlyArray<ServerSpec.ServerSpec>
   /** Index of the server `key` is routed to. */
   readonly serverFor: (key: string) => number
@@ -401,8 +405,19 @@ export interface MetaCounter {
  * @category models
  */
 export interface MemcachedClientOptions extends Policy {
-  /** Server specs (`host:port`, `[v6]:port`, `host:port:weight`, unix paths…). Default `127.0.0.1:11211`. */
+  /**
+   * Server specs (`host:port`, `[v6]:port`, `host:port:weight`, unix paths, `tls://…`). Default
+   * `127.0.0.1:11211`. Exclusive with `discovery`.
+   */
   readonly servers?: ReadonlyArray<string | ServerSpec.ServerSpec> | string | undefined
+  /**
+   * Take the server list from a managed cluster's discovery endpoint and keep it current, e.g.
+   * `Discovery.elastiCache("my.xxxxxx.cfg.use1.cache.amazonaws.com:11211")`. Exclusive with
+   * `servers`. The client's transport, TLS, authentication, timeouts and settings apply to the endpoint
+   * and to every discovered node. The layer fails with a `Config.ConfigError` naming `discovery` when
+   * the first poll fails.
+   */
+  readonly discovery?: Discovery | undefined
   /**
    * Key → server placement, e.g. `MemcachedRing.libmc()`. Default: libmemcached's ketama (weighted when
    * any weight > 1). The only way to choose the ring: there is no ring service to provide.
