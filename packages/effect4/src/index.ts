@@ -41,6 +41,8 @@ export * as MemcachedRing from "./MemcachedRing.js"
 /** @since 0.1.0 */
 export * as MemcachedTest from "./MemcachedTest.js"
 /** @since 0.1.0 */
+export * as MemcachedTelemetry from "./MemcachedTelemetry.js"
+/** @since 0.1.0 */
 export * as MemcachedTransport from "./MemcachedTransport.js"
 /** @since 0.1.0 */
 export * as MemoryServer from "./MemoryServer.js"

@@ -31,6 +31,7 @@ import { withTls } from "../MemcachedTransport.js"
 import * as ServerSpec from "../ServerSpec.js"
 import * as Discovery from "./discovery.js"
 import { makeMethods } from "./methods.js"
+import { engineObserver, healthCounter, resolveTelemetry, samplePools, withTelemetry } from "./telemetry.js"
 import type { MemcachedClient, MemcachedClientOptions } from "./models.js"
 
 /** A configuration error naming the option (`path`) and what is wrong with it. */
@@ -183,6 +184,8 @@ export const make = (
       )
     }
     const distribution = options.distribution ?? Distribution.ketama()
+    const telemetry = resolveTelemetry(options.telemetry)
+    if (isConfigError(telemetry)) return yield* Effect.fail(telemetry)
     const auth = authCommand(options.auth)
     if (isConfigError(auth)) return yield* Effect.fail(auth)
     const { tlsOf, transport: tlsTransport } = withTls(options.transport, options.tls)
@@ -207,14 +210,17 @@ export const make = (
     const servers = discovery === undefined ? [...listed] : yield* Discovery.initial(discovery.success)
     // Set when discovery runs: an ejection asks it to poll soon.
     let ejected: (() => void) | undefined = undefined
+    const countHealth = healthCounter(telemetry, services)
     const events: PoolEvents = {
       log: (level, message, server) =>
         runCallback(logAt[level](message).pipe(Effect.annotateLogs({ module: "MemcachedClient", server }))),
       healthChanged: (pool) => {
         router?.invalidate()
+        countHealth?.(pool.spec.name, pool.health)
         if (pool.health === "ejected") ejected?.()
       },
-      retryDelay: retryDelayOf(settings.retryInterval, settings.maxRetryInterval)
+      retryDelay: retryDelayOf(settings.retryInterval, settings.maxRetryInterval),
+      observer: engineObserver(telemetry, services)
     }
     const makePool = (spec: ServerSpec.ServerSpec, i: number) => {
       const pool = new ServerPool(i, spec, transport, settings, timers, events)
@@ -231,7 +237,10 @@ export const make = (
       all: options.retryNonIdempotent === true,
       while: transient(failover)
     }
-    return makeMethods({ servers, pools, router, settings, timers, retry, keyPrefix })
+    const client = makeMethods({ servers, pools, router, settings, timers, retry, keyPrefix })
+    if (telemetry === undefined) return client
+    yield* samplePools(telemetry, pools)
+    return withTelemetry(client, { telemetry, servers, clock, services, protocolOf: (i) => pools[i]?.protocol })
   })
 
 /**

@@ -17,6 +17,7 @@ import type { Ttl } from "../Key.js"
 import type { MemcachedError, MemcachedInputError, MemcachedReadError } from "../MemcachedError.js"
 import type { Policy } from "../MemcachedPolicy.js"
 import type { Transport } from "../MemcachedTransport.js"
+import type { TelemetryOptions } from "../MemcachedTelemetry.js"
 import type { MetaItem } from "../../../../src/protocol/meta.js"
 import type * as ServerSpec from "../ServerSpec.js"
 
@@ -499,4 +500,11 @@ export interface MemcachedClientOptions extends Policy {
    * command, and split the replies back by key. Transparent to callers. Default true.
    */
   readonly autoBatch?: boolean | undefined
+  /**
+   * Spans and metrics following the OpenTelemetry database conventions (see `MemcachedTelemetry`),
+   * through Effect 4's built-in `Tracer` and `Metric`; `{}` turns both on. Default off: without it the
+   * client has no instrumentation at all. An invalid field fails the layer with a `Config.ConfigError`
+   * naming `telemetry.<field>`.
+   */
+  readonly telemetry?: TelemetryOptions | undefined
 }
