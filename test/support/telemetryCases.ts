@@ -88,6 +88,17 @@ export interface TelemetryClient {
   readonly stats: (server: string) => Promise<void>
   /** A `set` in a fiber of its own; `interrupt` interrupts it. */
   readonly forkSet: (key: string, value: string) => { readonly interrupt: () => Promise<void> }
+  /**
+   * `CacheAside.getOrSet` over this client (one service per client): the compute waits `delayMs`,
+   * returns `value`, and runs in a span named `computeSpan` when given.
+   */
+  readonly getOrSet: (
+    key: string,
+    compute: { readonly value: string; readonly delayMs?: number; readonly computeSpan?: string }
+  ) => Promise<string>
+  /** `CacheAside.getOrSetMany`, computing each key as its own value; the number of values. */
+  readonly getOrSetMany: (keys: ReadonlyArray<string>) => Promise<number>
+  readonly invalidate: (key: string) => Promise<void>
   /** Runs `f` inside a span named `name` of the caller: the client calls `f` makes are its children. */
   readonly inSpan: (name: string, f: (client: TelemetryClient) => Promise<void>) => Promise<void>
 }
@@ -305,6 +316,66 @@ export const spanCases: ReadonlyArray<TelemetryCase> = [
       await admin.client.stats(admin.names[1]!)
       assert.equal(only(w.pipeline.spans(), "version").attributes["server.address"], undefined)
       assert.equal(only(w.pipeline.spans(), "stats").attributes["server.address"], admin.hosts[1])
+    }
+  }
+]
+
+/** Cache-aside spans: one per call, parent of its memcached calls and of the compute. */
+export const cacheAsideCases: ReadonlyArray<TelemetryCase> = [
+  {
+    name: "getOrSet: one span per call, the parent of its memcached calls and of the compute",
+    run: async (w) => {
+      const { client, hosts } = await w.client({ telemetry: {}, protocol: "meta" })
+      const compute = { value: "fresh", computeSpan: "compute" }
+      await client.inSpan("user-request", async (c) => {
+        assert.equal(await c.getOrSet("ca", compute), "fresh")
+      })
+      assert.equal(await client.getOrSet("ca", compute), "fresh")
+      const spans = w.pipeline.spans()
+      const [miss, hit] = byName(spans, "getOrSet")
+      assert.equal(miss!.kind, SpanKind.CLIENT)
+      assert.equal(miss!.parentSpanContext?.spanId, only(spans, "user-request").spanContext().spanId)
+      assert.equal(miss!.attributes["server.address"], hosts[0])
+      assert.equal(miss!.attributes["db.operation.name"], "getOrSet")
+      assert.equal(miss!.attributes["memcached.cache_aside.outcome"], "computed")
+      assert.equal(miss!.attributes["memcached.win"], true)
+      assert.equal(miss!.attributes["memcached.hit"], false)
+      assert.equal(hit!.attributes["memcached.cache_aside.outcome"], "hit")
+      assert.equal(hit!.attributes["memcached.hit"], true)
+      assert.equal(hit!.attributes["memcached.win"], false)
+      const children = (parent: ReadableSpan) =>
+        spans.filter((s) => s.parentSpanContext?.spanId === parent.spanContext().spanId).map((s) => s.name).sort()
+      assert.deepEqual(children(miss!), ["compute", "metaGet", "metaSet"])
+      assert.deepEqual(children(hit!), ["metaGet"])
+    }
+  },
+  {
+    name: "coalesced callers each get a span; stale values and getOrSetMany are annotated",
+    run: async (w) => {
+      const { client } = await w.client({ telemetry: {}, protocol: "meta" })
+      const slow = { value: "v", delayMs: 50 }
+      await Promise.all([client.getOrSet("co", slow), client.getOrSet("co", slow)])
+      const calls = byName(w.pipeline.spans(), "getOrSet")
+      assert.equal(calls.length, 2)
+      assert.deepEqual(calls.map((s) => s.attributes["memcached.cache_aside.coalesced"]).sort(), [false, true])
+      assert.deepEqual(calls.map((s) => s.attributes["memcached.cache_aside.outcome"]), ["computed", "computed"])
+      await client.invalidate("co")
+      await client.getOrSet("co", slow) // wins the refresh: the stale value now, recomputed behind
+      const refreshed = byName(w.pipeline.spans(), "getOrSet")[2]!
+      assert.equal(refreshed.attributes["memcached.cache_aside.outcome"], "stale_refreshing")
+      assert.equal(refreshed.attributes["memcached.stale"], true)
+      assert.equal(await client.getOrSetMany(["m1", "m2", "m3"]), 3)
+      const many = only(w.pipeline.spans(), "getOrSetMany")
+      assert.equal(many.attributes["db.operation.batch.size"], 3)
+      assert.equal(many.attributes["memcached.keys.hit"], 3)
+    }
+  },
+  {
+    name: "a client without telemetry: no cache-aside spans",
+    run: async (w) => {
+      const { client } = await w.client({ protocol: "meta" })
+      assert.equal(await client.getOrSet("off", { value: "v" }), "v")
+      assert.deepEqual(w.pipeline.spans().map((s) => s.name), [])
     }
   }
 ]

@@ -36,11 +36,14 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import type * as Scope from "effect/Scope"
+import type * as Tracer from "effect/Tracer"
+import { Attr, type CacheAsideOutcome } from "../../../src/engine/telemetry.js"
+import { type ClientTelemetry, telemetryOf } from "./client/telemetry.js"
 import type { Ttl } from "./Key.js"
 import * as MemcachedClient from "./MemcachedClient.js"
 import { MemcachedInputError, type MemcachedError } from "./MemcachedError.js"
 import type * as ValueCodec from "./ValueCodec.js"
-import { type Codec, Engine, LeaseTimeout, rawCodec, resolve, toBytes } from "./cacheAside/lease.js"
+import { type Codec, Engine, LeaseTimeout, rawCodec, resolve, type Step, toBytes } from "./cacheAside/lease.js"
 
 // ---------------------------------------------------------------------------------------------
 // Errors and options
@@ -293,6 +296,37 @@ export const metricsFor = (name: string): CacheAsideMetrics => {
   return out as unknown as CacheAsideMetrics
 }
 
+/** What a call's span is told about it (telemetry on only). */
+interface Note {
+  outcome: CacheAsideOutcome | undefined
+  coalesced: boolean
+}
+
+const annotate = (span: Tracer.Span | undefined, note: Note): void => {
+  if (span === undefined) return
+  span.attribute(Attr.coalesced, note.coalesced)
+  const outcome = note.outcome
+  if (outcome === undefined) return
+  span.attribute(Attr.outcome, outcome)
+  span.attribute(Attr.hit, outcome !== "computed" && outcome !== "lease_timeout_computed")
+  span.attribute(Attr.win, outcome === "computed" || outcome === "refreshing" || outcome === "stale_refreshing")
+  span.attribute(Attr.stale, outcome === "stale" || outcome === "stale_refreshing")
+}
+
+/** The spans of the service's calls when its client was built with `telemetry`; the calls as they are otherwise. */
+const tracedCalls = (telemetry: ClientTelemetry | undefined) => ({
+  note: (): Note | undefined => telemetry === undefined ? undefined : { outcome: undefined, coalesced: false },
+  getOrSet: <A, E, R>(key: string, call: Effect.Effect<A, E, R>, note: Note | undefined): Effect.Effect<A, E, R> =>
+    telemetry === undefined ? call : telemetry.run("getOrSet", [key], call, (_, span) => annotate(span, note!)),
+  getOrSetMany: <A, E, R>(
+    keys: ReadonlyArray<string>,
+    call: Effect.Effect<ReadonlyMap<string, A>, E, R>
+  ): Effect.Effect<ReadonlyMap<string, A>, E, R> =>
+    telemetry === undefined
+      ? call
+      : telemetry.run("getOrSetMany", keys, call, (found, span) => span?.attribute(Attr.keysHit, found.size))
+})
+
 interface Flight {
   readonly codec: unknown
   readonly deferred: Deferred.Deferred<unknown, unknown>
@@ -327,6 +361,7 @@ export const make = (
     // Counters are updated synchronously with the services the service was built with (its registry).
     const context = yield* Effect.context<never>()
     const engine = new Engine(client, metrics, context)
+    const traced = tracedCalls(telemetryOf(client))
 
     const single = <A, E, R>(
       key: string,
@@ -337,10 +372,13 @@ export const make = (
     ): Effect.Effect<unknown, E | CacheAsideError | ValueCodec.MemcachedValueError, R> => {
       const o = resolve(options)
       if (o instanceof MemcachedInputError) return Effect.fail(o)
-      return Effect.uninterruptibleMask((restore) =>
+      const note = traced.note()
+      const call = Effect.uninterruptibleMask((restore) =>
         Effect.gen(function*() {
           let flight = flights.get(key)
+          let coalesced = false
           if (flight !== undefined && flight.codec === identity) {
+            coalesced = true
             engine.inc(metrics.coalesced)
           } else {
             const deferred = yield* Deferred.make<unknown, unknown>()
@@ -364,7 +402,7 @@ export const make = (
                     if (flights.get(key) === f) flights.delete(key)
                   }),
                   Exit.isSuccess(exit)
-                    ? Deferred.succeed(deferred, exit.value.value)
+                    ? Deferred.succeed(deferred, exit.value)
                     : Deferred.failCause(deferred, exit.cause)
                 )
               ),
@@ -384,7 +422,14 @@ export const make = (
           }
           const joined = flight
           joined.waiters++
+          if (note !== undefined) note.coalesced = coalesced
           return yield* restore(Deferred.await(joined.deferred)).pipe(
+            // The flight's Step: callers get its value; telemetry notes how it was obtained.
+            Effect.map((step) => {
+              const { outcome, value } = step as Step<unknown>
+              if (note !== undefined) note.outcome = outcome
+              return value
+            }),
             Effect.ensuring(Effect.suspend(() => {
               joined.waiters--
               if (joined.waiters > 0 || joined.fiber === undefined) {
@@ -404,6 +449,7 @@ export const make = (
           ) as Effect.Effect<unknown, E | CacheAsideError | ValueCodec.MemcachedValueError, R>
         })
       )
+      return traced.getOrSet(key, call, note)
     }
 
     const typed = <A>(codec: Codec<A>, identity: unknown): TypedCacheAside<A> => ({
@@ -411,7 +457,8 @@ export const make = (
       getOrSetMany: (keys, computeMany, options) => {
         const o = resolve(options)
         if (o instanceof MemcachedInputError) return Effect.fail(o)
-        return engine.many(Array.from(new Set(keys)), computeMany, codec, o)
+        const list = Array.from(keys)
+        return traced.getOrSetMany(list, engine.many(Array.from(new Set(list)), computeMany, codec, o))
       }
     })
 
@@ -427,10 +474,14 @@ export const make = (
         const bytesMany = (ks: ReadonlyArray<string>) =>
           Effect.map(computeMany(ks), (m) => new Map([...m].map(([k, v]) => [k, toBytes(v)] as const)))
         // The raw codec never fails: no MemcachedValueError can arise here.
-        return engine.many(Array.from(new Set(keys)), bytesMany, rawCodec(o.flags), o) as Effect.Effect<
-          ReadonlyMap<string, Uint8Array>,
-          never
-        >
+        const list = Array.from(keys)
+        return traced.getOrSetMany(
+          list,
+          engine.many(Array.from(new Set(list)), bytesMany, rawCodec(o.flags), o) as Effect.Effect<
+            ReadonlyMap<string, Uint8Array>,
+            never
+          >
+        )
       },
       invalidate: (key, options) =>
         client.metaDelete(key, { invalidate: true, ttl: options?.staleTtl, timeout: options?.timeout }).pipe(

@@ -12,6 +12,7 @@ import { SpanKind } from "@opentelemetry/api"
 import { Cause, Duration, Effect, Exit, Fiber, Layer, Option, Result, Scope } from "effect"
 import {
   makePipeline,
+  cacheAsideCases,
   metricCases,
   offCases,
   type Pipeline,
@@ -22,6 +23,7 @@ import {
   type TelemetryClient,
   type TelemetryEdition
 } from "../../../test/support/telemetryCases.js"
+import * as CacheAside from "../src/CacheAside.js"
 import * as MemcachedClient from "../src/MemcachedClient.js"
 import * as ServerSpec from "../src/ServerSpec.js"
 import { type MemcachedProcess, startMemcached } from "./support/memcached.js"
@@ -42,6 +44,7 @@ const settle = <A>(p: Promise<Exit.Exit<A, unknown>>): Promise<A> =>
 /** The client's methods as Promises, each call run in `context` (the pipeline's services, a parent span). */
 const driver = (
   c: MemcachedClient.Service,
+  cache: CacheAside.Service,
   run: <A>(e: Effect.Effect<A, unknown>) => Promise<A>,
   fork: (e: Effect.Effect<unknown, unknown>) => Fiber.Fiber<unknown, unknown>
 ): TelemetryClient => {
@@ -66,11 +69,22 @@ const driver = (
       const fiber = fork(c.set(key, value))
       return { interrupt: () => Effect.runPromise(Fiber.interrupt(fiber)) }
     },
+    getOrSet: (key, compute) => {
+      const base = Effect.as(compute.delayMs === undefined ? Effect.void : Effect.sleep(compute.delayMs), compute.value)
+      const effect = compute.computeSpan === undefined ? base : Effect.withSpan(base, compute.computeSpan)
+      return run(Effect.map(cache.getOrSet(key, effect), (bytes) => Buffer.from(bytes).toString()))
+    },
+    getOrSetMany: (keys) =>
+      run(Effect.map(
+        cache.getOrSetMany(keys, (ks) => Effect.succeed(new Map(ks.map((k) => [k, k] as const)))),
+        (m) => m.size
+      )),
+    invalidate: (key) => run(Effect.asVoid(cache.invalidate(key))),
     inSpan: (name, f) =>
       run(
         Effect.withSpan(name)(Effect.flatMap(Effect.currentSpan, (span) =>
           Effect.promise(() =>
-            f(driver(c, (e) => run(Effect.withParentSpan(e, span)), fork))
+            f(driver(c, cache, (e) => run(Effect.withParentSpan(e, span)), fork))
           )))
       ).then(() =>
         undefined
@@ -105,7 +119,10 @@ const effect4: TelemetryEdition = {
               }
             }).pipe(Scope.provide(scope))
           )
-          return driver(client, runIn, (e) => Effect.runFork(Effect.provideContext(e, services)))
+          const cache = await runIn(
+            CacheAside.make().pipe(Effect.provideService(MemcachedClient.MemcachedClient, client), Scope.provide(scope))
+          )
+          return driver(client, cache, runIn, (e) => Effect.runFork(Effect.provideContext(e, services)))
         })
       )
     }))))
@@ -116,6 +133,7 @@ const register = (cases: ReadonlyArray<TelemetryCase>) => {
 }
 
 describe("spans (Effect 4)", () => register(spanCases))
+describe("cache-aside (Effect 4)", () => register(cacheAsideCases))
 describe("metrics (Effect 4)", () => register(metricCases))
 describe("off and half on (Effect 4)", () => register(offCases))
 

@@ -7,6 +7,7 @@
  * @internal
  */
 import * as Context from "effect/Context"
+import type { CacheAsideOutcome } from "../../../../src/engine/telemetry.js"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -209,6 +210,8 @@ export const rawCodec = (flags: number): Codec<Uint8Array> => ({
 export interface Step<A> {
   readonly value: A
   readonly refresh: Effect.Effect<void> | undefined
+  /** How the value was obtained (telemetry's `memcached.cache_aside.outcome`). */
+  readonly outcome: CacheAsideOutcome
 }
 
 /** The internal "lease held by someone else, no value" signal. @internal */
@@ -344,21 +347,27 @@ export class Engine {
             this.account(outcome)
             switch (outcome._tag) {
               case "Hit":
-              case "LostData":
-                return Effect.map(this.decode(codec, outcome.item), (value) => ({ value, refresh: undefined }))
+              case "LostData": {
+                const served = outcome._tag === "Hit" ? "hit" : "stale"
+                return Effect.map(
+                  this.decode(codec, outcome.item),
+                  (value) => ({ value, refresh: undefined, outcome: served })
+                )
+              }
               case "WonData": {
                 const refresh = Effect.ignore(
                   this.computeAndWrite(key, compute, codec, outcome.item.cas, outcome.item, o)
                 )
+                const served = outcome.item.stale ? "stale_refreshing" : "refreshing"
                 return Effect.map(
                   this.decode(codec, outcome.item),
-                  (value) => ({ value, refresh: refresh as Effect.Effect<void> })
+                  (value) => ({ value, refresh: refresh as Effect.Effect<void>, outcome: served })
                 )
               }
               case "WonStub":
                 return Effect.map(
                   this.computeAndWrite(key, compute, codec, outcome.cas, undefined, o, restore),
-                  (value) => ({ value, refresh: undefined })
+                  (value) => ({ value, refresh: undefined, outcome: "computed" as const })
                 )
               case "LostEmpty":
                 return Effect.fail(new Wait())
@@ -366,7 +375,12 @@ export class Engine {
           }
         )
       )
-    return this.retrying(attempt, [key], o, Effect.map(compute, (value) => ({ value, refresh: undefined })))
+    return this.retrying(
+      attempt,
+      [key],
+      o,
+      Effect.map(compute, (value) => ({ value, refresh: undefined, outcome: "lease_timeout_computed" as const }))
+    )
   }
 
   /** Retries `attempt` while it asks to wait, on the wait schedule; then fails or runs `fallback`. */
