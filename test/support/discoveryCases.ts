@@ -3,7 +3,7 @@
  * at construction, the poll schedule under a test clock, retries, older/equal versions ignored, the
  * legacy fallback, malformed replies, the ejection poll, the scope stopping the poller, the composition
  * errors, and a real memcached 1.6 as an unsupported endpoint and as a discovered node. Each edition
- * registers them with its {@link DiscoveryEdition} (the Effect 4 edition in
+ * registers them with its {@link DiscoveryEdition} (test/Discovery.test.ts and
  * packages/effect4/test/Discovery.test.ts). This module imports neither `effect` nor a test runner:
  * assertions are `node:assert/strict`.
  */

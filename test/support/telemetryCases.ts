@@ -5,7 +5,8 @@
  * the edition installs with its `@effect/opentelemetry` NodeSdk layer. Span names, kinds, attributes,
  * parentage, error status; exact metric values after a known workload; pool gauges, auto-batch sizes,
  * ejections/readmissions/timeouts; nothing without the option. Each test has in-memory servers with
- * names of its own, so metric series never mix. Registered by packages/effect4/test/Telemetry.test.ts.
+ * names of its own, so metric series never mix. Registered by test/Telemetry.test.ts and
+ * packages/effect4/test/Telemetry.test.ts.
  * This module imports neither `effect` nor a test runner: assertions are `node:assert/strict`.
  */
 import { type Attributes, SpanKind, SpanStatusCode } from "@opentelemetry/api"
