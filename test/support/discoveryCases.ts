@@ -11,6 +11,7 @@ import assert from "node:assert/strict"
 import type { Duplex } from "node:stream"
 import type { ClusterNode } from "../../src/protocol/discovery.js"
 import * as MemoryServer from "../../src/server/MemoryServer.js"
+import type { TestCerts } from "./tlsCerts.js"
 
 /** A discovery as the cases describe it (the edition builds its `Discovery.elastiCache` value). */
 export interface DiscoverySetup {
@@ -50,6 +51,8 @@ export interface ClientSetup {
   readonly transport?: { readonly connect: (spec: { readonly name: string }) => Duplex } | undefined
   readonly protocol?: "text" | "meta" | "auto" | undefined
   readonly failureLimit?: number | undefined
+  readonly tls?: { readonly ca: Buffer } | undefined
+  readonly timeoutMs?: number | undefined
 }
 
 /** A client under test, as Promises (rejecting with the typed error `{ _tag, reason }`). */
@@ -414,6 +417,55 @@ export const realCases = (port: () => number): ReadonlyArray<DiscoveryCase> => [
         await c.set("disc:real", "v")
         assert.equal(await c.getString("disc:real"), "v")
         await c.close()
+      } finally {
+        await cfg.close()
+      }
+    }
+  }
+]
+
+/** Discovery over TLS: in-memory servers with TLS-only listeners and the test CA of `certs`. */
+export const tlsCases = (certs: () => TestCerts): ReadonlyArray<DiscoveryCase> => [
+  {
+    name: "tls on the client: endpoint and discovered nodes (also ones added later) over verified TLS",
+    clock: "live",
+    run: async (w) => {
+      const c0 = certs()
+      const tlsListen = { cert: c0.read(c0.serverCert), key: c0.read(c0.serverKey) }
+      const nodes = [MemoryServer.make(), MemoryServer.make()]
+      const cfg = MemoryServer.make()
+      try {
+        const ports = await Promise.all(nodes.map((s) => s.listen({ port: 0, tls: tlsListen }).then((a) => a.port)))
+        const cfgPort = (await cfg.listen({ port: 0, tls: tlsListen })).port
+        const entry = (port: number) => ({ host: "localhost", ip: "127.0.0.1", port })
+        cfg.setCluster({ version: 1, nodes: [entry(ports[0]!)] })
+        const discovery = w.discovery({ endpoint: `localhost:${cfgPort}`, everySeconds: 0.05 })
+        const c = await w.client({ discovery, tls: { ca: c0.caPem }, protocol: "text" })
+        assert.deepEqual(c.names(), [`localhost:${ports[0]}`])
+        cfg.setCluster({ version: 2, nodes: ports.map(entry) })
+        await until(() => c.names().length === 2, 10_000)
+        for (let i = 0; i < 40; i++) await c.set(`tls:${i}`, `v${i}`)
+        for (let i = 0; i < 40; i++) assert.equal(await c.getString(`tls:${i}`), `v${i}`)
+        // Both nodes served requests; their listeners speak TLS only, so every byte went over TLS.
+        for (const n of nodes) assert.ok(n.stats().cmd_set > 0)
+        await c.close()
+      } finally {
+        await Promise.all([...nodes, cfg].map((s) => s.close()))
+      }
+    }
+  },
+  {
+    name: "without tls the TLS-only endpoint cannot be polled: the construction fails naming discovery",
+    clock: "live",
+    run: async (w) => {
+      const c0 = certs()
+      const cfg = MemoryServer.make({ cluster: { version: 1, nodes: [{ host: "localhost", ip: "", port: 1 }] } })
+      try {
+        const tlsListen = { cert: c0.read(c0.serverCert), key: c0.read(c0.serverKey) }
+        const cfgPort = (await cfg.listen({ port: 0, tls: tlsListen })).port
+        const discovery = w.discovery({ endpoint: `localhost:${cfgPort}`, retry: "none" })
+        const e = await failure(w.client({ discovery, timeoutMs: 1000 }))
+        assert.ok(e.includes("discovery") && e.includes("endpoint"), e)
       } finally {
         await cfg.close()
       }

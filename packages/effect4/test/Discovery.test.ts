@@ -15,8 +15,10 @@ import {
   type PlainStatus,
   pollCases,
   realCases,
+  tlsCases,
   type World
 } from "../../../test/support/discoveryCases.js"
+import { makeTestCerts, removeTestCerts, type TestCerts } from "../../../test/support/tlsCerts.js"
 import * as Discovery from "../src/Discovery.js"
 import * as MemcachedClient from "../src/MemcachedClient.js"
 import type { Transport } from "../src/MemcachedTransport.js"
@@ -69,7 +71,9 @@ const world = (clock: "test" | "live"): World => {
           servers: setup.servers,
           transport: setup.transport as Transport | undefined,
           protocol: setup.protocol,
-          failureLimit: setup.failureLimit
+          failureLimit: setup.failureLimit,
+          tls: setup.tls,
+          timeout: setup.timeoutMs === undefined ? undefined : Duration.millis(setup.timeoutMs)
         }).pipe(Scope.provide(scope))
       ))
       const run = <A>(effect: Effect.Effect<A, unknown>) => promise(Effect.runPromiseExit(effect))
@@ -119,6 +123,15 @@ describe("Discovery (Effect 4): composition and configuration errors", () => {
       assert.isTrue(Option.isNone(st.version) && Option.isNone(st.mode) && Option.isNone(st.lastError))
       assert.strictEqual(st.polls, 0)
     }))
+})
+
+describe("Discovery (Effect 4) over TLS", () => {
+  let certs: TestCerts
+  beforeAll(() => {
+    certs = makeTestCerts()
+  })
+  afterAll(() => removeTestCerts(certs))
+  register(tlsCases(() => certs))
 })
 
 describe("Discovery (Effect 4) against real memcached 1.6", () => {
