@@ -70,6 +70,25 @@ export interface ManagedCase {
   readonly run: (ctx: ManagedContext) => Promise<void>
 }
 
+/**
+ * Everything a failure shows, for the password checks: the edition's pretty cause, then the error's
+ * string form, message, stack and JSON along its cause chain.
+ */
+export const shownOf = (pretty: string, error: unknown): string => {
+  const parts = [pretty]
+  let e: unknown = error
+  for (let depth = 0; e !== undefined && depth < 6; depth++) {
+    parts.push(String(e), (e as Error).message ?? "", (e as Error).stack ?? "")
+    try {
+      parts.push(JSON.stringify(e))
+    } catch {
+      // circular
+    }
+    e = (e as { cause?: unknown }).cause
+  }
+  return parts.join("\n")
+}
+
 export const PASSWORD = "s3cret-Pa55word"
 export const AUTH_FILE = `alice:${PASSWORD}\nbob:other\n`
 

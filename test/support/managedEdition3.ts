@@ -13,23 +13,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as MemcachedClient from "../../src/MemcachedClient.js"
 import * as ServerSpec from "../../src/ServerSpec.js"
-import type { Failure, ManagedClient, ManagedEdition, PlainOptions } from "./managedCases.js"
-
-/** Everything a failure shows: message, string form, cause chain, the pretty cause. */
-const shownOf = (cause: Cause.Cause<unknown>): string => {
-  const parts = [Cause.pretty(cause)]
-  let e: unknown = Cause.squash(cause)
-  for (let depth = 0; e !== undefined && depth < 6; depth++) {
-    parts.push(String(e), (e as Error).message ?? "", (e as Error).stack ?? "")
-    try {
-      parts.push(JSON.stringify(e))
-    } catch {
-      // circular
-    }
-    e = (e as { cause?: unknown }).cause
-  }
-  return parts.join("\n")
-}
+import { type Failure, type ManagedClient, type ManagedEdition, type PlainOptions, shownOf } from "./managedCases.js"
 
 const run = <A>(effect: Effect.Effect<A, unknown>): Promise<A> =>
   Effect.runPromiseExit(effect).then((exit) => {
@@ -39,7 +23,7 @@ const run = <A>(effect: Effect.Effect<A, unknown>): Promise<A> =>
       _tag: e._tag ?? "Unknown",
       reason: e.reason ?? "",
       message: e.message ?? "",
-      shown: shownOf(exit.cause)
+      shown: shownOf(Cause.pretty(exit.cause), Cause.squash(exit.cause))
     }
     throw failure
   })

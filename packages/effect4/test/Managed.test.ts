@@ -28,6 +28,7 @@ import {
   PASSWORD,
   type PlainOptions,
   realAuthCases,
+  shownOf,
   tlsCases,
   tlsSettingCases
 } from "../../../test/support/managedCases.js"
@@ -42,22 +43,6 @@ beforeAll(() => {
 })
 afterAll(() => removeTestCerts(certs))
 
-/** Everything a failure shows: message, string form, cause chain, the pretty cause. */
-const shownOf = (cause: Cause.Cause<unknown>): string => {
-  const parts = [Cause.pretty(cause)]
-  let e: unknown = Cause.squash(cause)
-  for (let depth = 0; e !== undefined && depth < 6; depth++) {
-    parts.push(String(e), (e as Error).message ?? "", (e as Error).stack ?? "")
-    try {
-      parts.push(JSON.stringify(e))
-    } catch {
-      // circular
-    }
-    e = (e as { cause?: unknown }).cause
-  }
-  return parts.join("\n")
-}
-
 const run = <A>(effect: Effect.Effect<A, unknown>): Promise<A> =>
   Effect.runPromiseExit(effect).then((exit) => {
     if (Exit.isSuccess(exit)) return exit.value
@@ -66,7 +51,7 @@ const run = <A>(effect: Effect.Effect<A, unknown>): Promise<A> =>
       _tag: e._tag ?? "Unknown",
       reason: e.reason ?? "",
       message: e.message ?? "",
-      shown: shownOf(exit.cause)
+      shown: shownOf(Cause.pretty(exit.cause), Cause.squash(exit.cause))
     }
     throw failure
   })
