@@ -15,7 +15,8 @@ import * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
 import * as net from "node:net"
 import { Duplex } from "node:stream"
-import * as tls from "node:tls"
+import type * as tls from "node:tls"
+import * as EngineTls from "./engine/tls.js"
 import type { ServerSpec } from "./ServerSpec.js"
 
 /**
@@ -52,43 +53,7 @@ export { net_ as net }
  * @since 0.1.0
  * @category models
  */
-export type TlsOption = true | tls.ConnectionOptions
-
-/**
- * The server name sent as SNI and checked against the certificate: the options' `servername`, else
- * the spec's host — never an IP literal (RFC 6066 forbids them in SNI; with an IP host and no
- * `servername` the certificate is checked against the IP).
- */
-const serverNameOf = (server: ServerSpec, options: tls.ConnectionOptions): string | undefined => {
-  const name = options.servername ?? server.host
-  return name !== "" && net.isIP(name) === 0 ? name : undefined
-}
-
-/**
- * Opens TLS connections and keeps the last TLS session of each server (by `name`), offered again on
- * the next connection to it so reconnects resume the session (TLS 1.3 tickets; memcached 1.6.18
- * resumes them). `base` opens the underlying stream for transports other than plain TCP.
- */
-const makeTls = (base: Transport | undefined) => {
-  const sessions = new Map<string, Buffer>()
-  const connect = (server: ServerSpec, option: TlsOption): Duplex => {
-    const options = option === true ? {} : option
-    const key = server.name
-    const servername = serverNameOf(server, options)
-    const session = options.session ?? sessions.get(key)
-    const where = base !== undefined
-      ? { socket: base.connect(server) }
-      : server.path !== undefined
-      ? { path: server.path }
-      : { host: server.host, port: server.port }
-    const socket = tls.connect({ ...options, ...where, servername, session })
-    if (base === undefined && server.path === undefined) socket.setNoDelay(true)
-    socket.on("session", (s: Buffer) => sessions.set(key, s))
-    socket.once("error", () => sessions.delete(key))
-    return socket
-  }
-  return { connect, sessions }
-}
+export type TlsOption = EngineTls.TlsOption
 
 /**
  * TLS over TCP (memcached ≥ 1.5.13 built with TLS, `-Z`; ElastiCache in-transit encryption;
@@ -103,7 +68,7 @@ const makeTls = (base: Transport | undefined) => {
  * @category transports
  */
 export const tlsTransport = (options: tls.ConnectionOptions = {}): Transport => {
-  const t = makeTls(undefined)
+  const t = EngineTls.makeTls<ServerSpec>(undefined)
   return { connect: (server) => t.connect(server, options) }
 }
 
@@ -113,7 +78,7 @@ export const tlsTransport = (options: tls.ConnectionOptions = {}): Transport => 
  * `tls: false`, for every server when the client's `tls` option is set. Over a custom `base` the TLS
  * connection runs on the stream `base` opens. `tlsOf(server)` tells which servers use TLS. Never
  * throws; its TLS streams fail with Node's TLS errors, which the client's handshake step
- * (engine/handshake.ts) turns into reason `Tls`.
+ * (engine/handshake.ts) turns into reason `Tls`. The logic is the effect-free engine/tls.ts.
  *
  * @since 0.1.0
  * @category transports
@@ -121,27 +86,8 @@ export const tlsTransport = (options: tls.ConnectionOptions = {}): Transport => 
 export const withTls = (
   base: Transport | undefined,
   clientTls: boolean | tls.ConnectionOptions | undefined
-): { readonly transport: Transport; readonly tlsOf: (server: ServerSpec) => TlsOption | undefined } => {
-  const fallback: TlsOption | undefined = clientTls === true ? true : clientTls === false ? undefined : clientTls
-  const tlsOf = (server: ServerSpec): TlsOption | undefined => {
-    const own = server.tls
-    if (own === false) return undefined
-    if (own === undefined) return fallback
-    if (own === true) return fallback ?? true
-    return fallback === undefined || fallback === true ? own : { ...fallback, ...own }
-  }
-  const plain = base ?? net_
-  const t = makeTls(base === net_ ? undefined : base)
-  return {
-    tlsOf,
-    transport: {
-      connect: (server) => {
-        const option = tlsOf(server)
-        return option === undefined ? plain.connect(server) : t.connect(server, option)
-      }
-    }
-  }
-}
+): { readonly transport: Transport; readonly tlsOf: (server: ServerSpec) => TlsOption | undefined } =>
+  EngineTls.withTlsOver<ServerSpec>(net_, base === net_ ? undefined : base, clientTls)
 
 /** The Node error a platform `SocketError` stands for, keeping the underlying `code` (ECONNREFUSED, ECONNRESET, …). */
 const toNodeError = (error: unknown): Error => {

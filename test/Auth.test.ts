@@ -4,7 +4,8 @@
  * credentials work (text, meta, auto, and over TLS), wrong ones fail `Auth`, no request byte is sent
  * before `STORED`, every reconnect re-authenticates, rejections count toward ejection, and the password
  * appears in no error, cause or log. Then the server side: the in-memory gate answers byte for byte
- * what memcached 1.6.18 answers.
+ * what memcached 1.6.18 answers. The client cases common to both editions are the edition-neutral ones
+ * of support/managedCases.ts, registered here with the Effect 3 client (support/managedEdition3.ts).
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
@@ -13,8 +14,6 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import * as Logger from "effect/Logger"
-import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
@@ -27,12 +26,12 @@ import * as MemcachedClient from "../src/MemcachedClient.js"
 import { authCredentialProblem, encodeAuth } from "../src/protocol/client.js"
 import type { MemcachedClientOptions } from "../src/MemcachedClient.js"
 import { spawnMemcachedOn } from "./support/load.js"
-import { freePort, startFakeServer, startMemcached } from "./support/memcached.js"
+import { AUTH_FILE, authCases, type ManagedCase, PASSWORD, realAuthCases } from "./support/managedCases.js"
+import { effect3 } from "./support/managedEdition3.js"
+import { freePort, startFakeServer } from "./support/memcached.js"
 import { makeTestCerts, removeTestCerts, type TestCerts } from "./support/tlsCerts.js"
 import { memoryServer, realMemcached, type Target } from "./support/tlsTargets.js"
 
-const PASSWORD = "s3cret-Pa55word"
-const AUTH_FILE = `alice:${PASSWORD}\nbob:other\n`
 const AUTH_COMMAND = `set auth 0 -1 ${"alice".length + 1 + PASSWORD.length}\r\nalice ${PASSWORD}\r\n`
 
 let certs: TestCerts
@@ -50,9 +49,6 @@ const withClient = <A, E>(
   f: (c: MemcachedClient.MemcachedClient) => Effect.Effect<A, E>
 ) => Effect.scoped(Effect.flatMap(MemcachedClient.make({ ...BASE, ...options }), f))
 
-const started = (target: Target, options: Parameters<Target["start"]>[0]) =>
-  Effect.acquireRelease(Effect.promise(() => target.start(options)), (t) => Effect.promise(() => t.stop()))
-
 const roundTrip = (c: MemcachedClient.MemcachedClient, key: string) =>
   Effect.gen(function*() {
     yield* c.set(key, "authenticated")
@@ -60,137 +56,19 @@ const roundTrip = (c: MemcachedClient.MemcachedClient, key: string) =>
     assert.strictEqual(Option.getOrUndefined(Option.map(got, (i) => Buffer.from(i.value).toString())), "authenticated")
   })
 
-/** Everything a failure shows: its message, its string form, its cause chain and the pretty cause. */
-const everythingShown = (exit: Exit.Exit<unknown, unknown>): string => {
-  if (Exit.isSuccess(exit)) return ""
-  const parts = [Cause.pretty(exit.cause)]
-  let e: unknown = Cause.squash(exit.cause)
-  for (let depth = 0; e !== undefined && depth < 6; depth++) {
-    parts.push(String(e), (e as Error).message ?? "", (e as Error).stack ?? "")
-    try {
-      parts.push(JSON.stringify(e))
-    } catch {
-      // circular
-    }
-    e = (e as { cause?: unknown }).cause
-  }
-  return parts.join("\n")
-}
-
 const reasonOf = (exit: Exit.Exit<unknown, unknown>): string => {
   if (Exit.isSuccess(exit)) return "succeeded"
   const e = Cause.squash(exit.cause) as { _tag?: string; reason?: string }
   return e._tag === "MemcachedConnectionError" ? e.reason! : `other: ${e._tag} ${e.reason}`
 }
 
-const clientCases = (target: () => Target) => {
-  for (const protocol of ["text", "meta", "auto"] as const) {
-    it.live(`the right credentials work (${protocol})`, () =>
-      Effect.scoped(Effect.gen(function*() {
-        const t = yield* started(target(), { authFile: AUTH_FILE })
-        yield* withClient(
-          { servers: [`127.0.0.1:${t.port}`], auth: auth(), protocol },
-          (c) => roundTrip(c, `k-${protocol}`)
-        )
-        assert.strictEqual(yield* Effect.promise(() => t.stat("auth_errors")), "0")
-      })), 30_000)
-  }
-
-  it.live(
-    "wrong credentials fail Auth; the password is in no error, cause or log",
-    () =>
-      Effect.scoped(Effect.gen(function*() {
-        const t = yield* started(target(), { authFile: AUTH_FILE })
-        const logs: Array<string> = []
-        const logger = Logger.make(({ annotations, message }) => {
-          logs.push(`${String(message)} ${JSON.stringify([...annotations])}`)
-        })
-        for (const credentials of [auth("wrong-password"), auth(PASSWORD, "mallory"), auth("other-password", "bob")]) {
-          const exits = yield* withClient(
-            { servers: [`127.0.0.1:${t.port}`], auth: credentials, protocol: "auto" },
-            (c) => Effect.all([Effect.exit(c.get("k")), Effect.exit(c.set("k", "v"))])
-          ).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)), Logger.withMinimumLogLevel(LogLevel.All))
-          for (const exit of exits) {
-            assert.strictEqual(reasonOf(exit), "Auth")
-            const shown = everythingShown(exit)
-            assert.include(shown, "rejected the credentials")
-            assert.notInclude(shown, Redacted.value(credentials.password))
-            assert.notInclude(shown, PASSWORD)
-          }
-        }
-        assert.isAbove(logs.length, 0, "the client logged its connection failures")
-        for (const line of logs) assert.notInclude(line, PASSWORD)
-        assert.notInclude(logs.join("\n"), "wrong-password")
-        assert.isAtLeast(Number(yield* Effect.promise(() => t.stat("auth_errors"))), 3)
-      })),
-    30_000
-  )
-
-  it.live("rejections count toward ejection like connect failures", () =>
-    Effect.scoped(Effect.gen(function*() {
-      const t = yield* started(target(), { authFile: AUTH_FILE })
-      yield* withClient(
-        { servers: [`127.0.0.1:${t.port}`], auth: auth("nope"), protocol: "text", failureLimit: 2 },
-        (c) =>
-          Effect.gen(function*() {
-            assert.strictEqual(reasonOf(yield* Effect.exit(c.get("a"))), "Auth")
-            assert.strictEqual(reasonOf(yield* Effect.exit(c.get("b"))), "Auth")
-            assert.strictEqual(reasonOf(yield* Effect.exit(c.get("c"))), "Ejected")
-          })
-      )
-    })), 30_000)
-
-  it.live("every reconnect re-authenticates", () =>
-    Effect.scoped(Effect.gen(function*() {
-      const t = yield* started(target(), { authFile: AUTH_FILE })
-      yield* withClient(
-        { servers: [`127.0.0.1:${t.port}`], auth: auth(), protocol: "text", timeout: "300 millis" },
-        (c) =>
-          Effect.gen(function*() {
-            yield* roundTrip(c, "one")
-            const before = Number(yield* Effect.promise(() => t.stat("auth_cmds")))
-            // A request past its deadline in flight closes its connection: 1 ms deadlines until one
-            // times out (a fast reply may beat the first ones).
-            let timedOut = false
-            for (let i = 0; i < 200 && !timedOut; i++) {
-              timedOut = reasonOf(yield* Effect.exit(c.get("one", { timeout: "1 millis" }))) === "Timeout"
-            }
-            assert.isTrue(timedOut)
-            yield* Effect.sleep("50 millis")
-            let ok = false
-            for (let i = 0; i < 20 && !ok; i++) {
-              ok = Exit.isSuccess(yield* Effect.exit(c.get("one")))
-              if (!ok) yield* Effect.sleep("50 millis")
-            }
-            assert.isTrue(ok)
-            const after = Number(yield* Effect.promise(() => t.stat("auth_cmds")))
-            assert.isAbove(after, before, "the new connection authenticated")
-          })
-      )
-    })), 30_000)
+const register = (cases: ReadonlyArray<ManagedCase>, target: () => Target) => {
+  for (const c of cases) it(c.name, () => c.run({ edition: effect3, target: target(), certs: () => certs }), 60_000)
 }
 
 describe("ASCII authentication against real memcached -Y", () => {
-  clientCases(() => realMemcached(certs.dir))
-
-  it.live("TLS and authentication together (memcached -Z -Y)", () =>
-    Effect.scoped(Effect.gen(function*() {
-      const t = yield* started(realMemcached(certs.dir), {
-        authFile: AUTH_FILE,
-        cert: certs.serverCert,
-        key: certs.serverKey,
-        harness: { ca: certs.caPem }
-      })
-      yield* withClient(
-        { servers: [`localhost:${t.port}`], tls: { ca: certs.caPem }, auth: auth() },
-        (c) => roundTrip(c, "both")
-      )
-      const wrong = yield* withClient(
-        { servers: [`localhost:${t.port}`], tls: { ca: certs.caPem }, auth: auth("bad") },
-        (c) => Effect.exit(c.get("both"))
-      )
-      assert.strictEqual(reasonOf(wrong), "Auth")
-    })), 30_000)
+  register(authCases, () => realMemcached(certs.dir))
+  register(realAuthCases, () => realMemcached(certs.dir))
 
   it.live("a restarted server is re-authenticated", () =>
     Effect.gen(function*() {
@@ -218,27 +96,9 @@ describe("ASCII authentication against real memcached -Y", () => {
         yield* Effect.promise(() => mc.kill("SIGTERM"))
       }
     }), 60_000)
-
-  it.live("against a server without -Y the credentials are not left in the cache", () =>
-    Effect.gen(function*() {
-      const mc = yield* Effect.promise(() => startMemcached())
-      try {
-        yield* withClient({ servers: [`127.0.0.1:${mc.port}`], auth: auth(), protocol: "text" }, (c) =>
-          Effect.gen(function*() {
-            yield* roundTrip(c, "k")
-            assert.isTrue(Option.isNone(yield* c.get("auth")), "the authentication set stored nothing")
-          }))
-      } finally {
-        yield* Effect.promise(() =>
-          mc.stop()
-        )
-      }
-    }), 30_000)
 })
 
-describe("ASCII authentication against the in-memory server's auth file", () => {
-  clientCases(() => memoryServer)
-})
+describe("ASCII authentication against the in-memory server's auth file", () => register(authCases, () => memoryServer))
 
 describe("ASCII authentication: the order of bytes (fake server)", () => {
   it.live("no request byte before STORED; queued requests are released after it", () =>

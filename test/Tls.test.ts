@@ -4,22 +4,24 @@
  * text, meta and auto mode; an untrusted CA and a wrong-name certificate fail typed (`Tls`) and the
  * server reads no byte of a request; mTLS accepts the right client certificate and rejects a missing
  * one; SNI carries the host name (also when connecting to an IP, never an IP literal); a restarted
- * server is reconnected over TLS and sessions are resumed across reconnects.
+ * server is reconnected over TLS and sessions are resumed across reconnects. The cases common to both
+ * editions are the edition-neutral ones of support/managedCases.ts, registered here with the Effect 3
+ * client (support/managedEdition3.ts); the Effect 4 package registers the same ones.
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import * as net from "node:net"
-import * as tls from "node:tls"
+import type * as tls from "node:tls"
 import * as MemcachedClient from "../src/MemcachedClient.js"
 import type { MemcachedClientOptions } from "../src/MemcachedClient.js"
-import * as MemoryServer from "../src/server/MemoryServer.js"
 import * as ServerSpec from "../src/ServerSpec.js"
 import { withTls } from "../src/MemcachedTransport.js"
 import { spawnMemcachedOn } from "./support/load.js"
-import { freePort, startFakeServer } from "./support/memcached.js"
+import { type ManagedCase, tlsCases, tlsSettingCases } from "./support/managedCases.js"
+import { effect3 } from "./support/managedEdition3.js"
+import { freePort } from "./support/memcached.js"
 import { makeTestCerts, removeTestCerts, type TestCerts } from "./support/tlsCerts.js"
 import { memoryServer, realMemcached, type Target } from "./support/tlsTargets.js"
 
@@ -36,21 +38,6 @@ const withClient = <A, E>(
   f: (c: MemcachedClient.MemcachedClient) => Effect.Effect<A, E>
 ) => Effect.scoped(Effect.flatMap(MemcachedClient.make({ ...BASE, ...options }), f))
 
-const started = (target: Target, options: Parameters<Target["start"]>[0]) =>
-  Effect.acquireRelease(Effect.promise(() => target.start(options)), (t) => Effect.promise(() => t.stop()))
-
-/** The failure of `effect` as a connection error reason (or a description of what else happened). */
-const failureReason = <A>(effect: Effect.Effect<A, { readonly _tag: string; readonly reason?: string }>) =>
-  Effect.map(
-    Effect.either(effect),
-    (r) =>
-      Either.isRight(r)
-        ? "succeeded"
-        : r.left._tag === "MemcachedConnectionError"
-        ? r.left.reason!
-        : `other: ${r.left._tag} ${r.left.reason}`
-  )
-
 const roundTrip = (c: MemcachedClient.MemcachedClient, key: string) =>
   Effect.gen(function*() {
     yield* c.set(key, "over tls")
@@ -58,122 +45,12 @@ const roundTrip = (c: MemcachedClient.MemcachedClient, key: string) =>
     assert.strictEqual(Option.map(got, (i) => Buffer.from(i.value).toString()).pipe(Option.getOrUndefined), "over tls")
   })
 
-const cases = (target: () => Target) => {
-  const server = (o: { cert?: "server" | "wrong" | "untrusted"; mtls?: boolean } = {}) => {
-    const kind = o.cert ?? "server"
-    const cert = kind === "server" ? certs.serverCert : kind === "wrong" ? certs.wrongNameCert : certs.untrustedCert
-    const key = kind === "server" ? certs.serverKey : kind === "wrong" ? certs.wrongNameKey : certs.untrustedKey
-    const harness: tls.ConnectionOptions = {
-      ca: kind === "untrusted" ? undefined : certs.caPem,
-      rejectUnauthorized: false,
-      ...(o.mtls === true ? { cert: certs.read(certs.clientCert), key: certs.read(certs.clientKey) } : {})
-    }
-    return started(target(), { cert, key, ca: o.mtls === true ? certs.caFile : undefined, harness })
-  }
-
-  for (const protocol of ["text", "meta", "auto"] as const) {
-    it.live(`a trusted server works in ${protocol} mode (SNI localhost)`, () =>
-      Effect.scoped(Effect.gen(function*() {
-        const t = yield* server()
-        yield* withClient(
-          { servers: [`localhost:${t.port}`], tls: { ca: certs.caPem }, protocol },
-          (c) =>
-            Effect.gen(function*() {
-              yield* roundTrip(c, `k-${protocol}`)
-              if (protocol !== "text") {
-                const protocols = yield* c.protocols()
-                assert.strictEqual([...protocols.values()][0], "meta")
-                const meta = yield* c.metaGet(`k-${protocol}`)
-                assert.isTrue(Option.isSome(meta))
-              }
-            })
-        )
-      })), 30_000)
-  }
-
-  it.live("tls:// spec form and per-spec options (no client-wide tls)", () =>
-    Effect.scoped(Effect.gen(function*() {
-      const t = yield* server()
-      // tls:// with the client's options (the CA) …
-      yield* withClient({ servers: [`tls://localhost:${t.port}`], tls: { ca: certs.caPem } }, (c) => roundTrip(c, "a"))
-      // … or a spec carrying its own options.
-      const spec = ServerSpec.make({ host: "localhost", port: t.port, tls: { ca: certs.caPem } })
-      yield* withClient({ servers: [spec] }, (c) => roundTrip(c, "b"))
-      // A plain client against the TLS port does not talk to it.
-      const plain = yield* withClient({ servers: [`localhost:${t.port}`], timeout: "1 second" }, (c) =>
-        failureReason(c.get("x")))
-      assert.notStrictEqual(plain, "succeeded")
-    })), 30_000)
-
-  it.live(
-    "an untrusted CA fails typed (Tls) and the server reads no request byte",
-    () =>
-      Effect.scoped(Effect.gen(function*() {
-        const t = yield* server({ cert: "untrusted" })
-        const before = yield* Effect.promise(() => t.requestBytes())
-        // System CAs (tls: true) and our CA both reject a certificate of another CA.
-        for (const option of [true, { ca: certs.caPem }] as const) {
-          const reason = yield* withClient(
-            { servers: [`localhost:${t.port}`], tls: option },
-            (c) => Effect.all([failureReason(c.set("k", "v")), failureReason(c.get("k"))])
-          )
-          assert.deepStrictEqual(reason, ["Tls", "Tls"])
-        }
-        assert.strictEqual(yield* Effect.promise(() => t.requestBytes()), before)
-      })),
-    30_000
-  )
-
-  it.live(
-    "a wrong-name certificate fails typed (Tls) unless servername names it",
-    () =>
-      Effect.scoped(Effect.gen(function*() {
-        const t = yield* server({ cert: "wrong" })
-        const before = yield* Effect.promise(() => t.requestBytes())
-        for (const host of ["localhost", "127.0.0.1"]) {
-          const reason = yield* withClient(
-            { servers: [`${host}:${t.port}`], tls: { ca: certs.caPem }, protocol: "meta" },
-            (c) => failureReason(c.get("k"))
-          )
-          assert.strictEqual(reason, "Tls", host)
-        }
-        assert.strictEqual(yield* Effect.promise(() => t.requestBytes()), before)
-        // Connecting to the IP and checking the certificate against its name.
-        yield* withClient(
-          { servers: [`127.0.0.1:${t.port}`], tls: { ca: certs.caPem, servername: "wrong.example" } },
-          (c) => roundTrip(c, "by-name")
-        )
-      })),
-    30_000
-  )
-
-  it.live(
-    "mTLS: the right client certificate is accepted, a missing one rejected (Tls)",
-    () =>
-      Effect.scoped(Effect.gen(function*() {
-        const t = yield* server({ mtls: true })
-        const initial = yield* Effect.promise(() => t.requestBytes())
-        yield* withClient({
-          servers: [`localhost:${t.port}`],
-          tls: { ca: certs.caPem, cert: certs.read(certs.clientCert), key: certs.read(certs.clientKey) }
-        }, (c) => roundTrip(c, "mtls"))
-        const before = yield* Effect.promise(() => t.requestBytes())
-        assert.isAbove(before, initial, "the measure sees the requests of an accepted client")
-        const reason = yield* withClient(
-          { servers: [`localhost:${t.port}`], tls: { ca: certs.caPem }, protocol: "text" },
-          (c) => failureReason(c.get("mtls"))
-        )
-        assert.strictEqual(reason, "Tls")
-        // TLS 1.3: the server checks the client certificate after the client's handshake is done, so the
-        // request's bytes may leave (encrypted); the server rejects the connection before reading them.
-        assert.strictEqual(yield* Effect.promise(() => t.requestBytes()), before)
-      })),
-    30_000
-  )
+const register = (cases: ReadonlyArray<ManagedCase>, target: () => Target) => {
+  for (const c of cases) it(c.name, () => c.run({ edition: effect3, target: target(), certs: () => certs }), 60_000)
 }
 
 describe("TLS against real memcached -Z", () => {
-  cases(() => realMemcached(certs.dir))
+  register(tlsCases, () => realMemcached(certs.dir))
 
   it.live(
     "a restarted server is reconnected over TLS; sessions resume within one process",
@@ -232,75 +109,7 @@ describe("TLS against real memcached -Z", () => {
   )
 })
 
-describe("TLS against the in-memory server's TLS listener", () => {
-  cases(() => memoryServer)
-
-  it.live(
-    "SNI is the host name (also to an IP with servername), never an IP literal; sessions resume on reconnect",
-    () =>
-      Effect.scoped(Effect.gen(function*() {
-        const memory = MemoryServer.make()
-        const seen: Array<{ servername: string | false | undefined; reused: boolean }> = []
-        const listener = tls.createServer(
-          { cert: certs.read(certs.serverCert), key: certs.read(certs.serverKey) },
-          (socket) => {
-            seen.push({
-              servername: (socket as tls.TLSSocket & { servername?: string | false }).servername,
-              reused: socket.isSessionReused()
-            })
-            const conn = memory.attach({
-              write: (d) => void socket.write(d),
-              end: () => void socket.end(),
-              destroy: () => void socket.destroy()
-            }, "tcp:test")
-            if (conn === undefined) return socket.destroy()
-            socket.on("data", (d: Buffer) => conn.receive(d))
-            socket.on("close", () => conn.finish())
-            socket.on("error", () => {})
-          }
-        )
-        yield* Effect.acquireRelease(
-          Effect.promise(() => new Promise<void>((r) => listener.listen(0, "127.0.0.1", () => r()))),
-          () => Effect.promise(() => new Promise<void>((r) => listener.close(() => r())))
-        )
-        const port = (listener.address() as net.AddressInfo).port
-        yield* withClient({ servers: [`localhost:${port}`], tls: { ca: certs.caPem }, protocol: "text" }, (c) =>
-          Effect.gen(function*() {
-            yield* roundTrip(c, "sni")
-            memory.faults.dropConnections()
-            let ok = false
-            for (let i = 0; i < 20 && !ok; i++) {
-              ok = Exit.isSuccess(yield* Effect.exit(c.get("sni")))
-              if (!ok) {
-                yield* Effect.sleep("50 millis")
-              }
-            }
-            assert.isTrue(ok)
-          }))
-        assert.isAtLeast(seen.length, 2)
-        assert.deepStrictEqual(
-          seen.map((s) =>
-            s.servername
-          ),
-          seen.map(() => "localhost")
-        )
-        assert.isFalse(seen[0]!.reused)
-        assert.isTrue(seen[seen.length - 1]!.reused, "the reconnect resumed the TLS session")
-        // To an IP: with servername, SNI is the name; without, no SNI at all (RFC 6066: no IP literals).
-        seen.length = 0
-        yield* withClient(
-          { servers: [`127.0.0.1:${port}`], tls: { ca: certs.caPem, servername: "localhost" }, protocol: "text" },
-          (c) => roundTrip(c, "ip-with-name")
-        )
-        yield* withClient(
-          { servers: [`127.0.0.1:${port}`], tls: { ca: certs.caPem }, protocol: "text" },
-          (c) => roundTrip(c, "ip")
-        )
-        assert.deepStrictEqual(seen.map((s) => s.servername), ["localhost", false])
-      })),
-    30_000
-  )
-})
+describe("TLS against the in-memory server's TLS listener", () => register(tlsCases, () => memoryServer))
 
 describe("TLS settings", () => {
   it("tls:// specs parse, format and decode; other schemes are rejected", () => {
@@ -342,31 +151,7 @@ describe("TLS settings", () => {
     assert.strictEqual(withTls(undefined, true).tlsOf(spec("a:1")), true)
     assert.strictEqual(withTls(undefined, false).tlsOf(spec("a:1")), undefined)
   })
-
-  it.live(
-    "TLS to a closed port is Connect (not Tls); TLS to a plain server is Tls and sends no request",
-    () =>
-      Effect.gen(function*() {
-        const port = yield* Effect.promise(() => freePort())
-        const closed = yield* withClient(
-          { servers: [`localhost:${port}`], tls: true, protocol: "text" },
-          (c) => failureReason(c.get("k"))
-        )
-        assert.strictEqual(closed, "Connect")
-        const fake = yield* Effect.promise(() => startFakeServer((socket) => socket.end("ERROR\r\n")))
-        try {
-          const plain = yield* withClient(
-            { servers: [`localhost:${fake.port}`], tls: true, protocol: "text" },
-            (c) => failureReason(c.get("k"))
-          )
-          assert.strictEqual(plain, "Tls")
-          // The server saw a TLS ClientHello (a handshake record, 0x16), never "get k".
-          assert.strictEqual(fake.received[0]!.charCodeAt(0), 0x16)
-          assert.notInclude(fake.received.join(""), "get k")
-        } finally {
-          yield* Effect.promise(() => fake.close())
-        }
-      }),
-    30_000
-  )
 })
+
+describe("TLS: failure classification, retries, SNI and sessions (shared cases)", () =>
+  register(tlsSettingCases, () => memoryServer))

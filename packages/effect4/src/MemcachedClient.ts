@@ -104,7 +104,9 @@ export const layerConfig = (
  * The environment-driven configuration: `MEMCACHED_SERVERS` (comma or space separated specs, default
  * `127.0.0.1:11211`), `MEMCACHED_TIMEOUT` and `MEMCACHED_CONNECT_TIMEOUT` (durations such as
  * `500 millis`), `MEMCACHED_POOL_SIZE`, `MEMCACHED_DISTRIBUTION` (a ring name such as `ketama:md5` or
- * `libmc`; default ketama). Fails with a `Config.ConfigError` naming the entry.
+ * `libmc`; default ketama), `MEMCACHED_TLS` (`true` for TLS with the system CAs), `MEMCACHED_USERNAME`
+ * and `MEMCACHED_PASSWORD` (ASCII authentication; the password is read as `Redacted`). Fails with a
+ * `Config.ConfigError` naming the entry (one of the credentials without the other names the missing one).
  *
  * @since 0.1.0
  * @category config

@@ -1,6 +1,6 @@
 /**
  * Server specs of the Effect 4 edition: `host:port`, `[v6]:port`, `host:port:weight`, `host:port alias`,
- * unix socket paths. The grammar is the shared one of the Effect 3 package.
+ * unix socket paths, each optionally prefixed `tls://`. The grammar is the shared one of the Effect 3 package.
  *
  * @since 0.1.0
  */
@@ -8,11 +8,14 @@ import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
+import type * as tls from "node:tls"
 import * as Shared from "../../../src/engine/serverSpec.js"
 
 /**
  * One server: where it is, its weight in the ring, and the name it is known by (errors, logs, results
- * per server).
+ * per server). `tls` is this server's TLS setting: `true` (a `tls://` spec) or `tls.connect` options use
+ * TLS, `false` opts out of the client's `tls` option; unset follows the client's option. It changes
+ * neither `name` nor the ring.
  *
  * @since 0.1.0
  * @category models
@@ -25,6 +28,7 @@ export interface ServerSpec {
   readonly alias?: string | undefined
   readonly path?: string | undefined
   readonly name: string
+  readonly tls?: boolean | tls.ConnectionOptions | undefined
 }
 
 /**
@@ -41,6 +45,7 @@ export const make: (fields: {
   readonly alias?: string | undefined
   readonly path?: string | undefined
   readonly raw?: string | undefined
+  readonly tls?: boolean | tls.ConnectionOptions | undefined
 }) => ServerSpec = Shared.make
 
 /**

@@ -18,8 +18,9 @@ import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
-import type * as Tracer from "effect/Tracer"
 import type * as MemcachedClient from "./MemcachedClient.js"
+import type { ClientTelemetry as Telemetry } from "./client/telemetry.js"
+import { telemetryOf as telemetryOfClient } from "./client/telemetry.js"
 
 // ---------------------------------------------------------------------------------------------
 // Outcomes, schemas and streams (ValueCodec, TypedStore)
@@ -206,21 +207,11 @@ export const scheduleSteps = <Out>(
     (step) => Effect.match(step(undefined), { onFailure: () => false, onSuccess: () => true })
   )
 
-/**
- * How a client built with the `telemetry` option is instrumented, for the modules built on it. The
- * Effect 4 client has no `telemetry` option yet: {@link telemetryOf} is always `undefined`.
- */
-export interface ClientTelemetry {
-  readonly run: <A, E, R>(
-    name: string,
-    keys: ReadonlyArray<string>,
-    effect: Effect.Effect<A, E, R>,
-    onSuccess?: (value: A, span: Tracer.Span | undefined) => void
-  ) => Effect.Effect<A, E, R>
-}
+/** How a client built with the `telemetry` option is instrumented, for the modules built on it. */
+export type ClientTelemetry = Telemetry
 
-/** The instrumentation of `client` when it was built with `telemetry`: none in this edition (yet). */
-export const telemetryOf = (_client: ClientService): ClientTelemetry | undefined => undefined
+/** The instrumentation of `client` when it was built with `telemetry`, `undefined` otherwise. */
+export const telemetryOf = (client: ClientService): ClientTelemetry | undefined => telemetryOfClient(client)
 
 // --- Outcomes, durations, streams (Bulk, the integrations, the bench driver) ---------------------------
 

@@ -15,6 +15,8 @@ export * as Bulk from "./Bulk.js"
 /** @since 0.1.0 */
 export * as CacheAside from "./CacheAside.js"
 /** @since 0.1.0 */
+export * as Discovery from "./Discovery.js"
+/** @since 0.1.0 */
 export * as Distribution from "./Distribution.js"
 /** @since 0.1.0 */
 export * as Key from "./Key.js"
@@ -38,6 +40,8 @@ export * as MemcachedRateLimiter from "./MemcachedRateLimiter.js"
 export * as MemcachedRing from "./MemcachedRing.js"
 /** @since 0.1.0 */
 export * as MemcachedTest from "./MemcachedTest.js"
+/** @since 0.1.0 */
+export * as MemcachedTelemetry from "./MemcachedTelemetry.js"
 /** @since 0.1.0 */
 export * as MemcachedTransport from "./MemcachedTransport.js"
 /** @since 0.1.0 */

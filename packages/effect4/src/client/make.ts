@@ -11,20 +11,27 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
 import type * as Scope from "effect/Scope"
 import type { Timers } from "../../../../src/engine/connection.js"
+import { withHandshake } from "../../../../src/engine/handshake.js"
 import { type PoolEvents, ServerPool, type Settings } from "../../../../src/engine/pool.js"
+import { Membership } from "../../../../src/engine/membership.js"
 import { Router } from "../../../../src/engine/router.js"
+import { authCredentialProblem, encodeAuth } from "../../../../src/protocol/client.js"
 import * as Distribution from "../Distribution.js"
 import { keyProblem, positiveFiniteMillis } from "../Key.js"
 import * as MemcachedRing from "../MemcachedRing.js"
 import type { MemcachedError } from "../MemcachedError.js"
-import { net } from "../MemcachedTransport.js"
+import { withTls } from "../MemcachedTransport.js"
 import * as ServerSpec from "../ServerSpec.js"
+import * as Discovery from "./discovery.js"
 import { makeMethods } from "./methods.js"
+import { engineObserver, healthCounter, resolveTelemetry, samplePools, withTelemetry } from "./telemetry.js"
 import type { MemcachedClient, MemcachedClientOptions } from "./models.js"
 
 /** A configuration error naming the option (`path`) and what is wrong with it. */
@@ -125,7 +132,27 @@ export const retryDelayOf = (retryInterval: number, maxRetryInterval: number) =>
  * rebuilt ring; with `none` the server stays ejected and a retry would fail the same way at once.
  */
 const transient = (failover: "none" | "next") => (e: MemcachedError): boolean =>
-  e._tag === "MemcachedConnectionError" && e.reason !== "Overloaded" && (failover === "next" || e.reason !== "Ejected")
+  e._tag === "MemcachedConnectionError" && e.reason !== "Overloaded" && e.reason !== "Tls" && e.reason !== "Auth" &&
+  (failover === "next" || e.reason !== "Ejected")
+
+/**
+ * The encoded authentication command of the `auth` option, or a `Config.ConfigError` naming the entry
+ * (never quoting the password).
+ */
+const authCommand = (auth: MemcachedClientOptions["auth"]): Uint8Array | undefined | Config.ConfigError => {
+  if (auth === undefined) return undefined
+  if (typeof auth.username !== "string") return invalid("auth.username", "auth.username must be a string")
+  if (!Redacted.isRedacted(auth.password)) {
+    return invalid("auth.password", "auth.password must be a Redacted string (Redacted.make or Config.Redacted)")
+  }
+  const password: unknown = Redacted.value(auth.password)
+  if (typeof password !== "string") return invalid("auth.password", "auth.password must be a Redacted string")
+  const userProblem = authCredentialProblem("username", auth.username)
+  if (userProblem !== undefined) return invalid("auth.username", `auth.${userProblem}`)
+  const passwordProblem = authCredentialProblem("password", password)
+  if (passwordProblem !== undefined) return invalid("auth.password", `auth.${passwordProblem}`)
+  return encodeAuth(auth.username, password)
+}
 
 /**
  * Builds a client in the current scope. Fails with a `Config.ConfigError` naming the invalid option.
@@ -137,8 +164,13 @@ export const make = (
   options: MemcachedClientOptions = {}
 ): Effect.Effect<MemcachedClient, Config.ConfigError, Scope.Scope> =>
   Effect.gen(function*() {
-    const servers = resolveServers(options.servers)
-    if (isConfigError(servers)) return yield* Effect.fail(servers)
+    if (options.discovery !== undefined && options.servers !== undefined) {
+      return yield* Effect.fail(
+        invalid("servers", "servers and discovery are exclusive: discovery gives the server list")
+      )
+    }
+    const listed = options.discovery === undefined ? resolveServers(options.servers) : []
+    if (isConfigError(listed)) return yield* Effect.fail(listed)
     const settings = settingsOf(options)
     if (isConfigError(settings)) return yield* Effect.fail(settings)
     const failover = options.failover ?? "none"
@@ -152,7 +184,12 @@ export const make = (
       )
     }
     const distribution = options.distribution ?? Distribution.ketama()
-    const transport = options.transport ?? net
+    const telemetry = resolveTelemetry(options.telemetry)
+    if (isConfigError(telemetry)) return yield* Effect.fail(telemetry)
+    const auth = authCommand(options.auth)
+    if (isConfigError(auth)) return yield* Effect.fail(auth)
+    const { tlsOf, transport: tlsTransport } = withTls(options.transport, options.tls)
+    const transport = withHandshake(tlsTransport, { auth }, (spec) => tlsOf(spec) !== undefined)
     const services = yield* Effect.context<never>()
     const runCallback = Effect.runCallbackWith(services)
     const clock = yield* Effect.clockWith(Effect.succeed)
@@ -161,23 +198,49 @@ export const make = (
       schedule: (ms, f) => runCallback(Effect.sleep(ms), { onExit: (exit) => exit._tag === "Success" && f() })
     }
     const logAt = { debug: Effect.logDebug, info: Effect.logInfo, warning: Effect.logWarning } as const
+    // The pools report health changes to the router, which is built over them right after.
     let router: Router<ServerSpec.ServerSpec> | undefined = undefined
+    const discovery = options.discovery === undefined ? undefined : Discovery.resolve(options.discovery, {
+      transport,
+      connectTimeout: settings.connectTimeout,
+      timeout: settings.timeout,
+      timers
+    })
+    if (discovery !== undefined && Result.isFailure(discovery)) return yield* Effect.fail(discovery.failure)
+    const servers = discovery === undefined ? [...listed] : yield* Discovery.initial(discovery.success)
+    // Set when discovery runs: an ejection asks it to poll soon.
+    let ejected: (() => void) | undefined = undefined
+    const countHealth = healthCounter(telemetry, services)
     const events: PoolEvents = {
       log: (level, message, server) =>
         runCallback(logAt[level](message).pipe(Effect.annotateLogs({ module: "MemcachedClient", server }))),
-      healthChanged: () => router?.invalidate(),
-      retryDelay: retryDelayOf(settings.retryInterval, settings.maxRetryInterval)
+      healthChanged: (pool) => {
+        router?.invalidate()
+        countHealth?.(pool.spec.name, pool.health)
+        if (pool.health === "ejected") ejected?.()
+      },
+      retryDelay: retryDelayOf(settings.retryInterval, settings.maxRetryInterval),
+      observer: engineObserver(telemetry, services)
     }
-    const pools = servers.map((spec, i) => new ServerPool(i, spec, transport, settings, timers, events))
+    const makePool = (spec: ServerSpec.ServerSpec, i: number) => {
+      const pool = new ServerPool(i, spec, transport, settings, timers, events)
+      if (options.eager === true) pool.openAll()
+      return pool
+    }
+    const pools = servers.map(makePool)
     router = new Router(servers, pools, distribution, failover)
-    yield* Effect.addFinalizer(() => Effect.sync(() => pools.forEach((p) => p.shutdown())))
-    if (options.eager === true) { for (const pool of pools) pool.openAll() }
+    const membership = new Membership(servers, pools, router, makePool)
+    yield* Effect.addFinalizer(() => Effect.sync(() => membership.shutdown()))
+    if (discovery !== undefined) ejected = yield* Discovery.start(discovery.success, membership)
     const retry = options.retry === undefined ? undefined : {
       schedule: options.retry,
       all: options.retryNonIdempotent === true,
       while: transient(failover)
     }
-    return makeMethods({ servers, pools, router, settings, timers, retry, keyPrefix })
+    const client = makeMethods({ servers, pools, router, settings, timers, retry, keyPrefix })
+    if (telemetry === undefined) return client
+    yield* samplePools(telemetry, pools)
+    return withTelemetry(client, { telemetry, servers, clock, services, protocolOf: (i) => pools[i]?.protocol })
   })
 
 /**
@@ -213,6 +276,22 @@ const optional = <A>(config: Config.Config<A>): Config.Config<A | undefined> =>
  * @category config
  */
 export const config: Config.Config<MemcachedClientOptions> = Config.all({
+  tls: optional(Config.Boolean("MEMCACHED_TLS")),
+  auth: Config.all({
+    username: Config.option(Config.String("MEMCACHED_USERNAME")),
+    password: Config.option(Config.Redacted("MEMCACHED_PASSWORD"))
+  }).pipe(Config.mapEffect(({ password, username }) =>
+    Option.isSome(username) && Option.isSome(password)
+      ? Effect.succeed({ username: username.value, password: password.value })
+      : Option.isNone(username) && Option.isNone(password)
+      ? Effect.succeed(undefined)
+      : Effect.fail(
+        invalid(
+          Option.isNone(username) ? "MEMCACHED_USERNAME" : "MEMCACHED_PASSWORD",
+          "MEMCACHED_USERNAME and MEMCACHED_PASSWORD go together"
+        )
+      )
+  )),
   servers: ServerSpec.config("MEMCACHED_SERVERS").pipe(
     Config.withDefault([ServerSpec.make({ host: "127.0.0.1", port: 11211 })] as ReadonlyArray<ServerSpec.ServerSpec>)
   ),

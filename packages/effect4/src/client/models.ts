@@ -8,12 +8,16 @@ import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Result from "effect/Result"
 import type * as Option from "effect/Option"
+import type * as Redacted from "effect/Redacted"
+import type * as tls from "node:tls"
+import type { Discovery } from "../Discovery.js"
 import type * as Distribution from "../Distribution.js"
 import type { ServerProtocolName } from "../../../../src/engine/pool.js"
 import type { Ttl } from "../Key.js"
 import type { MemcachedError, MemcachedInputError, MemcachedReadError } from "../MemcachedError.js"
 import type { Policy } from "../MemcachedPolicy.js"
 import type { Transport } from "../MemcachedTransport.js"
+import type { TelemetryOptions } from "../MemcachedTelemetry.js"
 import type { MetaItem } from "../../../../src/protocol/meta.js"
 import type * as ServerSpec from "../ServerSpec.js"
 
@@ -112,7 +116,10 @@ export type Value = Uint8Array | string
  * @category models
  */
 export interface MemcachedClient {
-  /** The servers, in configuration order. */
+  /**
+   * The servers, in configuration order. With `discovery`, the nodes in use, in the endpoint's order:
+   * the array changes in place when a new configuration is applied (copy it to keep a snapshot).
+   */
   readonly servers: ReadonlyArray<ServerSpec.ServerSpec>
   /** Index of the server `key` is routed to. */
   readonly serverFor: (key: string) => number
@@ -399,8 +406,19 @@ export interface MetaCounter {
  * @category models
  */
 export interface MemcachedClientOptions extends Policy {
-  /** Server specs (`host:port`, `[v6]:port`, `host:port:weight`, unix paths…). Default `127.0.0.1:11211`. */
+  /**
+   * Server specs (`host:port`, `[v6]:port`, `host:port:weight`, unix paths, `tls://…`). Default
+   * `127.0.0.1:11211`. Exclusive with `discovery`.
+   */
   readonly servers?: ReadonlyArray<string | ServerSpec.ServerSpec> | string | undefined
+  /**
+   * Take the server list from a managed cluster's discovery endpoint and keep it current, e.g.
+   * `Discovery.elastiCache("my.xxxxxx.cfg.use1.cache.amazonaws.com:11211")`. Exclusive with
+   * `servers`. The client's transport, TLS, authentication, timeouts and settings apply to the endpoint
+   * and to every discovered node. The layer fails with a `Config.ConfigError` naming `discovery` when
+   * the first poll fails.
+   */
+  readonly discovery?: Discovery | undefined
   /**
    * Key → server placement, e.g. `MemcachedRing.libmc()`. Default: libmemcached's ketama (weighted when
    * any weight > 1). The only way to choose the ring: there is no ring service to provide.
@@ -411,7 +429,31 @@ export interface MemcachedClientOptions extends Policy {
    * socket for specs with a path. The only way to choose the transport: there is no transport service.
    */
   readonly transport?: Transport | undefined
-  /** Time allowed to open a connection. Default 2 seconds. */
+  /**
+   * TLS for every server: `true` (the server's certificate is verified against the system CAs and its
+   * host name) or Node's `tls.connect` options (`ca`, `cert`/`key` for a client certificate, `servername`,
+   * `minVersion`, …). The SNI name is the spec's host (never an IP literal) unless `servername` is given,
+   * which is how to connect to an IP and check the certificate against a name. A server spec's own `tls`
+   * (`tls://host:port`, or a `tls` field with options merged over these) takes precedence; `tls: false`
+   * on a spec opts it out. TLS sessions are resumed across reconnects. A failed handshake or certificate
+   * check fails the waiting requests with `MemcachedConnectionError` reason `Tls` before any byte of
+   * them is sent, and counts toward ejection; the `retry` schedule does not retry it. Default: no TLS.
+   */
+  readonly tls?: boolean | tls.ConnectionOptions | undefined
+  /**
+   * memcached's ASCII authentication (`-Y` auth file): after connecting (and the TLS handshake) every
+   * connection sends the authentication `set` and waits for `STORED` before any request, again on every
+   * reconnect. A rejection fails the waiting requests with `MemcachedConnectionError` reason `Auth`
+   * (not retried) and counts toward ejection. The username must not contain `:`, neither part
+   * whitespace (memcached's format); an invalid one fails the layer with a `Config.ConfigError` naming
+   * `auth.username` or `auth.password`. The password is never logged nor part of an error. The
+   * credentials cross the network in clear text unless `tls` is on. Default: none.
+   */
+  readonly auth?: {
+    readonly username: string
+    readonly password: Redacted.Redacted<string>
+  } | undefined
+  /** Time allowed to open a connection, including the TLS handshake and authentication. Default 2 seconds. */
   readonly connectTimeout?: Duration.Input | undefined
   /** Deadline of every request, from enqueue to reply. Default 5 seconds. */
   readonly timeout?: Duration.Input | undefined
@@ -458,4 +500,11 @@ export interface MemcachedClientOptions extends Policy {
    * command, and split the replies back by key. Transparent to callers. Default true.
    */
   readonly autoBatch?: boolean | undefined
+  /**
+   * Spans and metrics following the OpenTelemetry database conventions (see `MemcachedTelemetry`),
+   * through Effect 4's built-in `Tracer` and `Metric`; `{}` turns both on. Default off: without it the
+   * client has no instrumentation at all. An invalid field fails the layer with a `Config.ConfigError`
+   * naming `telemetry.<field>`.
+   */
+  readonly telemetry?: TelemetryOptions | undefined
 }
