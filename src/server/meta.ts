@@ -11,7 +11,7 @@ import { EMPTY } from "../protocol/bytes.js"
 import { decodeBase64Key } from "../protocol/meta.js"
 import { type MetaCommand, Replies, ReplyWriter } from "../protocol/server.js"
 import type { ServerContext } from "./context.js"
-import { type Engine, EngineReplies, type Item, itemTotal } from "./engine.js"
+import { type Engine, EngineReplies, type StoredItem, itemTotal } from "./engine.js"
 import { type MetaFlags, OPAQUE_TOO_LONG, parseMetaFlags } from "./metaFlags.js"
 import { line } from "./replyLine.js"
 import { slabClass } from "./stats.js"
@@ -41,7 +41,7 @@ const plain = (r: Request, code: string, binary: boolean): Buffer => {
   return line(s)
 }
 
-const ttlOf = (e: Engine, item: Item): number =>
+const ttlOf = (e: Engine, item: StoredItem): number =>
   item.exptime === 0 ? -1 : Math.max(-1, Math.ceil((item.exptime - e.now()) / 1000))
 
 /**
@@ -119,7 +119,7 @@ const mg = (r: Request): Buffer | undefined => {
 }
 
 /** The return flags of an `mg` hit (or a vivified miss), in request order. */
-const mgHit = (r: Request, item: Item, created: boolean): Buffer => {
+const mgHit = (r: Request, item: StoredItem, created: boolean): Buffer => {
   const { e, f } = r
   const c = e.counters
   const now = e.now()
@@ -214,12 +214,12 @@ const ms = (r: Request, data: Buffer): Buffer | undefined => {
 const msStore = (
   r: Request,
   data: Buffer
-): { code: "HD" | "NS" | "EX" | "NF"; stored: Item | undefined } | undefined => {
+): { code: "HD" | "NS" | "EX" | "NF"; stored: StoredItem | undefined } | undefined => {
   const { e, f } = r
   const c = e.counters
   const exptime = e.expiresAt(f.ttl ?? 0)
   const old = e.lookup(r.key, false)
-  let stored: Item | undefined
+  let stored: StoredItem | undefined
   const store = (value: Buffer, flags: number, exp: number, joined = false): void => {
     stored = e.link(r.key, value, flags, exp)
     if (stored !== undefined) {
@@ -354,7 +354,7 @@ const ma = (r: Request): Buffer | undefined => {
 }
 
 /** The return flags of `ma`, in request order. */
-const maReply = (r: Request, item: Item, created: boolean, number: string): Buffer | undefined => {
+const maReply = (r: Request, item: StoredItem, created: boolean, number: string): Buffer | undefined => {
   const { e, f } = r
   let value = false
   let ret = ""
