@@ -6,6 +6,16 @@
  * @since 0.1.0
  */
 import * as Data from "effect/Data"
+import type { ConnectionReason, InputReason, ProtocolReason, ServerReason, StoreReason } from "./engine/types.js"
+
+/**
+ * The `reason` literals of each error class (one home: the engine's plain error data carries the
+ * same reasons, so the edge maps them without a table).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type { ConnectionReason, InputReason, ProtocolReason, ServerReason, StoreReason }
 
 /**
  * The request was rejected before any byte was sent: an invalid key, TTL, value or option, or a
@@ -15,7 +25,7 @@ import * as Data from "effect/Data"
  * @category errors
  */
 export class MemcachedInputError extends Data.TaggedError("MemcachedInputError")<{
-  readonly reason: "InvalidKey" | "InvalidTtl" | "InvalidValue" | "InvalidArgument" | "ValueTooLarge" | "Unsupported"
+  readonly reason: InputReason
   readonly message: string
   readonly key?: string | undefined
 }> {}
@@ -29,7 +39,7 @@ export class MemcachedInputError extends Data.TaggedError("MemcachedInputError")
  * @category errors
  */
 export class MemcachedStoreError extends Data.TaggedError("MemcachedStoreError")<{
-  readonly reason: "NotStored" | "Exists" | "NotFound"
+  readonly reason: StoreReason
   readonly key: string
   readonly command: string
 }> {
@@ -51,16 +61,7 @@ export class MemcachedStoreError extends Data.TaggedError("MemcachedStoreError")
  * @category errors
  */
 export class MemcachedConnectionError extends Data.TaggedError("MemcachedConnectionError")<{
-  readonly reason:
-    | "Connect"
-    | "ConnectTimeout"
-    | "Timeout"
-    | "Closed"
-    | "Reset"
-    | "Ejected"
-    | "Overloaded"
-    | "Tls"
-    | "Auth"
+  readonly reason: ConnectionReason
   readonly server: string
   readonly message: string
   readonly cause?: unknown
@@ -75,7 +76,7 @@ export class MemcachedConnectionError extends Data.TaggedError("MemcachedConnect
  * @category errors
  */
 export class MemcachedServerError extends Data.TaggedError("MemcachedServerError")<{
-  readonly reason: "ServerError" | "ClientError" | "UnknownCommand"
+  readonly reason: ServerReason
   readonly message: string
   readonly server: string
 }> {}
@@ -89,7 +90,7 @@ export class MemcachedServerError extends Data.TaggedError("MemcachedServerError
  * @category errors
  */
 export class MemcachedProtocolError extends Data.TaggedError("MemcachedProtocolError")<{
-  readonly reason: "Malformed" | "LineTooLong" | "ValueTooLarge" | "Unexpected"
+  readonly reason: ProtocolReason
   readonly message: string
   readonly server?: string | undefined
 }> {}

@@ -118,6 +118,29 @@ const mg = (r: Request): Buffer | undefined => {
   return mgHit(r, item, created)
 }
 
+/**
+ * The flags `mg` and `ma` treat alike: `T` (new TTL) and `N` (TTL of an item vivified now) set the
+ * expiry and return nothing; `t`, `c` and `O` return the TTL left, the CAS and the opaque. Returns the
+ * text to append, or undefined for a flag the command handles itself.
+ */
+const sharedFlag = (r: Request, item: StoredItem, created: boolean, t: string): string | undefined => {
+  switch (t[0]) {
+    case "T":
+      item.exptime = r.e.expiresAt(r.f.ttl!)
+      return ""
+    case "N":
+      if (created) item.exptime = r.e.expiresAt(r.f.vivify!)
+      return ""
+    case "t":
+      return " t" + ttlOf(r.e, item)
+    case "c":
+      return " c" + item.cas
+    case "O":
+      return " " + t
+  }
+  return undefined
+}
+
 /** The return flags of an `mg` hit (or a vivified miss), in request order. */
 const mgHit = (r: Request, item: StoredItem, created: boolean): Buffer => {
   const { e, f } = r
@@ -127,17 +150,18 @@ const mgHit = (r: Request, item: StoredItem, created: boolean): Buffer => {
   let value = false
   let ret = ""
   for (const t of f.tokens) {
+    const shared = sharedFlag(r, item, created, t)
+    if (shared !== undefined) {
+      ret += shared
+      if (t[0] === "T") {
+        c.cmd_touch++
+        c.touch_hits++
+      }
+      continue
+    }
     switch (t[0]) {
       case "v":
         value = true
-        break
-      case "T":
-        item.exptime = e.expiresAt(f.ttl!)
-        c.cmd_touch++
-        c.touch_hits++
-        break
-      case "N":
-        if (created) item.exptime = e.expiresAt(f.vivify!)
         break
       case "R":
         if (!item.won && !created && item.exptime !== 0 && item.exptime < now + f.recache! * 1000) won = true
@@ -145,23 +169,14 @@ const mgHit = (r: Request, item: StoredItem, created: boolean): Buffer => {
       case "f":
         ret += " f" + item.flags
         break
-      case "c":
-        ret += " c" + item.cas
-        break
       case "s":
         ret += " s" + item.value.length
-        break
-      case "t":
-        ret += " t" + ttlOf(e, item)
         break
       case "h":
         ret += item.fetched ? " h1" : " h0"
         break
       case "l":
         ret += " l" + Math.max(0, Math.floor((now - item.time) / 1000))
-        break
-      case "O":
-        ret += " " + t
         break
       case "k":
         ret += keyToken(r, item.binaryKey)
@@ -355,33 +370,14 @@ const ma = (r: Request): Buffer | undefined => {
 
 /** The return flags of `ma`, in request order. */
 const maReply = (r: Request, item: StoredItem, created: boolean, number: string): Buffer | undefined => {
-  const { e, f } = r
+  const { f } = r
   let value = false
   let ret = ""
   for (const t of f.tokens) {
-    switch (t[0]) {
-      case "v":
-        value = true
-        break
-      case "T":
-        item.exptime = e.expiresAt(f.ttl!)
-        break
-      case "N":
-        if (created) item.exptime = e.expiresAt(f.vivify!)
-        break
-      case "t":
-        ret += " t" + ttlOf(e, item)
-        break
-      case "c":
-        ret += " c" + item.cas
-        break
-      case "O":
-        ret += " " + t
-        break
-      case "k": // ma echoes the key the way it was asked
-        ret += keyToken(r, f.base64)
-        break
-    }
+    const shared = sharedFlag(r, item, created, t)
+    if (shared !== undefined) ret += shared
+    else if (t[0] === "v") value = true
+    else if (t[0] === "k") ret += keyToken(r, f.base64) // ma echoes the key the way it was asked
   }
   if (f.opaqueTooLong) return line(OPAQUE_TOO_LONG)
   if (f.quiet && !created) return undefined
