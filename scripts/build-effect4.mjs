@@ -12,6 +12,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..")
 const pkg = join(root, "packages", "effect4")
 const outArg = process.argv.indexOf("--out")
 const out = outArg > 0 ? process.argv[outArg + 1] : join(pkg, "dist")
+// The shared root files' Effect 4 copies (scripts/editions.mjs) are part of this package's source.
+execFileSync(process.execPath, [join(root, "scripts", "editions.mjs")], { stdio: "inherit" })
 rmSync(out, { recursive: true, force: true })
 execFileSync(
   process.execPath,

@@ -29,6 +29,9 @@ const runs = [
 ]
 // A file filter (`npm test -- test/Hash.test.ts`) may match files of one edition only.
 const filtered = passArgs.some((a) => !a.startsWith("-"))
+// The Effect 4 suite includes the Effect 4 copies of the shared root files (scripts/editions.mjs).
+const sync = spawnSync(process.execPath, [join(root, "scripts", "editions.mjs")], { stdio: "inherit" })
+if (sync.status !== 0) process.exit(sync.status || 1)
 let status = 0
 for (const run of runs) {
   if (run.file) rmSync(run.file, { force: true })

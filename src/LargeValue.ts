@@ -354,7 +354,7 @@ export const write = <S extends ChunkStore<unknown>, E2 = never>(
     const storeOptions = (flags: number): StoreOptions => ({ ...o.call, flags, ...(ttl === undefined ? {} : { ttl }) })
     const last = writeManifest ?? ((k: string, v: Uint8Array, so: StoreOptions) => store.set(k, v, so))
     if (p._tag === "Single") return last(key, p.value, storeOptions(p.flags))
-    return Effect.zipRight(
+    return Effect.andThen(
       Effect.forEach(p.chunks, (c) => store.set(c.key, c.value, storeOptions(0)), {
         concurrency: o.concurrency,
         discard: true
@@ -571,7 +571,7 @@ export const remove = <S extends ChunkStore<unknown>>(
     const del = store.delete(key, call)
     const chunks = Option.isNone(item) ? undefined : ourChunkKeys(key, item.value)
     if (chunks === undefined || chunks instanceof MemcachedValueError) return del
-    return Effect.zipRight(
+    return Effect.andThen(
       del,
       Effect.forEach(chunks, (k) => Effect.ignore(store.delete(k, call)), { concurrency: 4, discard: true })
     )

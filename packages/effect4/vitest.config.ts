@@ -1,4 +1,12 @@
+import { execFileSync } from "node:child_process"
+import { fileURLToPath } from "node:url"
 import { defineConfig } from "vitest/config"
+
+// The shared root files (editions.json) are copied here, against Effect 4, before any test file loads:
+// `npx vitest` in this package sees the root's current text.
+execFileSync(process.execPath, [fileURLToPath(new URL("../../scripts/editions.mjs", import.meta.url))], {
+  stdio: "inherit"
+})
 
 // vitest 5's reporter calls Map.groupBy (node >= 21) when a test fails; node 20 lacks it.
 if (typeof (Map as any).groupBy !== "function") {
