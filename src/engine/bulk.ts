@@ -189,6 +189,20 @@ const timeoutFor = <S extends Endpoint>(ctx: RequestContext<S>, timeout: Timeout
   typeof timeout === "number" ? timeout : ctx.settings.timeout
 
 /**
+ * The exptime of a bulk write's TTL at the context's clock, and the error every item of the batch
+ * fails with, if any: an invalid timeout, then an invalid TTL (exptime 0 then). Never throws.
+ */
+const batchTtl = <S extends Endpoint>(
+  ttl: TtlSeconds,
+  timeout: Timeout,
+  ctx: RequestContext<S>
+): readonly [number, EngineError | undefined] => {
+  const exptime = exptimeAt(ttl, ctx.timers.now())
+  if (timeout instanceof EngineError) return [0, timeout]
+  return typeof exptime === "number" ? [exptime, undefined] : [0, exptime]
+}
+
+/**
  * `set` of every entry, each key's outcome in `done`'s map: an invalid key, TTL, flags or timeout is that
  * key's failure, before anything is sent. A value of 256 KiB or more is sent alone (a server's item size
  * error names no key). Never throws.
@@ -205,22 +219,18 @@ export const setMany = <W, S extends Endpoint>(
   as: BulkResults<W>,
   done: (results: ReadonlyMap<string, W>) => void
 ): void => {
-  const exptime = exptimeAt(ttl, ctx.timers.now())
+  const [exptime, shared] = batchTtl(ttl, timeout, ctx)
   const results = new Map<string, W>()
   const valid: Array<BulkItem> = []
   for (const [key, value] of entries) {
-    const problem = timeout instanceof EngineError
-      ? timeout
-      : typeof exptime !== "number"
-      ? exptime
-      : flagsError(flags, key) ?? keyError(key)
+    const problem = shared ?? flagsError(flags, key) ?? keyError(key)
     if (problem !== undefined) {
       results.set(key, as.fail(problem))
       continue
     }
     const data = toBytes(value)
     const large = data.length >= LARGE_IN_BATCH
-    const e = exptime as number
+    const e = exptime
     valid.push({
       key,
       text: [encodeStorageHeader("set", key, flags, e, data.length), data, commands.set.text],
@@ -280,24 +290,20 @@ export const touchMany = <W, S extends Endpoint>(
   as: BulkResults<W>,
   done: (results: ReadonlyMap<string, W>) => void
 ): void => {
-  const exptime = exptimeAt(ttl, ctx.timers.now())
+  const [exptime, shared] = batchTtl(ttl, timeout, ctx)
   const results = new Map<string, W>()
   const valid: Array<BulkItem> = []
   for (const key of new Set(keys)) {
-    const problem = timeout instanceof EngineError
-      ? timeout
-      : typeof exptime !== "number"
-      ? exptime
-      : keyError(key)
+    const problem = shared ?? keyError(key)
     if (problem !== undefined) {
       results.set(key, as.fail(problem))
       continue
     }
     valid.push({
       key,
-      text: [encodeTouch(key, exptime as number), undefined, commands.touch.text],
+      text: [encodeTouch(key, exptime), undefined, commands.touch.text],
       meta: undefined,
-      metaLoud: [encodeMetaTouch(key, exptime as number), undefined, commands.touch.meta]
+      metaLoud: [encodeMetaTouch(key, exptime), undefined, commands.touch.meta]
     })
   }
   bulk(ctx, results, as, valid, "touch", timeoutFor(ctx, timeout), done)
