@@ -8,7 +8,7 @@
  * |---|---|---|
  * | value, no `W`/`Z`/`X` | hit | the value |
  * | empty stub + `W` | miss, this client holds the lease | `compute`, then `ms … C<cas>` (a lost CAS is expected) |
- * | value + `W` (`R` crossed, or `X` after {@link CacheAside.invalidate}) | early refresh won | the current value at once; `compute` + `ms C` in the background |
+ * | value + `W` (`R` crossed, or `X` after {@link Service.invalidate}) | early refresh won | the current value at once; `compute` + `ms C` in the background |
  * | value + `Z` or `X` | someone else refreshes | the current (possibly stale) value |
  * | empty stub + `Z` | someone else computes | wait on a jittered backoff bounded by the lease TTL, then retry the `mg` |
  *
@@ -24,14 +24,11 @@
  *
  * @since 0.1.0
  */
-import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import * as Layer from "effect/Layer"
-import * as Metric from "effect/Metric"
+import type * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type * as Tracer from "effect/Tracer"
 import type { Ttl } from "./Key.js"
@@ -39,7 +36,19 @@ import * as MemcachedClient from "./MemcachedClient.js"
 import { MemcachedInputError, type MemcachedError } from "./MemcachedError.js"
 import type * as ValueCodec from "./ValueCodec.js"
 import { type Codec, Engine, LeaseTimeout, rawCodec, resolve, type Step, toBytes } from "./cacheAside/lease.js"
-import { type ClientTelemetry, telemetryOf } from "./client/telemetry.js"
+import { CacheAside } from "./cacheAside/service.js"
+import {
+  type ClientTelemetry,
+  type Counter,
+  counter,
+  currentFiber,
+  type DurationInput,
+  forkDaemon,
+  interruptFork,
+  type RunningFiber,
+  scopedLayer,
+  telemetryOf
+} from "./edition.js"
 import { Attr, type CacheAsideOutcome } from "./engine/telemetry.js"
 
 // ---------------------------------------------------------------------------------------------
@@ -74,9 +83,9 @@ export type CacheAsideError = MemcachedError | LeaseTimeout
  * @category models
  */
 export interface WaitOptions {
-  readonly initial?: Duration.DurationInput | undefined
+  readonly initial?: DurationInput | undefined
   readonly factor?: number | undefined
-  readonly max?: Duration.DurationInput | undefined
+  readonly max?: DurationInput | undefined
 }
 
 /**
@@ -90,12 +99,12 @@ export interface WaitOptions {
  * @category models
  */
 export interface XFetchOptions {
-  readonly delta: Duration.DurationInput
+  readonly delta: DurationInput
   readonly beta?: number | undefined
 }
 
 /**
- * Options of {@link CacheAside.getOrSet} and {@link CacheAside.getOrSetMany}.
+ * Options of {@link Service.getOrSet} and {@link Service.getOrSetMany}.
  *
  * @since 0.1.0
  * @category models
@@ -128,7 +137,7 @@ export interface GetOrSetOptions {
    */
   readonly onLeaseTimeout?: "fail" | "compute" | undefined
   /** The client's per-request timeout for the `mg`/`ms`/`md` this call sends. */
-  readonly timeout?: Duration.DurationInput | undefined
+  readonly timeout?: DurationInput | undefined
 }
 
 /**
@@ -143,7 +152,7 @@ export interface RawOptions extends GetOrSetOptions {
 }
 
 /**
- * Options of {@link CacheAside.invalidate}.
+ * Options of {@link Service.invalidate}.
  *
  * @since 0.1.0
  * @category models
@@ -151,18 +160,18 @@ export interface RawOptions extends GetOrSetOptions {
 export interface InvalidateOptions {
   /** TTL of the stale item (`md … I T<staleTtl>`). Default: the item keeps its TTL. */
   readonly staleTtl?: Ttl | undefined
-  readonly timeout?: Duration.DurationInput | undefined
+  readonly timeout?: DurationInput | undefined
 }
 
 /**
- * The operations over one value type `A` (see {@link CacheAside.typed}).
+ * The operations over one value type `A` (see {@link Service.typed}).
  *
  * @since 0.1.0
  * @category models
  */
 export interface TypedCacheAside<A> {
   /**
-   * {@link CacheAside.getOrSet} for values of `A`. Fails with the compute's `E`, a {@link CacheAsideError},
+   * {@link Service.getOrSet} for values of `A`. Fails with the compute's `E`, a {@link CacheAsideError},
    * or `MemcachedValueError` when a cached value does not decode or a computed one does not encode.
    */
   readonly getOrSet: <E, R>(
@@ -170,7 +179,7 @@ export interface TypedCacheAside<A> {
     compute: Effect.Effect<A, E, R>,
     options?: GetOrSetOptions
   ) => Effect.Effect<A, E | CacheAsideError | ValueCodec.MemcachedValueError, R>
-  /** {@link CacheAside.getOrSetMany} for values of `A`; fails like {@link TypedCacheAside.getOrSet}. */
+  /** {@link Service.getOrSetMany} for values of `A`; fails like {@link TypedCacheAside.getOrSet}. */
   readonly getOrSetMany: <E, R>(
     keys: Iterable<string>,
     computeMany: (keys: ReadonlyArray<string>) => Effect.Effect<ReadonlyMap<string, A>, E, R>,
@@ -179,13 +188,13 @@ export interface TypedCacheAside<A> {
 }
 
 /**
- * The cache-aside service (one per client; it owns the in-process single-flight table and the fibers of
- * flights and background refreshes, which end with its scope).
+ * The cache-aside service's operations (one service per client; it owns the in-process single-flight
+ * table and the fibers of flights and background refreshes, which end with its scope).
  *
  * @since 0.1.0
  * @category models
  */
-export interface CacheAside extends TypedCacheAside<Uint8Array> {
+export interface Service extends TypedCacheAside<Uint8Array> {
   /**
    * The value of `key`, computing and storing it on a miss so that across every client of the cluster
    * `compute` runs once per expiry (per lease TTL when the winner dies). A caller waits at most: one `mg`
@@ -205,7 +214,7 @@ export interface CacheAside extends TypedCacheAside<Uint8Array> {
    * waited for together and a second round may compute the keys won then. Keys `computeMany` leaves out
    * are released and absent from the result. Refreshes (stale or `R` wins) are computed inline here.
    * Does not coalesce with in-process `getOrSet` flights (leases still protect the cluster). Fails like
-   * {@link CacheAside.getOrSet}.
+   * {@link Service.getOrSet}.
    */
   readonly getOrSetMany: <E, R>(
     keys: Iterable<string>,
@@ -225,14 +234,13 @@ export interface CacheAside extends TypedCacheAside<Uint8Array> {
 }
 
 /**
- * The service tag.
+ * The cache-aside service: in the Effect 3 edition an interface (extending {@link Service}) and its
+ * `Context.Tag`, in the Effect 4 edition a `Context.Service` class of shape {@link Service}.
  *
  * @since 0.1.0
  * @category tags
  */
-export const CacheAside: Context.Tag<CacheAside, CacheAside> = Context.GenericTag<CacheAside>(
-  "effect-memcached/CacheAside"
-)
+export { CacheAside }
 
 // ---------------------------------------------------------------------------------------------
 // Metrics
@@ -249,17 +257,17 @@ export const CacheAside: Context.Tag<CacheAside, CacheAside> = Context.GenericTa
  * @category models
  */
 export interface CacheAsideMetrics {
-  readonly hit: Metric.Metric.Counter<number>
-  readonly miss: Metric.Metric.Counter<number>
-  readonly won: Metric.Metric.Counter<number>
-  readonly lost: Metric.Metric.Counter<number>
-  readonly staleServed: Metric.Metric.Counter<number>
-  readonly waited: Metric.Metric.Counter<number>
-  readonly coalesced: Metric.Metric.Counter<number>
-  readonly computeFailed: Metric.Metric.Counter<number>
-  readonly writeLost: Metric.Metric.Counter<number>
-  readonly writeFailed: Metric.Metric.Counter<number>
-  readonly leaseTimeout: Metric.Metric.Counter<number>
+  readonly hit: Counter
+  readonly miss: Counter
+  readonly won: Counter
+  readonly lost: Counter
+  readonly staleServed: Counter
+  readonly waited: Counter
+  readonly coalesced: Counter
+  readonly computeFailed: Counter
+  readonly writeLost: Counter
+  readonly writeFailed: Counter
+  readonly leaseTimeout: Counter
 }
 
 const metricNames = [
@@ -285,11 +293,9 @@ const snake = (s: string) => s.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase())
  * @category metrics
  */
 export const metricsFor = (name: string): CacheAsideMetrics => {
-  const out: Record<string, Metric.Metric.Counter<number>> = {}
+  const out: Record<string, Counter> = {}
   for (const n of metricNames) {
-    out[n] = Metric.counter(`memcached_cache_aside_${snake(n)}_total`, { incremental: true }).pipe(
-      Metric.tagged("cache", name)
-    )
+    out[n] = counter(`memcached_cache_aside_${snake(n)}_total`, { cache: name })
   }
   return out as unknown as CacheAsideMetrics
 }
@@ -328,7 +334,7 @@ const tracedCalls = (telemetry: ClientTelemetry | undefined) => ({
 interface Flight {
   readonly codec: unknown
   readonly deferred: Deferred.Deferred<unknown, unknown>
-  fiber: Fiber.RuntimeFiber<void> | undefined
+  fiber: RunningFiber | undefined
   waiters: number
 }
 
@@ -347,16 +353,17 @@ export interface MakeOptions {
  */
 export const make = (
   options: MakeOptions = {}
-): Effect.Effect<CacheAside, never, MemcachedClient.MemcachedClient | Scope.Scope> =>
+): Effect.Effect<Service, never, MemcachedClient.MemcachedClient | Scope.Scope> =>
   Effect.gen(function*() {
     const client = yield* MemcachedClient.MemcachedClient
     // Flight fibers are daemons tracked here and interrupted (leases released) when the scope closes:
     // cheaper per flight than a child scope each (`forkIn`).
-    const live = new Set<Fiber.RuntimeFiber<void>>()
+    const live = new Set<RunningFiber>()
     yield* Effect.addFinalizer(() => Fiber.interruptAll(live))
     const metrics = metricsFor(options.name ?? "default")
     const flights = new Map<string, Flight>()
-    const engine = new Engine(client, metrics)
+    // Counters are updated synchronously with the services the service was built with (its registry).
+    const engine = new Engine(client, metrics, yield* Effect.context<never>())
     const traced = tracedCalls(telemetryOf(client))
 
     const single = <A, E, R>(
@@ -375,7 +382,7 @@ export const make = (
           let coalesced = false
           if (flight !== undefined && flight.codec === identity) {
             coalesced = true
-            metrics.coalesced.unsafeUpdate(1, [])
+            engine.inc(metrics.coalesced)
           } else {
             const deferred = yield* Deferred.make<unknown, unknown>()
             const f: Flight = { codec: identity, deferred, fiber: undefined, waiters: 0 }
@@ -383,37 +390,33 @@ export const make = (
             // A flight of another codec on this key keeps running; this one is not registered.
             const registered = !flights.has(key)
             if (registered) flights.set(key, f)
-            f.fiber = yield* Effect.zipRight(
+            const unregister = Effect.sync(() => {
+              if (flights.get(key) === f) flights.delete(key)
+            })
+            f.fiber = yield* Effect.andThen(
               // Registered from inside the fiber, so a flight that ends at once is never left in `live`.
-              Effect.withFiberRuntime<void>((fiber) =>
-                Effect.sync(() => void live.add(fiber as Fiber.RuntimeFiber<void>))
-              ),
+              Effect.map(currentFiber, (fiber) => void live.add(fiber)),
               engine.flight(key, compute, codec, o)
             ).pipe(
               Effect.onExit((exit) =>
-                Effect.zipRight(
+                Effect.andThen(
+                  // Unregistered before callers get the value (Effect 4 may resume a waiter before this fiber
+                  // runs on), so callers arriving after it, or during a background refresh, read the server
+                  // again, where the value is already written (a stuck refresh never pins an old value here).
+                  unregister,
                   Exit.isSuccess(exit)
                     ? Deferred.succeed(deferred, exit.value)
-                    : Deferred.failCause(deferred, exit.cause),
-                  // Unregistered once callers have the value: callers arriving during a background refresh
-                  // read the server again (a stuck refresh can never pin an old value in this process).
-                  Effect.sync(() => {
-                    if (flights.get(key) === f) flights.delete(key)
-                  })
+                    : Deferred.failCause(deferred, exit.cause)
                 )
               ),
               Effect.flatMap((step) => step.refresh ?? Effect.void),
-              Effect.ensuring(Effect.sync(() => {
-                if (flights.get(key) === f) flights.delete(key)
-              })),
-              Effect.asVoid,
-              Effect.catchAllCause(() => Effect.void),
-              Effect.ensuring(Effect.withFiberRuntime<void>((fiber) =>
-                Effect.sync(() => void live.delete(fiber as Fiber.RuntimeFiber<void>))
-              )),
+              Effect.ensuring(unregister),
+              // Every outcome reached the callers through the deferred; the fiber itself ends quietly.
+              Effect.exit,
+              Effect.ensuring(Effect.map(currentFiber, (fiber) => void live.delete(fiber))),
               // Forked from inside the mask: the flight itself must stay interruptible.
               Effect.interruptible,
-              Effect.forkDaemon
+              forkDaemon
             )
           }
           const joined = flight
@@ -443,7 +446,7 @@ export const make = (
                 if (flights.get(key) === joined) {
                   flights.delete(key)
                 }
-                return Effect.asVoid(Fiber.interruptFork(joined.fiber!))
+                return interruptFork(joined.fiber!)
               })
             }))
           ) as Effect.Effect<unknown, E | CacheAsideError | ValueCodec.MemcachedValueError, R>
@@ -453,8 +456,7 @@ export const make = (
     }
 
     const typed = <A>(codec: Codec<A>, identity: unknown): TypedCacheAside<A> => ({
-      getOrSet: (key, compute, options) =>
-        single(key, compute, codec, identity, options) as Effect.Effect<A, never>,
+      getOrSet: (key, compute, options) => single(key, compute, codec, identity, options) as Effect.Effect<A, never>,
       getOrSetMany: (keys, computeMany, options) => {
         const o = resolve(options)
         if (o instanceof MemcachedInputError) return Effect.fail(o)
@@ -463,7 +465,7 @@ export const make = (
       }
     })
 
-    const service: CacheAside = {
+    const service: Service = {
       getOrSet: (key, compute, options) =>
         single(key, Effect.map(compute, toBytes), rawCodec(options?.flags ?? 0), "raw", options) as Effect.Effect<
           Uint8Array,
@@ -502,10 +504,10 @@ export const make = (
  * @category layers
  */
 export const layer = (options: MakeOptions = {}): Layer.Layer<CacheAside, never, MemcachedClient.MemcachedClient> =>
-  Layer.scoped(CacheAside, make(options))
+  scopedLayer(CacheAside, make(options))
 
 /**
- * {@link CacheAside.getOrSet} through the service in context.
+ * {@link Service.getOrSet} through the service in context.
  *
  * @since 0.1.0
  * @category accessors
@@ -518,7 +520,7 @@ export const getOrSet = <E, R>(
   Effect.flatMap(CacheAside, (c) => c.getOrSet(key, compute, options))
 
 /**
- * {@link CacheAside.invalidate} through the service in context.
+ * {@link Service.invalidate} through the service in context.
  *
  * @since 0.1.0
  * @category accessors

@@ -14,14 +14,16 @@
  * - Errors: every method rejects with the client's typed `MemcachedError` (Keyv then emits or throws
  *   it according to its own options), except `delete`, which resolves `false` for a missing key.
  *
+ * One source for both editions (the Effect 4 package compiles this file over its own client).
+ *
  * @since 0.1.0
  */
 import { EventEmitter } from "node:events"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type { KeyvStoreAdapter, StoredData } from "keyv"
+import { type ClientService, matchOutcome } from "./edition.js"
 import * as MemcachedClient from "./MemcachedClient.js"
 import { MemcachedInputError } from "./MemcachedError.js"
 import type { MemcachedError } from "./MemcachedError.js"
@@ -90,12 +92,12 @@ export class KeyvMemcached extends EventEmitter implements KeyvStoreAdapter {
     this.opts = { clear: this.clearMode }
   }
 
-  private run<A>(f: (client: MemcachedClient.MemcachedClient) => Effect.Effect<A, MemcachedError>): Promise<A> {
+  private run<A>(f: (client: ClientService) => Effect.Effect<A, MemcachedError>): Promise<A> {
     return this.client.run(Effect.flatMap(MemcachedClient.MemcachedClient, f))
   }
 
   /** The namespace generations, when `clear: "namespace"` and a namespace is set. */
-  private generations(client: MemcachedClient.MemcachedClient): NamespaceGeneration.Namespace | undefined {
+  private generations(client: ClientService): NamespaceGeneration.Namespace | undefined {
     const ns = this.namespace
     return this.clearMode === "namespace" && ns !== undefined && ns !== ""
       ? NamespaceGeneration.make(client, ns)
@@ -104,7 +106,7 @@ export class KeyvMemcached extends EventEmitter implements KeyvStoreAdapter {
 
   /** The keys memcached stores `keys` under (Keyv's namespace prefix is kept, or replaced by the generation's). */
   private wire(
-    client: MemcachedClient.MemcachedClient,
+    client: ClientService,
     keys: ReadonlyArray<string>
   ): Effect.Effect<Array<string>, MemcachedError> {
     const ns = this.generations(client)
@@ -154,9 +156,10 @@ export class KeyvMemcached extends EventEmitter implements KeyvStoreAdapter {
    * with `MemcachedInputError` before anything is sent when a value is not a string or bytes.
    */
   setMany(entries: Array<{ key: string; value: unknown; ttl?: number }>): Promise<void> {
+    const wireOf = (keys: ReadonlyArray<string>, c: ClientService) => this.wire(c, keys)
     return this.run((c) =>
-      Effect.gen(this, function*() {
-        const wire = yield* this.wire(c, entries.map((e) => e.key))
+      Effect.gen(function*() {
+        const wire = yield* wireOf(entries.map((e) => e.key), c)
         const byTtl = new Map<number, Array<readonly [string, string | Uint8Array]>>()
         for (let i = 0; i < entries.length; i++) {
           const ttl = entries[i]!.ttl ?? 0
@@ -167,7 +170,7 @@ export class KeyvMemcached extends EventEmitter implements KeyvStoreAdapter {
         const failures = new Map<string, MemcachedError>()
         for (const [ttl, group] of byTtl) {
           const written = yield* c.setMany(group, { ttl: ttlOf(ttl) })
-          for (const [k, r] of written) if (Either.isLeft(r)) failures.set(k, r.left)
+          for (const [k, r] of written) matchOutcome(r, (e) => failures.set(k, e), () => undefined)
         }
         for (const k of wire) {
           const failure = failures.get(k)
@@ -192,7 +195,12 @@ export class KeyvMemcached extends EventEmitter implements KeyvStoreAdapter {
     return this.run((c) =>
       Effect.flatMap(
         this.wire(c, keys),
-        (wire) => Effect.map(c.deleteMany(wire), (results) => wire.every((k) => results.get(k)?._tag === "Right"))
+        (wire) =>
+          Effect.map(c.deleteMany(wire), (results) =>
+            wire.every((k) => {
+              const r = results.get(k)
+              return r !== undefined && matchOutcome(r, () => false, () => true)
+            }))
       )
     )
   }

@@ -4,7 +4,8 @@
  * second implementation), so validation, routing, auto-batching, timeouts and retries are the Effect
  * client's.
  *
- * - Results: `Option` becomes `value | undefined`; per-key bulk outcomes (`Either`) become
+ * - Results: `Option` becomes `value | undefined`; per-key bulk outcomes (`Either` in Effect 3, `Result` in
+ *   Effect 4) become
  *   {@link Outcome} objects (`{ ok: true, value }` or `{ ok: false, error }`).
  * - Errors: a failed call rejects with the very `MemcachedError` the Effect API fails with
  *   (`MemcachedInputError`, `MemcachedStoreError`, …): `Error` subclasses carrying `_tag` and `reason`.
@@ -20,7 +21,6 @@
  */
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import type * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
@@ -30,6 +30,20 @@ import * as Stream from "effect/Stream"
 import * as Bulk from "./Bulk.js"
 import * as CacheAside from "./CacheAside.js"
 import { METHODS } from "./engine/telemetry.js"
+import {
+  callback,
+  type ClientService,
+  type CloseableScope,
+  failureOf,
+  inScope,
+  isInterruptedOnly,
+  isOutcome,
+  matchOutcome,
+  type Outcome as EditionOutcome,
+  type OutcomeFailure,
+  type OutcomeSuccess,
+  toAsyncIterable
+} from "./edition.js"
 import * as MemcachedClient from "./MemcachedClient.js"
 import { MemcachedConnectionError } from "./MemcachedError.js"
 
@@ -46,13 +60,13 @@ export type Outcome<A, E> =
 
 /**
  * What a client method resolves to, given what its Effect resolves to: `Option<A>` → `A | undefined`;
- * a map of per-key `Either`s → a map of {@link Outcome}s; anything else unchanged.
+ * a map of per-key outcomes (`Either` / `Result`) → a map of {@link Outcome}s; anything else unchanged.
  *
  * @since 0.1.0
  * @category models
  */
 export type Plain<X> = X extends Option.Option<infer A> ? A | undefined
-  : X extends ReadonlyMap<infer K, Either.Either<infer R, infer L>> ? ReadonlyMap<K, Outcome<Plain<R>, L>>
+  : X extends ReadonlyMap<infer K, EditionOutcome<infer R, infer L>> ? ReadonlyMap<K, Outcome<Plain<R>, L>>
   : X
 
 type AsyncMethod<F> = F extends (...args: infer P) => Effect.Effect<infer A, infer _E, infer _R>
@@ -61,16 +75,16 @@ type AsyncMethod<F> = F extends (...args: infer P) => Effect.Effect<infer A, inf
 
 type EffectMethods = {
   readonly [
-    K in keyof MemcachedClient.MemcachedClient as MemcachedClient.MemcachedClient[K] extends
+    K in keyof ClientService as ClientService[K] extends
       (...args: ReadonlyArray<never>) => Effect.Effect<unknown, unknown, unknown> ? K : never
   ]: AsyncMethod<
-    MemcachedClient.MemcachedClient[K]
+    ClientService[K]
   >
 }
 
 /**
  * The commands of the client as Promises: one `async` method per Effect method of
- * {@link MemcachedClient.MemcachedClient}, with the same parameters, each rejecting with the same typed
+ * the client service, with the same parameters, each rejecting with the same typed
  * error its Effect fails with (see that interface for which method fails with what).
  *
  * @since 0.1.0
@@ -90,7 +104,7 @@ export interface BulkCommands {
   readonly getEach: (
     keys: Iterable<string>,
     options?: Parameters<typeof Bulk.getEach>[2]
-  ) => Promise<Plain<Effect.Effect.Success<ReturnType<typeof Bulk.getEach>>>>
+  ) => Promise<Plain<SuccessOf<ReturnType<typeof Bulk.getEach>>>>
   readonly setMany: AsyncMethod<
     (...args: DropFirst<Parameters<typeof Bulk.setMany>>) => ReturnType<typeof Bulk.setMany>
   >
@@ -119,9 +133,11 @@ export interface BulkCommands {
  * @category models
  */
 export type StreamOutcome = Outcome<
-  Plain<Either.Either.Right<Bulk.GetResult>>,
-  Either.Either.Left<Bulk.GetResult>
+  Plain<OutcomeSuccess<Bulk.GetResult>>,
+  OutcomeFailure<Bulk.GetResult>
 >
+
+type SuccessOf<T> = T extends Effect.Effect<infer A, infer _E, infer _R> ? A : never
 
 type DropFirst<P> = P extends readonly [unknown, ...infer Rest] ? Rest : never
 
@@ -136,7 +152,7 @@ export interface PromiseClient<R = MemcachedClient.MemcachedClient, ER = unknown
   /** The bulk operations (per-key outcomes). */
   readonly bulk: BulkCommands
   /** The servers, in configuration order. Rejects only when the layer cannot be built (its error). */
-  readonly servers: () => Promise<MemcachedClient.MemcachedClient["servers"]>
+  readonly servers: () => Promise<ClientService["servers"]>
   /** Index (in {@link PromiseClient.servers}) of the server `key` is routed to. Rejects like `servers`. */
   readonly serverFor: (key: string) => Promise<number>
   /**
@@ -146,7 +162,7 @@ export interface PromiseClient<R = MemcachedClient.MemcachedClient, ER = unknown
    */
   readonly withSignal: (signal: AbortSignal) => PromiseClient<R, ER>
   /**
-   * Cache-aside with leases ({@link CacheAside.CacheAside.getOrSet}): the cached value of `key`, or the
+   * Cache-aside with leases ({@link CacheAside.Service.getOrSet}): the cached value of `key`, or the
    * result of `compute` stored under it so that `compute` runs once per expiry across every client of
    * the cluster (concurrent calls in this process share one `mg` and one `compute`). `compute` gets an
    * `AbortSignal` that fires when every caller of the flight is gone. Rejects with `compute`'s own
@@ -159,7 +175,7 @@ export interface PromiseClient<R = MemcachedClient.MemcachedClient, ER = unknown
     options?: CacheAside.RawOptions
   ) => Promise<Uint8Array>
   /**
-   * Marks `key` stale ({@link CacheAside.CacheAside.invalidate}): readers get the old value while one
+   * Marks `key` stale ({@link CacheAside.Service.invalidate}): readers get the old value while one
    * of them recomputes it. `false` when the key does not exist. Rejects with a `MemcachedError`.
    */
   readonly invalidate: (key: string, options?: CacheAside.InvalidateOptions) => Promise<boolean>
@@ -180,21 +196,19 @@ export interface PromiseClient<R = MemcachedClient.MemcachedClient, ER = unknown
   readonly close: () => Promise<void>
 }
 
-const isEither = (u: unknown): u is Either.Either<unknown, unknown> => Either.isEither(u)
-
 /** Converts an Effect result into its Promise-facing form (see {@link Plain}). */
 const toPlain = (value: unknown): unknown => {
   if (Option.isOption(value)) return Option.getOrUndefined(value)
   if (value instanceof Map) {
-    let eithers = false
+    let outcomes = false
     for (const v of value.values()) {
-      eithers = isEither(v)
+      outcomes = isOutcome(v)
       break
     }
-    if (!eithers) return value
+    if (!outcomes) return value
     const out = new Map<unknown, Outcome<unknown, unknown>>()
-    for (const [k, v] of value as Map<unknown, Either.Either<unknown, unknown>>) {
-      out.set(k, Either.isRight(v) ? { ok: true, value: toPlain(v.right) } : { ok: false, error: v.left })
+    for (const [k, v] of value as Map<unknown, EditionOutcome<unknown, unknown>>) {
+      out.set(k, matchOutcome(v, (error) => ({ ok: false, error }), (found) => ({ ok: true, value: toPlain(found) })))
     }
     return out
   }
@@ -202,13 +216,15 @@ const toPlain = (value: unknown): unknown => {
 }
 
 const toPlainOutcome = (result: Bulk.GetResult): StreamOutcome =>
-  Either.isRight(result)
-    ? { ok: true, value: Option.getOrUndefined(result.right) }
-    : { ok: false, error: result.left }
+  matchOutcome(
+    result,
+    (error): StreamOutcome => ({ ok: false, error }),
+    (found): StreamOutcome => ({ ok: true, value: Option.getOrUndefined(found) })
+  )
 
 /** Fails with `signal.reason` once `signal` aborts. */
 const aborted = (signal: AbortSignal): Effect.Effect<never, unknown> =>
-  Effect.async<never, unknown>((resume) => {
+  callback<never, unknown>((resume) => {
     const onAbort = () => resume(Effect.fail(signal.reason))
     if (signal.aborted) onAbort()
     else signal.addEventListener("abort", onAbort, { once: true })
@@ -217,9 +233,9 @@ const aborted = (signal: AbortSignal): Effect.Effect<never, unknown> =>
 
 /** The error a failed exit rejects with: the typed failure itself, the abort reason, or the defect. */
 const rejection = (cause: Cause.Cause<unknown>, signal: AbortSignal | undefined): unknown => {
-  const failure = Cause.failureOption(cause)
+  const failure = failureOf(cause)
   if (Option.isSome(failure)) return failure.value
-  if (signal?.aborted === true && Cause.isInterruptedOnly(cause)) return signal.reason
+  if (signal?.aborted === true && isInterruptedOnly(cause)) return signal.reason
   return Cause.squash(cause)
 }
 
@@ -230,8 +246,8 @@ interface Shared<R, ER> {
   readonly runtime: ManagedRuntime.ManagedRuntime<R, ER>
   closed: boolean
   /** The cache-aside service (its single-flight table is shared by every call), built on first use. */
-  cacheAside?: Promise<CacheAside.CacheAside> | undefined
-  cacheAsideScope?: Scope.CloseableScope | undefined
+  cacheAside?: Promise<CacheAside.Service> | undefined
+  cacheAsideScope?: CloseableScope | undefined
 }
 
 const runner =
@@ -241,6 +257,8 @@ const runner =
     if (signal?.aborted === true) return Promise.reject(signal.reason)
     return shared.runtime.runPromiseExit(effect, signal === undefined ? undefined : { signal }).then((exit) => {
       if (Exit.isSuccess(exit)) return exit.value
+      // A runtime's disposal may interrupt the calls still running (Effect 4's does): close() cut them.
+      if (shared.closed && isInterruptedOnly(exit.cause)) throw closedError()
       throw rejection(exit.cause, signal)
     })
   }
@@ -261,7 +279,7 @@ const build = <R, ER>(
   signal: AbortSignal | undefined
 ): PromiseClient<R | MemcachedClient.MemcachedClient, ER> => {
   const run = runner(shared, signal)
-  const call = (f: (client: MemcachedClient.MemcachedClient) => Effect.Effect<unknown, unknown>) =>
+  const call = (f: (client: ClientService) => Effect.Effect<unknown, unknown>) =>
     run(Effect.flatMap(MemcachedClient.MemcachedClient, f)).then(toPlain)
   const commands: Record<string, (...args: Array<unknown>) => Promise<unknown>> = {}
   for (const name of commandNames) {
@@ -279,10 +297,7 @@ const build = <R, ER>(
     async function* iterate(): AsyncGenerator<readonly [string, StreamOutcome]> {
       if (shared.closed) throw closedError()
       if (signal?.aborted === true) throw signal.reason
-      const runtime = await shared.runtime.runtime()
-      yield* Stream.toAsyncIterableRuntime<readonly [string, StreamOutcome], R | MemcachedClient.MemcachedClient>(
-        runtime
-      )(guarded)
+      yield* await toAsyncIterable(shared.runtime, guarded)
     }
     return iterate()
   }
@@ -294,11 +309,11 @@ const build = <R, ER>(
     touchMany: (keys, ttl) => call((client) => Bulk.touchMany(client, keys, ttl)) as never
   }
   // One cache-aside service per client, living until close() (its flights end with its scope).
-  const cacheAside = (): Promise<CacheAside.CacheAside> =>
+  const cacheAside = (): Promise<CacheAside.Service> =>
     shared.cacheAside ??= run(Effect.gen(function*() {
       const scope = yield* Scope.make()
       shared.cacheAsideScope = scope
-      return yield* Scope.extend(CacheAside.make(), scope)
+      return yield* inScope(CacheAside.make(), scope)
     }))
   const base: Record<string, unknown> = {
     ...commands,

@@ -9,13 +9,15 @@
  * Used by the Keyv store's `clear: "namespace"` mode, the `KeyValueStore` layer with a `namespace`, and
  * the `Persistence` backing store (one namespace per store id).
  *
+ * One source for both editions (the same key layout, so Effect 3 and Effect 4 processes share namespaces).
+ *
  * @since 0.1.0
  */
 import { createHash, randomBytes } from "node:crypto"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { keyProblem } from "./Key.js"
-import type * as MemcachedClient from "./MemcachedClient.js"
+import type { ClientService } from "./edition.js"
 import type { MemcachedError } from "./MemcachedError.js"
 
 /**
@@ -69,7 +71,7 @@ const hashed = (s: string): string => "#" + createHash("sha256").update(s, "utf8
  * @category constructors
  */
 export const make = (
-  client: MemcachedClient.MemcachedClient,
+  client: ClientService,
   name: string,
   options?: {
     /** Store keys that are not valid memcached keys (or too long once prefixed) under their SHA-256. */

@@ -9,16 +9,19 @@
  * `MemcachedClient` satisfies, so the same code runs over the real client, the in-memory server and
  * map-backed stores.
  *
+ * Both editions share this module (packages/effect4/editions.json): a stream result is an `Either` in
+ * Effect 3 and a `Result` in Effect 4; a schema is an Effect 3 `Schema` or any Schema 4 codec that needs no
+ * services.
+ *
  * @since 0.1.0
  */
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as Bulk from "./Bulk.js"
+import * as Edition from "./edition.js"
 import type { Ttl } from "./Key.js"
 import { keyProblem, MAX_KEY_LENGTH } from "./Key.js"
 import * as LargeValue from "./LargeValue.js"
@@ -217,13 +220,15 @@ export interface Versioned<A> {
 export interface StreamOptions extends Omit<Bulk.StreamOptions, "cas"> {}
 
 /**
- * The outcome of one key of {@link TypedStore.getStream}: `Right(Some(value))`, `Right(None)` for a miss,
- * `Left(error)` for a read that failed (its store error, or a `MemcachedValueError` for its value only).
+ * The outcome of one key of {@link TypedStore.getStream}: a success with `Some(value)`, a success with
+ * `None` for a miss, a failure with the error of a read that failed (its store error, or a
+ * `MemcachedValueError` for its value only). An `Either` in Effect 3 (`Right(Some(value))`, `Right(None)`,
+ * `Left(error)`), a `Result` in Effect 4 (`Success(...)`, `Failure(error)`).
  *
  * @since 0.1.0
  * @category typed store
  */
-export type StreamResult<A, E> = Either.Either<Option.Option<A>, E>
+export type StreamResult<A, E> = Edition.Outcome<Option.Option<A>, E>
 
 /**
  * Values of type `A` over a store `S`. Every method validates and encodes before any byte is sent, and
@@ -336,12 +341,16 @@ interface Context<A> {
 type Read<X> = Effect.Effect<X, unknown>
 
 const decode = <A>(c: Context<A>, key: string, encoded: ValueCodec.Encoded): Read<Option.Option<A>> => {
-  const r = c.codec.decode(encoded.bytes, encoded.flags)
-  if (Either.isRight(r)) return Effect.succeed(Option.some(r.right))
-  const error = withKey(key)(r.left)
-  return c.missOnError
-    ? Effect.as(Effect.logDebug(`undecodable value read as a miss: ${error.message}`), Option.none())
-    : Effect.fail(error)
+  return Edition.match(
+    c.codec.decode(encoded.bytes, encoded.flags),
+    (a): Read<Option.Option<A>> => Effect.succeed(Option.some(a)),
+    (e) => {
+      const error = withKey(key)(e)
+      return c.missOnError
+        ? Effect.as(Effect.logDebug(`undecodable value read as a miss: ${error.message}`), Option.none())
+        : Effect.fail(error)
+    }
+  )
 }
 
 /** Assembles (large values on) and decodes an item read under `key`. */
@@ -379,46 +388,48 @@ const readBatch = <A>(
   batch: ReadonlyArray<string>,
   call: CallOptions,
   missOnServerError: boolean
-): Effect.Effect<Chunk.Chunk<readonly [string, StreamResult<A, unknown>]>> => {
+): Effect.Effect<ReadonlyArray<readonly [string, StreamResult<A, unknown>]>> => {
   const failed = (e: unknown): StreamResult<A, unknown> =>
-    missOnServerError && !Predicate.isTagged(e, "MemcachedInputError") ? Either.right(Option.none()) : Either.left(e)
+    missOnServerError && !Predicate.isTagged(e, "MemcachedInputError")
+      ? Edition.succeed(Option.none())
+      : Edition.fail(e)
   const each = (key: string, item: RawItem | undefined) =>
     item === undefined
-      ? Effect.succeed([key, Either.right(Option.none<A>())] as const)
-      : Effect.map(Effect.either(decodeItem(c, key, item, call)), (r) => [key, r] as const)
+      ? Effect.succeed([key, Edition.succeed(Option.none<A>())] as const)
+      : Effect.map(Edition.outcome(decodeItem(c, key, item, call)), (r) => [key, r] as const)
   const unique = [...new Set(batch)]
-  return Effect.flatMap(Effect.either(c.store.getMany(unique, call)), (found) => {
-    if (Either.isRight(found)) {
-      return Effect.map(
-        Effect.forEach(batch, (k) => each(k, found.right.get(k)), { concurrency: 8 }),
-        Chunk.unsafeFromArray
-      )
-    }
-    if (unique.length === 1) {
-      const f = failed(found.left)
-      return Effect.succeed(Chunk.unsafeFromArray(batch.map((k) => [k, f] as const)))
-    }
-    // The multiget failed as a whole (an invalid key, or one of the servers it spans): read the batch's
-    // keys one by one (they still pipeline and auto-batch), so each key fails or succeeds on its own.
-    const single = new Map<string, Effect.Effect<readonly [string, StreamResult<A, unknown>]>>()
-    for (const k of unique) {
-      single.set(
-        k,
-        Effect.flatMap(
-          Effect.either(c.store.get(k, call)),
-          (r) =>
-            Either.isLeft(r) ? Effect.succeed([k, failed(r.left)] as const) : each(k, Option.getOrUndefined(r.right))
+  return Effect.flatMap(Edition.outcome(c.store.getMany(unique, call)), (found) =>
+    Edition.match(
+      found,
+      (items) => Effect.forEach(batch, (k) => each(k, items.get(k)), { concurrency: 8 }),
+      (error) => {
+        if (unique.length === 1) {
+          const f = failed(error)
+          return Effect.succeed(batch.map((k) => [k, f] as const))
+        }
+        // The multiget failed as a whole (an invalid key, or one of the servers it spans): read the batch's
+        // keys one by one (they still pipeline and auto-batch), so each key fails or succeeds on its own.
+        const single = new Map<string, Effect.Effect<readonly [string, StreamResult<A, unknown>]>>()
+        for (const k of unique) {
+          single.set(
+            k,
+            Effect.flatMap(Edition.outcome(c.store.get(k, call)), (r) =>
+              Edition.match(
+                r,
+                (item) => each(k, Option.getOrUndefined(item)),
+                (e) => Effect.succeed([k, failed(e)] as const)
+              ))
+          )
+        }
+        return Effect.map(
+          Effect.forEach(single.values(), (read) => read, { concurrency: "unbounded" }),
+          (results) => {
+            const byKey = new Map(results)
+            return batch.map((k) => [k, byKey.get(k)!] as const)
+          }
         )
-      )
-    }
-    return Effect.map(
-      Effect.forEach(single.values(), (read) => read, { concurrency: "unbounded" }),
-      (results) => {
-        const byKey = new Map(results)
-        return Chunk.unsafeFromArray(batch.map((k) => [k, byKey.get(k)!] as const))
       }
-    )
-  })
+    ))
 }
 
 const getStream =
@@ -426,11 +437,12 @@ const getStream =
     const call = callOf(options)
     const missOnServerError = options?.onServerError === "miss"
     return keys.pipe(
+      // A batch is a Chunk in Effect 3, an array in Effect 4: both iterable.
       Stream.groupedWithin(options?.batchSize ?? 100, options?.window ?? "2 millis"),
-      Stream.mapEffect((batch) => readBatch(c, Chunk.toReadonlyArray(batch), call, missOnServerError), {
+      Stream.mapEffect((batch) => readBatch(c, Array.from(batch), call, missOnServerError), {
         concurrency: options?.concurrency ?? 4
       }),
-      Stream.flattenChunks
+      Edition.flattenIterables
     )
   }
 
@@ -438,12 +450,16 @@ type ManifestWrite = (key: string, value: Uint8Array, options: StoreOptions) => 
 
 const write = <A>(c: Context<A>, key: string, value: A, o: WriteOptions | undefined, last: ManifestWrite): Read<void> =>
   Effect.suspend(() => {
-    const encoded = c.codec.encode(value)
-    if (Either.isLeft(encoded)) return Effect.fail(withKey(key)(encoded.left))
     const call = callOf(o)
     const ttl = o?.ttl === undefined ? {} : { ttl: o.ttl }
-    if (c.large === undefined) return last(key, encoded.right.bytes, { ...call, ...ttl, flags: encoded.right.flags })
-    return LargeValue.write(c.store, key, encoded.right, { ...c.large, ...call, ...ttl }, last)
+    return Edition.match(
+      c.codec.encode(value),
+      (encoded): Read<void> =>
+        c.large === undefined
+          ? last(key, encoded.bytes, { ...call, ...ttl, flags: encoded.flags })
+          : LargeValue.write(c.store, key, encoded, { ...c.large, ...call, ...ttl }, last),
+      (e) => Effect.fail(withKey(key)(e))
+    )
   })
 
 const gets = <A>(c: Context<A>, key: string, call: CallOptions): Read<Option.Option<Versioned<A>>> =>
@@ -466,7 +482,7 @@ const gat = <A>(c: Context<A>, key: string, ttl: Ttl, call: CallOptions): Read<O
   Effect.flatMap(c.store.gat(key, ttl, call), (found) =>
     Option.isNone(found)
       ? Effect.succeedNone
-      : Effect.zipRight(
+      : Effect.andThen(
         LargeValue.touchChunks(c.store, key, found.value, ttl, call),
         decodeItem(c, key, found.value, call)
       ))
@@ -480,15 +496,19 @@ const gat = <A>(c: Context<A>, key: string, ttl: Ttl, call: CallOptions): Read<O
  * @category typed store
  */
 export const make: {
-  <A, I, S extends RawStore<unknown>>(store: S, schema: Schema.Schema<A, I, never>, options?: Options): TypedStore<A, S>
+  <Sch extends Edition.AnySchema, S extends RawStore<unknown>>(
+    store: S,
+    schema: Sch,
+    options?: Options
+  ): TypedStore<Edition.SchemaType<Sch>, S>
   <A, S extends RawStore<unknown>>(store: S, codec: ValueCodec.ValueCodec<A>, options?: Options): TypedStore<A, S>
 } = <A, S extends RawStore<unknown>>(
   store: S,
-  codecOrSchema: ValueCodec.ValueCodec<A> | Schema.Schema<A, any, never>,
+  codecOrSchema: ValueCodec.ValueCodec<A> | Edition.AnySchema,
   options: Options = {}
 ): TypedStore<A, S> => {
   const base: ValueCodec.ValueCodec<A> = Schema.isSchema(codecOrSchema)
-    ? ValueCodec.schema(codecOrSchema as Schema.Schema<A, any, never>)
+    ? ValueCodec.schema(codecOrSchema as Edition.AnySchema)
     : (codecOrSchema as ValueCodec.ValueCodec<A>)
   const codec = options.compression === undefined || options.compression === false
     ? base

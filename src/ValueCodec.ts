@@ -3,8 +3,8 @@
  * is their own types. A {@link ValueCodec} turns a value into `{ bytes, flags }` and back, failing with a
  * typed {@link MemcachedValueError} (never a thrown exception, never a silently wrong value).
  *
- * Built in: {@link bytes}, {@link string} (UTF-8), {@link json}, {@link schema} (any `Schema<A, I>` whose
- * encoded side is JSON), {@link number} and {@link bigint} (decimal text, what `incr`/`decr` operate on),
+ * Built in: {@link bytes}, {@link string} (UTF-8), {@link json}, {@link schema} (a `Schema`-typed value stored
+ * as its JSON form), {@link number} and {@link bigint} (decimal text, what `incr`/`decr` operate on),
  * and the {@link compressed} combinator (zlib/gzip/brotli above a size threshold, bounded on the way back).
  *
  * The flags layout ({@link Flags}) reuses the bits other clients use for the same types, so values can be
@@ -13,15 +13,18 @@
  * "int", whose decimal text is valid JSON), `4` python "long", `8` zlib-compressed (python-memcached,
  * pymemcache, pylibmc), `16` python 3 text. See `docs/values.md` for the full table.
  *
+ * Both editions share this module (packages/effect4/editions.json): `encode`/`decode` return the edition's
+ * synchronous outcome, an `Either` in Effect 3 (itself an `Effect`) and a `Result` in Effect 4 (not an
+ * `Effect`: pipelines use {@link encodeEffect}/{@link decodeEffect}). The flags layout and the bytes written
+ * are the same in both, so the two editions read each other's values.
+ *
  * @since 0.1.0
  */
 import * as Data from "effect/Data"
-import type * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
-import * as Schema from "effect/Schema"
+import * as Effect from "effect/Effect"
 import { constants as bufferConstants } from "node:buffer"
 import * as zlib from "node:zlib"
+import * as Edition from "./edition.js"
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -155,15 +158,16 @@ export interface Encoded {
 
 /**
  * A two-way mapping between `A` and `{ bytes, flags }`. `encode` and `decode` are synchronous and return
- * an `Either` (which is an `Effect` in Effect 3), so they can be used with `yield*` or `Effect.flatMap`.
+ * the edition's outcome: an `Either` in Effect 3 (which is an `Effect`, so it can be used with `yield*` or
+ * `Effect.flatMap`), a `Result` in Effect 4 ({@link encodeEffect}/{@link decodeEffect} lift it).
  *
  * @since 0.1.0
  * @category models
  */
 export interface ValueCodec<in out A> {
   readonly name: string
-  readonly encode: (value: A) => Either.Either<Encoded, MemcachedValueError>
-  readonly decode: (bytes: Uint8Array, flags: number) => Either.Either<A, MemcachedValueError>
+  readonly encode: (value: A) => Edition.Outcome<Encoded, MemcachedValueError>
+  readonly decode: (bytes: Uint8Array, flags: number) => Edition.Outcome<A, MemcachedValueError>
 }
 
 /**
@@ -185,20 +189,20 @@ export const make = <A>(options: {
     try {
       const encoded = options.encode(value)
       if ((encoded.flags & MODIFIER_MASK) !== 0 || !isFlags(encoded.flags)) {
-        return Either.left(encodeError(options.name, `flags ${encoded.flags} use a reserved bit or are not u32`))
+        return Edition.fail(encodeError(options.name, `flags ${encoded.flags} use a reserved bit or are not u32`))
       }
-      return Either.right(encoded)
+      return Edition.succeed(encoded)
     } catch (cause) {
-      return Either.left(encodeError(options.name, errorText(cause), cause))
+      return Edition.fail(encodeError(options.name, errorText(cause), cause))
     }
   },
   decode: (bytes, flags) => {
     const modifier = checkPlain(options.name, flags)
-    if (modifier !== undefined) return Either.left(modifier)
+    if (modifier !== undefined) return Edition.fail(modifier)
     try {
-      return Either.right(options.decode(bytes, flags))
+      return Edition.succeed(options.decode(bytes, flags))
     } catch (cause) {
-      return Either.left(
+      return Edition.fail(
         cause instanceof MemcachedValueError ? cause : decodeError(options.name, errorText(cause), cause)
       )
     }
@@ -219,7 +223,7 @@ export const transform = <A, B>(
 ): ValueCodec<B> => ({
   name,
   encode: (b) => codec.encode(encode(b)),
-  decode: (bytes, flags) => Either.map(codec.decode(bytes, flags), decode)
+  decode: (bytes, flags) => Edition.map(codec.decode(bytes, flags), decode)
 })
 
 const isFlags = (flags: number): boolean => Number.isInteger(flags) && flags >= 0 && flags <= 0xffffffff
@@ -322,31 +326,32 @@ export const json: ValueCodec<unknown> = make<unknown>({
 })
 
 /**
- * A `Schema`-typed value stored as JSON (flags `2`): encodes with `Schema.encode` then `JSON.stringify`,
- * decodes with `JSON.parse` then `Schema.decodeUnknown`. A value that does not match the schema is a
- * `Decode` error carrying the `ParseError` as `cause`.
+ * A `Schema`-typed value stored as JSON (flags `2`): encodes with the schema then `JSON.stringify`, decodes
+ * with `JSON.parse` then the schema. Effect 3 takes any `Schema<A, I>` whose encoded side is JSON; Effect 4
+ * any Schema 4 codec, serialised through `Schema.toCodecJson` (its canonical JSON form, so `Schema.Date`,
+ * `Schema.BigInt`, `Schema.Option`, ... are stored as their canonical JSON). The schema must need no
+ * services. A value that does not match the schema is a `Decode` (writing: `Encode`) error carrying the
+ * schema's error (`ParseError` / `SchemaError`) as `cause`.
  *
  * @since 0.1.0
  * @category codecs
  */
-export const schema = <A, I>(schema: Schema.Schema<A, I, never>, name = "schema"): ValueCodec<A> => {
-  const encodeSchema = Schema.encodeEither(schema)
-  const decodeSchema = Schema.decodeUnknownEither(schema)
+export const schema = <S extends Edition.AnySchema>(
+  schema: S,
+  name = "schema"
+): ValueCodec<Edition.SchemaType<S>> => {
+  const serializer = Edition.schemaJson(schema)
   return {
     name,
     encode: (value) =>
-      Either.flatMap(
-        Either.mapLeft(
-          encodeSchema(value),
-          (e) => encodeError(name, ParseResult.TreeFormatter.formatErrorSync(e), e)
-        ),
+      Edition.flatMap(
+        Edition.mapError(serializer.encode(value), (e) => encodeError(name, Edition.schemaErrorMessage(e), e)),
         json.encode
       ),
     decode: (value, flags) =>
-      Either.flatMap(
+      Edition.flatMap(
         json.decode(value, flags),
-        (u) =>
-          Either.mapLeft(decodeSchema(u), (e) => decodeError(name, ParseResult.TreeFormatter.formatErrorSync(e), e))
+        (u) => Edition.mapError(serializer.decode(u), (e) => decodeError(name, Edition.schemaErrorMessage(e), e))
       )
   }
 }
@@ -456,8 +461,8 @@ export const decompress = (
   value: Uint8Array,
   flags: number,
   maxInflatedSize: number = DEFAULT_MAX_INFLATED_SIZE
-): Either.Either<Encoded, MemcachedValueError> => {
-  if ((flags & Flags.COMPRESSED) === 0) return Either.right({ bytes: value, flags })
+): Edition.Outcome<Encoded, MemcachedValueError> => {
+  if ((flags & Flags.COMPRESSED) === 0) return Edition.succeed({ bytes: value, flags })
   const brotli = (flags & Flags.BROTLI) !== 0
   const rest = flags & ~(Flags.COMPRESSED | Flags.BROTLI)
   // zlib refuses a maxOutputLength below 1 and above buffer.constants.MAX_LENGTH.
@@ -467,13 +472,13 @@ export const decompress = (
       ? zlib.brotliDecompressSync(value, { maxOutputLength })
       : zlib.unzipSync(value, { maxOutputLength })
     if (out.length > maxInflatedSize) throw tooLargeInflate(maxInflatedSize)
-    return Either.right({ bytes: out, flags: rest })
+    return Edition.succeed({ bytes: out, flags: rest })
   } catch (cause) {
-    if (cause instanceof MemcachedValueError) return Either.left(cause)
+    if (cause instanceof MemcachedValueError) return Edition.fail(cause)
     if ((cause as { code?: unknown } | null)?.code === "ERR_BUFFER_TOO_LARGE") {
-      return Either.left(tooLargeInflate(maxInflatedSize, cause))
+      return Edition.fail(tooLargeInflate(maxInflatedSize, cause))
     }
-    return Either.left(
+    return Edition.fail(
       new MemcachedValueError({
         reason: "Decompress",
         message: `invalid ${brotli ? "brotli" : "zlib/gzip"} data: ${errorText(cause)}`,
@@ -500,13 +505,13 @@ const tooLargeInflate = (limit: number, cause?: unknown) =>
 export const compress = (
   encoded: Encoded,
   options: CompressionOptions = {}
-): Either.Either<Encoded, MemcachedValueError> => {
+): Edition.Outcome<Encoded, MemcachedValueError> => {
   const threshold = options.threshold ?? DEFAULT_COMPRESSION_THRESHOLD
   const maxInflatedSize = options.maxInflatedSize ?? DEFAULT_MAX_INFLATED_SIZE
   const input = encoded.bytes
-  if ((encoded.flags & Flags.COMPRESSED) !== 0) return Either.right(encoded)
+  if ((encoded.flags & Flags.COMPRESSED) !== 0) return Edition.succeed(encoded)
   if (input.length > maxInflatedSize) {
-    return Either.left(
+    return Edition.fail(
       new MemcachedValueError({
         reason: "TooLarge",
         message:
@@ -514,7 +519,7 @@ export const compress = (
       })
     )
   }
-  if (input.length < threshold) return Either.right(encoded)
+  if (input.length < threshold) return Edition.succeed(encoded)
   const algorithm = options.algorithm ?? "deflate"
   const level = options.level
   try {
@@ -528,11 +533,11 @@ export const compress = (
       : algorithm === "gzip"
       ? zlib.gzipSync(input, level === undefined ? {} : { level })
       : zlib.deflateSync(input, level === undefined ? {} : { level })
-    if (out.length >= input.length) return Either.right(encoded)
+    if (out.length >= input.length) return Edition.succeed(encoded)
     const flags = encoded.flags | Flags.COMPRESSED | (algorithm === "brotli" ? Flags.BROTLI : 0)
-    return Either.right({ bytes: out, flags })
+    return Edition.succeed({ bytes: out, flags })
   } catch (cause) {
-    return Either.left(encodeError(`${algorithm} compression`, errorText(cause), cause))
+    return Edition.fail(encodeError(`${algorithm} compression`, errorText(cause), cause))
   }
 }
 
@@ -549,23 +554,23 @@ export const compressed = <A>(codec: ValueCodec<A>, options: CompressionOptions 
   const maxInflatedSize = options.maxInflatedSize ?? DEFAULT_MAX_INFLATED_SIZE
   return {
     name: `compressed(${codec.name})`,
-    encode: (value) => Either.flatMap(codec.encode(value), (encoded) => compress(encoded, options)),
+    encode: (value) => Edition.flatMap(codec.encode(value), (encoded) => compress(encoded, options)),
     decode: (value, flags) =>
-      Either.flatMap(decompress(value, flags, maxInflatedSize), (plain) => codec.decode(plain.bytes, plain.flags))
+      Edition.flatMap(decompress(value, flags, maxInflatedSize), (plain) => codec.decode(plain.bytes, plain.flags))
   }
 }
 
 /**
- * Runs a codec's encode as an `Effect` (convenience for pipelines).
+ * Runs a codec's encode as an `Effect` (convenience for pipelines); fails with the codec's `MemcachedValueError`.
  *
  * @since 0.1.0
  * @category utils
  */
 export const encodeEffect = <A>(codec: ValueCodec<A>, value: A): Effect.Effect<Encoded, MemcachedValueError> =>
-  codec.encode(value)
+  Effect.suspend(() => Edition.fromOutcome(codec.encode(value)))
 
 /**
- * Runs a codec's decode as an `Effect` (convenience for pipelines).
+ * Runs a codec's decode as an `Effect` (convenience for pipelines); fails with the codec's `MemcachedValueError`.
  *
  * @since 0.1.0
  * @category utils
@@ -574,4 +579,4 @@ export const decodeEffect = <A>(
   codec: ValueCodec<A>,
   value: Uint8Array,
   flags: number
-): Effect.Effect<A, MemcachedValueError> => codec.decode(value, flags)
+): Effect.Effect<A, MemcachedValueError> => Effect.suspend(() => Edition.fromOutcome(codec.decode(value, flags)))

@@ -5,12 +5,16 @@
  */
 import keyvTestSuite, { keyvApiTests, keyvValueTests } from "@keyv/test-suite"
 import Keyv from "keyv"
-import * as Vitest from "vitest"
+import * as VitestModule from "vitest"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { KeyvMemcached } from "../src/KeyvMemcached.js"
 import * as MemcachedPromise from "../src/MemcachedPromise.js"
 import * as MemcachedTest from "../src/MemcachedTest.js"
 import { type MemcachedProcess, startMemcached } from "./support/memcached.js"
+
+// @keyv/test-suite is typed against the root package's vitest 3; the Effect 4 package runs vitest 5, whose
+// describe/it/expect/beforeEach (all the suite calls) are the same.
+const Vitest = VitestModule as unknown as Parameters<typeof keyvTestSuite>[0]
 
 type Client = ReturnType<typeof MemcachedPromise.createClient>
 

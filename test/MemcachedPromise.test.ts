@@ -13,6 +13,7 @@ import {
 } from "../src/MemcachedError.js"
 import * as MemcachedPromise from "../src/MemcachedPromise.js"
 import * as MemcachedTest from "../src/MemcachedTest.js"
+import { configErrorShape } from "./support/edition.js"
 import { type MemcachedProcess, startMemcached } from "./support/memcached.js"
 
 const text = (u: Uint8Array | undefined) => (u === undefined ? undefined : Buffer.from(u).toString())
@@ -343,7 +344,8 @@ describe("Promise facade: abort in flight and close", () => {
   it("invalid options reject every call with the ConfigError", async () => {
     const client = MemcachedPromise.createClient({ servers: ["127.0.0.1:11211"], poolSize: 0 })
     try {
-      await expect(client.get("k")).rejects.toMatchObject({ _op: "InvalidData" })
+      await expect(client.get("k")).rejects.toMatchObject(configErrorShape)
+      await expect(client.set("k", "v")).rejects.toThrow(/poolSize/)
     } finally {
       await client.close()
     }

@@ -1,7 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -13,6 +11,7 @@ import { MemcachedConnectionError, MemcachedStoreError } from "../src/MemcachedE
 import type { MemcachedInputError, MemcachedServerError } from "../src/MemcachedError.js"
 import * as TypedStore from "../src/TypedStore.js"
 import * as ValueCodec from "../src/ValueCodec.js"
+import { type Client, collect, failureOf, fromOutcome, isFailure, succeed, successOf } from "./support/edition.js"
 import { mapStore } from "./support/mapStore.js"
 import type { ConditionalError, MapStore, ReadError, WriteError } from "./support/mapStore.js"
 import { realStores } from "./support/realStores.js"
@@ -38,11 +37,10 @@ const narrowedErrors: [
 ] = [true, true, true, true, true, true, true, true, true, true]
 
 // The real client is a RawStore as it is, directly and through withKeyPrefix, and its errors carry over.
-const overClient = (client: MemcachedClient.MemcachedClient) =>
-  TypedStore.make(TypedStore.withKeyPrefix(client, "x:"), ValueCodec.string)
+const overClient = (client: Client) => TypedStore.make(TypedStore.withKeyPrefix(client, "x:"), ValueCodec.string)
 const clientErrors: [
   Exactly<ErrorOfMethod<ReturnType<typeof overClient>, "get">, MemcachedReadError | ValueCodec.MemcachedValueError>,
-  Exactly<TypedStore.CounterError<MemcachedClient.MemcachedClient>, MemcachedError>
+  Exactly<TypedStore.CounterError<Client>, MemcachedError>
 ] = [true, true]
 
 type AnyStore = TypedStore.RawStore<unknown>
@@ -234,30 +232,28 @@ const describeStream = (makeStore: () => Effect.Effect<AnyStore>) =>
         yield* store.set(bad, Buffer.from("{}"), { flags: Flags.JSON })
         yield* bytes.set(big, randomBytes(1_500_000))
         const keys = [hit, miss, bad, "an invalid key", big, hit]
-        const out = Chunk.toReadonlyArray(
-          yield* Stream.runCollect(users.getStream({ batchSize: 4 })(Stream.fromIterable(keys)))
-        )
+        const out = yield* collect(users.getStream({ batchSize: 4 })(Stream.fromIterable(keys)))
         assert.deepStrictEqual(out.map(([k]) => k), keys)
         const [rHit, rMiss, rBad, rInvalid, rBig, rHit2] = out.map(([, r]) => r)
-        assert.deepStrictEqual(rHit, Either.right(Option.some(ada)))
-        assert.deepStrictEqual(rHit2, Either.right(Option.some(ada)))
-        assert.deepStrictEqual(rMiss, Either.right(Option.none()))
-        assert.isTrue(Either.isLeft(rBad!))
+        assert.deepStrictEqual(rHit, succeed(Option.some(ada)))
+        assert.deepStrictEqual(rHit2, succeed(Option.some(ada)))
+        assert.deepStrictEqual(rMiss, succeed(Option.none()))
+        assert.isTrue(isFailure(rBad!))
         assert.strictEqual(
-          (Either.getLeft(rBad!).pipe(Option.getOrThrow) as ValueCodec.MemcachedValueError).reason,
+          (failureOf(rBad!) as ValueCodec.MemcachedValueError).reason,
           "Decode"
         )
         assert.strictEqual(
-          (Either.getLeft(rInvalid!).pipe(Option.getOrThrow) as { _tag: string })._tag,
+          (failureOf(rInvalid!) as { _tag: string })._tag,
           "MemcachedInputError"
         )
         // the split value was assembled, then failed to decode as a User: its own error, not a batch's
         assert.strictEqual(
-          (Either.getLeft(rBig!).pipe(Option.getOrThrow) as ValueCodec.MemcachedValueError).reason,
+          (failureOf(rBig!) as ValueCodec.MemcachedValueError).reason,
           "Decode"
         )
-        const raw = Chunk.toReadonlyArray(yield* Stream.runCollect(bytes.getStream()(Stream.make(big))))
-        assert.strictEqual(Option.getOrThrow(Either.getOrThrow(raw[0]![1])).length, 1_500_000)
+        const raw = yield* collect(bytes.getStream()(Stream.make(big)))
+        assert.strictEqual(Option.getOrThrow(successOf(raw[0]![1])).length, 1_500_000)
       }))
 
     it.effect("fails only with the key stream's own error", () =>
@@ -409,9 +405,9 @@ export const typedStoreSuite = (name: string, makeStore: () => Effect.Effect<Any
           for (const k of chunks) assert.isTrue(k.startsWith(ns + "big|"))
           yield* strings.touch("big", 100)
           assert.deepStrictEqual(yield* strings.gat("big", 100), Option.some(big))
-          const streamed = yield* Stream.runCollect(strings.getStream()(Stream.make("a", "b", "c", "big")))
+          const streamed = yield* collect(strings.getStream()(Stream.make("a", "b", "c", "big")))
           assert.deepStrictEqual(
-            Chunk.toReadonlyArray(streamed).map(([k, r]) => [k, Either.getOrThrow(r)]),
+            streamed.map(([k, r]) => [k, successOf(r)]),
             [["a", Option.some("3")], ["b", Option.some("4")], ["c", Option.none()], ["big", Option.some(big)]]
           )
           yield* strings.delete("big")
@@ -463,7 +459,7 @@ export const typedStoreSuite = (name: string, makeStore: () => Effect.Effect<Any
           assert.strictEqual(yield* TypedStore.incr(store, key, 5), 15n)
           const raw = Option.getOrThrow(yield* store.get(key))
           assert.strictEqual(raw.flags, Flags.JSON)
-          assert.strictEqual(yield* ValueCodec.bigint.decode(raw.value, raw.flags), 15n)
+          assert.strictEqual(yield* fromOutcome(ValueCodec.bigint.decode(raw.value, raw.flags)), 15n)
           // Swift's default: a missing counter starts at delta
           const other = uniqueKey("swift")
           assert.strictEqual(yield* TypedStore.incr(store, other, 7), 7n)
@@ -481,7 +477,7 @@ export const typedStoreSuite = (name: string, makeStore: () => Effect.Effect<Any
           assert.strictEqual(yield* TypedStore.decr(store, key, -9), 9n)
           // a shrinking decr may leave space padding; the bigint codec reads it
           const raw = Option.getOrThrow(yield* store.get(key))
-          assert.strictEqual(yield* ValueCodec.bigint.decode(raw.value, raw.flags), 9n)
+          assert.strictEqual(yield* fromOutcome(ValueCodec.bigint.decode(raw.value, raw.flags)), 9n)
         }))
 
       it.effect("values beyond 2^53 are exact bigints; 2^64 wraps", () =>
@@ -583,29 +579,27 @@ describe("TypedStore getStream over a failing server (mapStore)", () => {
       yield* store.set("up:a", Buffer.from("A"))
       const strings = TypedStore.make(failing, ValueCodec.string)
       const keys = ["up:a", "down:b", "up:c", "an invalid key", "up:a"]
-      const out = Chunk.toReadonlyArray(yield* Stream.runCollect(strings.getStream()(Stream.fromIterable(keys))))
+      const out = yield* collect(strings.getStream()(Stream.fromIterable(keys)))
       assert.deepStrictEqual(out.map(([k]) => k), keys)
-      assert.deepStrictEqual(out[0]![1], Either.right(Option.some("A")))
+      assert.deepStrictEqual(out[0]![1], succeed(Option.some("A")))
       assert.strictEqual(
-        (Option.getOrThrow(Either.getLeft(out[1]![1])) as { _tag: string })._tag,
+        (failureOf(out[1]![1]) as { _tag: string })._tag,
         "MemcachedConnectionError"
       )
-      assert.deepStrictEqual(out[2]![1], Either.right(Option.none()))
+      assert.deepStrictEqual(out[2]![1], succeed(Option.none()))
       assert.strictEqual(
-        (Option.getOrThrow(Either.getLeft(out[3]![1])) as { _tag: string })._tag,
+        (failureOf(out[3]![1]) as { _tag: string })._tag,
         "MemcachedInputError"
       )
-      assert.deepStrictEqual(out[4]![1], Either.right(Option.some("A")))
+      assert.deepStrictEqual(out[4]![1], succeed(Option.some("A")))
       // onServerError: "miss" turns the failed server's keys into misses; an invalid key stays an error
-      const lenient = Chunk.toReadonlyArray(
-        yield* Stream.runCollect(strings.getStream({ onServerError: "miss" })(Stream.fromIterable(keys)))
-      )
-      assert.deepStrictEqual(lenient[1]![1], Either.right(Option.none()))
-      assert.isTrue(Either.isLeft(lenient[3]![1]))
-      assert.deepStrictEqual(lenient[0]![1], Either.right(Option.some("A")))
+      const lenient = yield* collect(strings.getStream({ onServerError: "miss" })(Stream.fromIterable(keys)))
+      assert.deepStrictEqual(lenient[1]![1], succeed(Option.none()))
+      assert.isTrue(isFailure(lenient[3]![1]))
+      assert.deepStrictEqual(lenient[0]![1], succeed(Option.some("A")))
       // a batch of one failed key fails without a second read
-      const alone = Chunk.toReadonlyArray(yield* Stream.runCollect(strings.getStream()(Stream.make("down:z"))))
-      assert.isTrue(Either.isLeft(alone[0]![1]))
+      const alone = yield* collect(strings.getStream()(Stream.make("down:z")))
+      assert.isTrue(isFailure(alone[0]![1]))
     }))
 })
 
@@ -620,7 +614,7 @@ describe("TypedStore counters (races, mapStore only)", () => {
           adds++
           // another client creates the counter between our incr (NotFound) and our add
           return adds === 1
-            ? Effect.zipRight(store.set(key, Buffer.from("100")), store.add(key, value, options))
+            ? Effect.andThen(store.set(key, Buffer.from("100")), store.add(key, value, options))
             : store.add(key, value, options)
         }
       }

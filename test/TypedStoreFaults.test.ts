@@ -3,9 +3,7 @@
  * reach every request a typed call makes, and a typed stream isolates a failed server's keys.
  */
 import { assert, describe, it } from "@effect/vitest"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { randomBytes } from "node:crypto"
@@ -13,9 +11,10 @@ import * as MemcachedClient from "../src/MemcachedClient.js"
 import * as MemcachedTest from "../src/MemcachedTest.js"
 import * as TypedStore from "../src/TypedStore.js"
 import * as ValueCodec from "../src/ValueCodec.js"
+import { type Client, collect, failureOf, succeed } from "./support/edition.js"
 
 /** A key whose home is `server`. */
-const keyOn = (client: MemcachedClient.MemcachedClient, server: number, prefix: string): string => {
+const keyOn = (client: Client, server: number, prefix: string): string => {
   for (let i = 0; i < 10_000; i++) {
     const k = `${prefix}:${i}`
     if (client.serverFor(k) === server) return k
@@ -27,7 +26,7 @@ const keyOn = (client: MemcachedClient.MemcachedClient, server: number, prefix: 
 const withServers = <A, E>(
   servers: number,
   body: (
-    client: MemcachedClient.MemcachedClient,
+    client: Client,
     memory: ReadonlyArray<
       { readonly faults: { readonly delay: (ms: number) => void; readonly blackHole: (on?: boolean) => void } }
     >
@@ -74,21 +73,21 @@ describe("TypedStore over in-memory servers with faults", () => {
         for (const k of keys) yield* strings.set(k, `v-${k}`)
         servers[1]!.faults.blackHole()
         const run = (options: TypedStore.StreamOptions) =>
-          Effect.map(Stream.runCollect(strings.getStream(options)(Stream.fromIterable(keys))), Chunk.toReadonlyArray)
+          collect(strings.getStream(options)(Stream.fromIterable(keys)))
         const out = yield* run({ timeout: "200 millis" })
         assert.deepStrictEqual(out.map(([k]) => k), keys)
-        assert.deepStrictEqual(out[0]![1], Either.right(Option.some(`v-${keys[0]}`)))
-        assert.deepStrictEqual(out[2]![1], Either.right(Option.some(`v-${keys[2]}`)))
+        assert.deepStrictEqual(out[0]![1], succeed(Option.some(`v-${keys[0]}`)))
+        assert.deepStrictEqual(out[2]![1], succeed(Option.some(`v-${keys[2]}`)))
         for (const i of [1, 3]) {
-          const e = Option.getOrThrow(Either.getLeft(out[i]![1]))
+          const e = failureOf(out[i]![1])
           assert.strictEqual((e as { _tag: string })._tag, "MemcachedConnectionError")
         }
         const lenient = yield* run({ timeout: "200 millis", onServerError: "miss" })
         assert.deepStrictEqual(lenient.map(([, r]) => r), [
-          Either.right(Option.some(`v-${keys[0]}`)),
-          Either.right(Option.none()),
-          Either.right(Option.some(`v-${keys[2]}`)),
-          Either.right(Option.none())
+          succeed(Option.some(`v-${keys[0]}`)),
+          succeed(Option.none()),
+          succeed(Option.some(`v-${keys[2]}`)),
+          succeed(Option.none())
         ])
       })))
 })

@@ -6,17 +6,28 @@
  * @since 0.1.0
  * @internal
  */
-import type { CacheAsideOutcome } from "../engine/telemetry.js"
+import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
-import type * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
-import * as Schedule from "effect/Schedule"
+import type * as Schedule from "effect/Schedule"
 import type { CacheAsideError, CacheAsideMetrics, RawOptions } from "../CacheAside.js"
+import {
+  cappedBackoff,
+  type ClientService,
+  type Counter,
+  decodeDuration,
+  type DurationInput,
+  fromOutcome,
+  increment,
+  type Outcome as Result,
+  scheduleSteps,
+  succeed
+} from "../edition.js"
+import type { CacheAsideOutcome } from "../engine/telemetry.js"
 import { type Ttl, toExptime } from "../Key.js"
 import type * as MemcachedClient from "../MemcachedClient.js"
 import { type MemcachedError, MemcachedInputError } from "../MemcachedError.js"
@@ -81,7 +92,7 @@ export interface Resolved {
   readonly touch: Ttl | undefined
   readonly schedule: () => Schedule.Schedule<unknown>
   readonly onLeaseTimeout: "fail" | "compute"
-  readonly timeout: Duration.DurationInput | undefined
+  readonly timeout: DurationInput | undefined
   readonly flags: number
 }
 
@@ -122,19 +133,26 @@ const resolveNow = (options: RawOptions | undefined): Resolved | MemcachedInputE
   const touch = options?.touch === undefined ? 0 : seconds(options.touch, "touch")
   if (typeof touch !== "number") return touch
   const beta = options?.xfetch?.beta ?? 1
-  const delta = options?.xfetch === undefined ? undefined : Duration.decodeUnknown(options.xfetch.delta)
+  const delta = options?.xfetch === undefined ? undefined : decodeDuration(options.xfetch.delta)
   if (delta !== undefined && (Option.isNone(delta) || !Duration.isFinite(delta.value) || !(beta > 0))) {
     return new MemcachedInputError({ reason: "InvalidArgument", message: "xfetch needs a finite delta and a beta > 0" })
   }
-  const initial = options?.wait?.initial === undefined ? TEN_MILLIS : Duration.decode(options.wait.initial)
-  const max = options?.wait?.max === undefined ? MAX_WAIT_STEP : Duration.decode(options.wait.max)
+  const initialOption = options?.wait?.initial === undefined
+    ? Option.some(TEN_MILLIS)
+    : decodeDuration(options.wait.initial)
+  const maxOption = options?.wait?.max === undefined ? Option.some(MAX_WAIT_STEP) : decodeDuration(options.wait.max)
   const factor = options?.wait?.factor ?? 1.5
-  if (!(factor >= 1) || !Duration.isFinite(max) || Duration.toMillis(initial) <= 0) {
+  if (
+    Option.isNone(initialOption) || Option.isNone(maxOption) || !(factor >= 1) ||
+    !Duration.isFinite(maxOption.value) || Duration.toMillis(initialOption.value) <= 0
+  ) {
     return new MemcachedInputError({
       reason: "InvalidArgument",
       message: "wait needs initial > 0, a finite max and factor >= 1"
     })
   }
+  const initial = initialOption.value
+  const max = maxOption.value
   const flags = options?.flags ?? 0
   if (!Number.isInteger(flags) || flags < 0 || flags > 0xffffffff) {
     return new MemcachedInputError({
@@ -145,12 +163,7 @@ const resolveNow = (options: RawOptions | undefined): Resolved | MemcachedInputE
   // Sleeps are capped at `max` and none starts after `lease`: the whole wait is under lease + max.
   const lease = Duration.seconds(Math.max(lockTtl, touch))
   // Built only when a caller has to wait (most calls never do).
-  const schedule = () =>
-    Schedule.exponential(initial, factor).pipe(
-      Schedule.jittered,
-      Schedule.modifyDelay((d) => Duration.min(d, max)),
-      Schedule.upTo(lease)
-    )
+  const schedule = () => cappedBackoff(initial, factor, max, lease)
   return {
     ttl: options?.ttl,
     lockTtl,
@@ -181,8 +194,8 @@ const recacheFor = (o: Resolved): Effect.Effect<number> =>
 
 /** A codec as the engine needs it (ValueCodec is one). @internal */
 export interface Codec<A> {
-  readonly encode: (value: A) => Either.Either<ValueCodec.Encoded, ValueCodec.MemcachedValueError>
-  readonly decode: (bytes: Uint8Array, flags: number) => Either.Either<A, ValueCodec.MemcachedValueError>
+  readonly encode: (value: A) => Result<ValueCodec.Encoded, ValueCodec.MemcachedValueError>
+  readonly decode: (bytes: Uint8Array, flags: number) => Result<A, ValueCodec.MemcachedValueError>
 }
 
 const utf8 = new TextEncoder()
@@ -194,8 +207,8 @@ export const toBytes = (
 
 /** The bytes codec of the raw variant, writing `flags`. Never fails. @internal */
 export const rawCodec = (flags: number): Codec<Uint8Array> => ({
-  encode: (bytes) => Either.right({ bytes, flags }),
-  decode: (bytes) => Either.right(bytes)
+  encode: (bytes) => succeed({ bytes, flags }),
+  decode: (bytes) => succeed(bytes)
 })
 
 /** What a flight produced: the value, and a background refresh to run after callers have it. */
@@ -218,12 +231,14 @@ export class Wait {
 /** The protocol steps over one client; never fails except as each method says. @internal */
 export class Engine {
   constructor(
-    readonly client: MemcachedClient.MemcachedClient,
-    readonly metrics: CacheAsideMetrics
+    readonly client: ClientService,
+    readonly metrics: CacheAsideMetrics,
+    /** The services the metrics are updated with (their registry and attributes): the service's own. */
+    readonly context: Context.Context<never> = Context.empty()
   ) {}
 
-  inc(counter: Metric.Metric.Counter<number>, n = 1): void {
-    if (n > 0) counter.unsafeUpdate(n, [])
+  inc(counter: Counter, n = 1): void {
+    if (n > 0) increment(counter, n, this.context)
   }
 
   read(key: string, o: Resolved): Effect.Effect<Option.Option<MetaItem>, MemcachedError> {
@@ -259,8 +274,8 @@ export class Engine {
     }
   }
 
-  decode<A>(codec: Codec<A>, item: MetaItem): Either.Either<A, ValueCodec.MemcachedValueError> {
-    return codec.decode(item.value ?? new Uint8Array(0), item.flags ?? 0)
+  decode<A>(codec: Codec<A>, item: MetaItem): Effect.Effect<A, ValueCodec.MemcachedValueError> {
+    return fromOutcome(codec.decode(item.value ?? new Uint8Array(0), item.flags ?? 0))
   }
 
   /** Writes a computed value back over the lease (`ms C<cas>`, or `add` without one); never fails. */
@@ -272,12 +287,11 @@ export class Engine {
       flags: encoded.flags,
       timeout: o.timeout
     }).pipe(
-      Effect.asVoid,
-      Effect.catchAll((e) =>
-        Effect.sync(() =>
-          this.inc(e._tag === "MemcachedStoreError" ? this.metrics.writeLost : this.metrics.writeFailed)
-        )
-      )
+      Effect.match({
+        onFailure: (e) =>
+          this.inc(e._tag === "MemcachedStoreError" ? this.metrics.writeLost : this.metrics.writeFailed),
+        onSuccess: () => undefined
+      })
     )
   }
 
@@ -306,10 +320,10 @@ export class Engine {
   ): Effect.Effect<A, E | ValueCodec.MemcachedValueError, R> {
     return Effect.flatMap(
       restore(compute),
-      (value) => Effect.map(codec.encode(value), (encoded) => [value, encoded] as const)
+      (value) => Effect.map(fromOutcome(codec.encode(value)), (encoded) => [value, encoded] as const)
     ).pipe(
       Effect.onExit((exit) =>
-        Exit.isSuccess(exit) ? Effect.void : Effect.zipRight(
+        Exit.isSuccess(exit) ? Effect.void : Effect.andThen(
           Effect.sync(() => this.inc(this.metrics.computeFailed)),
           this.release(key, cas, item, o)
         )
@@ -380,23 +394,27 @@ export class Engine {
     o: Resolved,
     fallback: Effect.Effect<B, E, R>
   ): Effect.Effect<B, E | LeaseTimeout, R> {
-    return Effect.gen(this, function*() {
-      let driver: Schedule.ScheduleDriver<unknown, unknown> | undefined
+    const engine = this
+    return Effect.gen(function*() {
+      let next: Effect.Effect<boolean> | undefined
       let started = 0
       while (true) {
-        const result = yield* Effect.either(attempt)
-        if (Either.isRight(result)) return result.right
-        if (!(result.left instanceof Wait)) return yield* Effect.fail(result.left as E)
-        if (driver === undefined) {
-          driver = yield* Schedule.driver(o.schedule())
+        const result = yield* Effect.match(attempt, {
+          onFailure: (error) => ({ ok: false as const, error }),
+          onSuccess: (value) => ({ ok: true as const, value })
+        })
+        if (result.ok) return result.value
+        if (!(result.error instanceof Wait)) return yield* Effect.fail(result.error as E)
+        if (next === undefined) {
+          next = yield* scheduleSteps(o.schedule())
           started = yield* Effect.clockWith((c) => c.currentTimeMillis)
         }
-        const more = yield* Effect.option(driver.next(undefined))
-        if (Option.isSome(more)) {
-          this.inc(this.metrics.waited)
+        // Sleeps the next delay; false (no sleep) once the wait is over.
+        if (yield* next) {
+          engine.inc(engine.metrics.waited)
           continue
         }
-        this.inc(this.metrics.leaseTimeout)
+        engine.inc(engine.metrics.leaseTimeout)
         if (o.onLeaseTimeout === "compute") return yield* fallback
         const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
         return yield* Effect.fail(new LeaseTimeout({ keys, waited: Duration.millis(now - started) }))
@@ -411,23 +429,24 @@ export class Engine {
     codec: Codec<A>,
     o: Resolved
   ): Effect.Effect<ReadonlyMap<string, A>, E | CacheAsideError | ValueCodec.MemcachedValueError, R> {
+    const engine = this
     const out = new Map<string, A>()
     let pending = keys
     // As in `flight`: uninterruptible from the `mg`s to the release handler; only computeMany is interruptible.
     const round: Effect.Effect<void, E | MemcachedError | ValueCodec.MemcachedValueError | Wait, R> = Effect
       .uninterruptibleMask((restore) =>
-        Effect.gen(this, function*() {
-          const replies = yield* Effect.forEach(pending, (key) => this.read(key, o), { concurrency: "unbounded" })
+        Effect.gen(function*() {
+          const replies = yield* Effect.forEach(pending, (key) => engine.read(key, o), { concurrency: "unbounded" })
           const won: Array<{ key: string; cas: bigint | undefined; item: MetaItem | undefined }> = []
           const waiting: Array<string> = []
           for (let i = 0; i < pending.length; i++) {
             const key = pending[i]!
             const outcome = classify(replies[i]!)
-            this.account(outcome)
+            engine.account(outcome)
             switch (outcome._tag) {
               case "Hit":
               case "LostData":
-                out.set(key, yield* this.decode(codec, outcome.item))
+                out.set(key, yield* engine.decode(codec, outcome.item))
                 break
               case "WonStub":
                 won.push({ key, cas: outcome.cas, item: undefined })
@@ -439,7 +458,7 @@ export class Engine {
                 waiting.push(key)
             }
           }
-          if (won.length > 0) yield* this.computeWon(won, (ks) => restore(computeMany(ks)), codec, o, out)
+          if (won.length > 0) yield* engine.computeWon(won, (ks) => restore(computeMany(ks)), codec, o, out)
           pending = waiting
           if (waiting.length > 0) return yield* Effect.fail(new Wait())
         })
@@ -466,12 +485,13 @@ export class Engine {
   ): Effect.Effect<void, E | ValueCodec.MemcachedValueError, R> {
     const releaseAll = (which: typeof won) =>
       Effect.forEach(which, (w) => this.release(w.key, w.cas, w.item, o), { concurrency: "unbounded", discard: true })
-    return Effect.gen(this, function*() {
+    const engine = this
+    return Effect.gen(function*() {
       const computed = yield* Effect.suspend(() => computeMany(won.map((w) => w.key))).pipe(
         Effect.onExit((exit) =>
           Exit.isSuccess(exit)
             ? Effect.void
-            : Effect.zipRight(Effect.sync(() => this.inc(this.metrics.computeFailed)), releaseAll(won))
+            : Effect.andThen(Effect.sync(() => engine.inc(engine.metrics.computeFailed)), releaseAll(won))
         )
       )
       const writes: Array<readonly [typeof won[number], ValueCodec.Encoded, A]> = []
@@ -482,15 +502,11 @@ export class Engine {
           continue
         }
         const value = computed.get(w.key)!
-        const encoded = codec.encode(value)
-        if (Either.isLeft(encoded)) {
-          yield* releaseAll(won)
-          return yield* Effect.fail(encoded.left)
-        }
-        writes.push([w, encoded.right, value])
+        const encoded = yield* fromOutcome(codec.encode(value)).pipe(Effect.tapError(() => releaseAll(won)))
+        writes.push([w, encoded, value])
       }
       for (const [w, , value] of writes) out.set(w.key, value)
-      yield* Effect.forEach(writes, ([w, encoded]) => this.write(w.key, encoded, w.cas, o), {
+      yield* Effect.forEach(writes, ([w, encoded]) => engine.write(w.key, encoded, w.cas, o), {
         concurrency: "unbounded",
         discard: true
       })

@@ -61,13 +61,15 @@ export const makeReads = (
     keysIn: Iterable<string>,
     options?: CallOptions & { readonly cas?: boolean | undefined }
   ): Effect.Effect<ReadonlyMap<string, Item>, MemcachedReadError> => {
-    const unique = Array.from(new Set(keysIn))
+    // A copy taken now (every run of the effect asks for the same keys, even from a one-shot iterable); the
+    // engine drops duplicates while it groups the keys by server.
+    const keys = Array.from(keysIn)
     const timeout = timeoutOf(options)
     const cas = options?.cas === true
     return Effect.async<ReadonlyMap<string, Item>, MemcachedReadError>((resume) =>
       rejected(
         resume,
-        engineGetMany(ctx, unique, cas, timeout, (result) =>
+        engineGetMany(ctx, keys, cas, timeout, (result) =>
           resume(
             result instanceof EngineError
               ? Exit.fail(toMemcachedError(result) as MemcachedReadError)

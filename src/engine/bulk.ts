@@ -8,7 +8,6 @@
  */
 import { encodeDelete, encodeStorageHeader, encodeTouch, type Reply } from "../protocol/client.js"
 import { encodeMetaDelete, encodeMetaSetHeader, encodeMetaTouch } from "../protocol/meta.js"
-import { groupByServer } from "./cluster.js"
 import { commands, failure, toBytes } from "./commands.js"
 import { exptimeAt, flagsError, keyError, type TtlSeconds } from "./keys.js"
 import type { ServerPool } from "./pool.js"
@@ -28,21 +27,31 @@ export interface BulkResults<W> {
   readonly fail: (error: EngineError) => W
 }
 
-/** One key's write: its text, quiet meta and loud meta forms. */
+/**
+ * One key's write: its key and data; its request lines are encoded when its server's protocol is known
+ * (only the form that is sent), by the call's {@link Forms}.
+ */
 interface BulkItem {
   readonly key: string
-  /** The text-protocol request: header, data, and how its reply maps to a result. */
-  readonly text: readonly [string, Uint8Array | undefined, Command]
-  /** The quiet meta request (header, data), or undefined when the command has no quiet form. */
-  readonly meta: readonly [string, Uint8Array | undefined] | undefined
-  /** The non-quiet meta request, when `meta` is undefined. */
-  readonly metaLoud: readonly [string, Uint8Array | undefined, Command] | undefined
+  readonly data: Uint8Array | undefined
+}
+
+/** How a bulk call encodes one item, per protocol (flags and TTL are the call's, fixed). */
+interface Forms {
+  /** The text-protocol request line and its command. */
+  readonly text: (item: BulkItem) => string
+  readonly textCommand: Command
+  /** The quiet meta request line, or undefined when the item has no quiet form (sent alone, loud). */
+  readonly quiet: (item: BulkItem) => string | undefined
+  /** The non-quiet meta request line and its command. */
+  readonly loud: (item: BulkItem) => string
+  readonly loudCommand: Command
 }
 
 const QUIET_BATCH_KEYS = 100
 const QUIET_BATCH_BYTES = 1024 * 1024
 const LARGE_IN_BATCH = 256 * 1024
-const CRLF_BYTES = Buffer.from("\r\n")
+const MN = "mn"
 const STORE_CODES: Record<string, "NotStored" | "Exists" | "NotFound"> = {
   NS: "NotStored",
   EX: "Exists",
@@ -50,31 +59,54 @@ const STORE_CODES: Record<string, "NotStored" | "Exists" | "NotFound"> = {
   EN: "NotFound"
 }
 
-/** One bulk call in flight: its results and how a slot is sent. */
-interface Run<W> {
-  readonly results: Map<string, W>
-  readonly as: BulkResults<W>
-  readonly timeout: number
-  readonly command: string
-  /** Enqueues `slot` on `pool`; `onDone` sees its outcome before the call may settle. */
-  readonly send: (
-    pool: ServerPool,
-    slot: Slot,
-    onDone: (value: unknown, error: EngineError | undefined) => void
-  ) => void
+/** One bulk call in flight: its results, how items are encoded, and the count of slots not yet settled. */
+class Run<W> {
+  pending = 1
+  constructor(
+    readonly results: Map<string, W>,
+    readonly as: BulkResults<W>,
+    readonly forms: Forms,
+    readonly timeout: number,
+    readonly command: string,
+    readonly done: (results: ReadonlyMap<string, W>) => void
+  ) {}
+  settle(): void {
+    if (--this.pending === 0) this.done(this.results)
+  }
 }
 
-/** Sends one item alone (not quiet); its own reply is its result. */
-const sendOne = <W>(
-  run: Run<W>,
-  pool: ServerPool,
-  item: BulkItem,
-  request: readonly [string, Uint8Array | undefined, Command]
-) => {
-  const [head, data, command] = request
-  run.send(pool, new Slot(command, head, data, item.key, run.timeout), (_, error) => {
-    run.results.set(item.key, error === undefined ? run.as.ok : run.as.fail(error))
-  })
+/** One item sent alone (not quiet): its own reply is its key's result. The slot is its own completion. */
+class ItemSlot<W> extends Slot {
+  constructor(command: Command, head: string, data: Uint8Array | undefined, key: string, readonly run: Run<W>) {
+    super(command, head, data, key, run.timeout)
+    this.done = this
+    run.pending++
+  }
+  succeed(_value: unknown): void {
+    this.run.results.set(this.key, this.run.as.ok)
+    this.run.settle()
+  }
+  fail(error: EngineError): void {
+    this.run.results.set(this.key, this.run.as.fail(error))
+    this.run.settle()
+  }
+}
+
+/** A quiet meta batch closed by `mn`; the slot is its own completion. */
+class BatchSlot<W> extends Slot {
+  constructor(data: Uint8Array, readonly batch: ReadonlyArray<BulkItem>, readonly run: Run<W>) {
+    super(commands.quietBatch.meta, "", data, batch[0]!.key, run.timeout)
+    this.done = this
+    run.pending++
+  }
+  succeed(replies: unknown): void {
+    settleQuietBatch(this.run, this, this.batch, replies as Array<Reply>, undefined)
+    this.run.settle()
+  }
+  fail(error: EngineError): void {
+    settleQuietBatch(this.run, this, this.batch, [], error)
+    this.run.settle()
+  }
 }
 
 /**
@@ -85,18 +117,23 @@ const settleQuietBatch = <W>(
   run: Run<W>,
   slot: Slot,
   batch: ReadonlyArray<BulkItem>,
-  replies: unknown,
+  replies: Array<Reply>,
   error: EngineError | undefined
 ) => {
   const { as, command, results } = run
   if (error !== undefined) {
     const failed = as.fail(error)
-    for (const item of batch) results.set(item.key, failed)
+    for (let i = 0; i < batch.length; i++) results.set(batch[i]!.key, failed)
+    return
+  }
+  if (replies.length === 0) {
+    // Quiet success: nothing came back but the MN.
+    for (let i = 0; i < batch.length; i++) results.set(batch[i]!.key, as.ok)
     return
   }
   const keys = new Set(batch.map((item) => item.key))
   let unattributed: EngineError | undefined = undefined
-  for (const r of replies as Array<Reply>) {
+  for (const r of replies) {
     if (r._tag === "Meta") {
       const token = r.flag("k")
       const key = token === undefined ? undefined : Buffer.from(token, "latin1").toString("utf8")
@@ -112,33 +149,51 @@ const settleQuietBatch = <W>(
   for (const item of batch) if (!results.has(item.key)) results.set(item.key, rest)
 }
 
-/** Sends a meta server's items: quiet batches of up to 100 keys / 1 MiB closed by `mn`, loud items alone. */
+/**
+ * Sends a meta server's items: quiet batches of up to 100 keys / 1 MiB closed by `mn` (each batch's
+ * lines and data written straight into one buffer), loud items alone.
+ */
 const sendMeta = <W>(run: Run<W>, pool: ServerPool, group: ReadonlyArray<BulkItem>) => {
+  const forms = run.forms
+  const heads: Array<string> = []
   let i = 0
   while (i < group.length) {
     const batch: Array<BulkItem> = []
-    const parts: Array<Uint8Array> = []
+    heads.length = 0
     let bytes = 0
+    // The buffer's worst case: UTF-8 takes at most 3 bytes per UTF-16 code unit of a line.
+    let size = MN.length
     for (; i < group.length && batch.length < QUIET_BATCH_KEYS && bytes < QUIET_BATCH_BYTES; i++) {
       const item = group[i]!
-      if (item.meta === undefined) {
-        sendOne(run, pool, item, item.metaLoud!)
+      const head = forms.quiet(item)
+      if (head === undefined) {
+        pool.connection().enqueue(
+          new ItemSlot(run.forms.loudCommand, forms.loud(item), item.data, item.key, run)
+        )
         continue
       }
-      const [head, data] = item.meta
-      parts.push(Buffer.from(head, "utf8"))
-      bytes += head.length
-      if (data !== undefined) {
-        parts.push(data, CRLF_BYTES)
-        bytes += data.length + 2
-      }
+      heads.push(head)
+      const dataBytes = item.data === undefined ? 0 : item.data.length + 2
+      bytes += head.length + dataBytes
+      size += head.length * 3 + dataBytes
       batch.push(item)
     }
     if (batch.length === 0) continue
-    parts.push(Buffer.from("mn"))
+    const buf = Buffer.allocUnsafe(size)
+    let at = 0
+    for (let b = 0; b < batch.length; b++) {
+      at += buf.utf8Write(heads[b]!, at)
+      const data = batch[b]!.data
+      if (data !== undefined) {
+        buf.set(data, at)
+        at += data.length
+        buf[at++] = 13
+        buf[at++] = 10
+      }
+    }
+    at += buf.latin1Write(MN, at)
     // The whole batch rides in the slot's data; the connection appends the final CRLF.
-    const slot = new Slot(commands.quietBatch.meta, "", Buffer.concat(parts), batch[0]!.key, run.timeout)
-    run.send(pool, slot, (replies, error) => settleQuietBatch(run, slot, batch, replies, error))
+    pool.connection().enqueue(new BatchSlot(buf.subarray(0, at), batch, run))
   }
 }
 
@@ -147,60 +202,42 @@ const bulk = <W, S extends Endpoint>(
   { pools, router }: RequestContext<S>,
   results: Map<string, W>,
   as: BulkResults<W>,
+  forms: Forms,
   valid: ReadonlyArray<BulkItem>,
   command: string,
   timeout: number,
   done: (results: ReadonlyMap<string, W>) => void
 ): void => {
-  let pending = 1
-  const settle = () => {
-    if (--pending === 0) done(results)
-  }
-  const run: Run<W> = {
-    results,
-    as,
-    timeout,
-    command,
-    send: (pool, slot, onDone) => {
-      pending++
-      slot.done = {
-        succeed: (value) => {
-          onDone(value, undefined)
-          settle()
-        },
-        fail: (error) => {
-          onDone(undefined, error)
-          settle()
-        }
-      }
-      pool.connection().enqueue(slot)
+  const run = new Run(results, as, forms, timeout, command, done)
+  const send = (pool: ServerPool, group: ReadonlyArray<BulkItem>) => {
+    if (pool.protocol === "meta") return sendMeta(run, pool, group)
+    for (let i = 0; i < group.length; i++) {
+      const item = group[i]!
+      pool.connection().enqueue(new ItemSlot(forms.textCommand, forms.text(item), item.data, item.key, run))
     }
   }
-  for (const [s, group] of groupByServer(valid, (b) => b.key, router.route, false)) {
-    const pool = pools[s]!
-    if (pool.protocol === "meta") sendMeta(run, pool, group)
-    else for (const item of group) sendOne(run, pool, item, item.text)
+  if (pools.length === 1) send(pools[0]!, valid)
+  else {
+    // Grouped by server in first-seen order (an array indexed by server: no Map probe per item).
+    const groups: Array<Array<BulkItem> | undefined> = []
+    const order: Array<number> = []
+    for (let i = 0; i < valid.length; i++) {
+      const item = valid[i]!
+      const s = router.route(item.key)
+      const g = groups[s]
+      if (g === undefined) {
+        groups[s] = [item]
+        order.push(s)
+      } else g.push(item)
+    }
+    for (let o = 0; o < order.length; o++) send(pools[order[o]!]!, groups[order[o]!]!)
   }
-  settle()
+  run.settle()
 }
 
 /** The timeout to send with: the call's, or the default when the call's is invalid (every key then fails). */
 const timeoutFor = <S extends Endpoint>(ctx: RequestContext<S>, timeout: Timeout): number =>
   typeof timeout === "number" ? timeout : ctx.settings.timeout
-
-/**
- * The exptime of a bulk write's TTL at the context's clock, and the error every item of the batch
- * fails with, if any: an invalid timeout, then an invalid TTL (exptime 0 then). Never throws.
- */
-const batchTtl = <S extends Endpoint>(
-  ttl: TtlSeconds,
-  timeout: Timeout,
-  ctx: RequestContext<S>
-): readonly [number, EngineError | undefined] => {
-  const exptime = exptimeAt(ttl, ctx.timers.now())
-  if (timeout instanceof EngineError) return [0, timeout]
-  return typeof exptime === "number" ? [exptime, undefined] : [0, exptime]
-}
 
 /**
  * `set` of every entry, each key's outcome in `done`'s map: an invalid key, TTL, flags or timeout is that
@@ -219,28 +256,31 @@ export const setMany = <W, S extends Endpoint>(
   as: BulkResults<W>,
   done: (results: ReadonlyMap<string, W>) => void
 ): void => {
-  const [exptime, shared] = batchTtl(ttl, timeout, ctx)
+  const exptime = exptimeAt(ttl, ctx.timers)
   const results = new Map<string, W>()
   const valid: Array<BulkItem> = []
-  for (const [key, value] of entries) {
-    const problem = shared ?? flagsError(flags, key) ?? keyError(key)
+  const callProblem = timeout instanceof EngineError ? timeout : typeof exptime !== "number" ? exptime : undefined
+  for (const entry of entries) {
+    const key = entry[0]
+    const problem = callProblem ?? flagsError(flags, key) ?? keyError(key)
     if (problem !== undefined) {
       results.set(key, as.fail(problem))
       continue
     }
-    const data = toBytes(value)
-    const large = data.length >= LARGE_IN_BATCH
-    const e = exptime
-    valid.push({
-      key,
-      text: [encodeStorageHeader("set", key, flags, e, data.length), data, commands.set.text],
-      meta: large
-        ? undefined
-        : [encodeMetaSetHeader(key, data.length, { flags, ttl: e, quiet: true, returnKey: true }), data],
-      metaLoud: large ? [encodeMetaSetHeader(key, data.length, { flags, ttl: e }), data, commands.set.meta] : undefined
-    })
+    valid.push({ key, data: toBytes(entry[1]) })
   }
-  bulk(ctx, results, as, valid, "set", timeoutFor(ctx, timeout), done)
+  const e = exptime as number
+  const quiet = { flags, ttl: e, quiet: true, returnKey: true } as const
+  const loud = { flags, ttl: e } as const
+  const forms: Forms = {
+    text: (item) => encodeStorageHeader("set", item.key, flags, e, item.data!.length),
+    textCommand: commands.set.text,
+    quiet: (item) =>
+      item.data!.length >= LARGE_IN_BATCH ? undefined : encodeMetaSetHeader(item.key, item.data!.length, quiet),
+    loud: (item) => encodeMetaSetHeader(item.key, item.data!.length, loud),
+    loudCommand: commands.set.meta
+  }
+  bulk(ctx, results, as, forms, valid, "set", timeoutFor(ctx, timeout), done)
 }
 
 /**
@@ -265,14 +305,17 @@ export const deleteMany = <W, S extends Endpoint>(
       results.set(key, as.fail(problem))
       continue
     }
-    valid.push({
-      key,
-      text: [encodeDelete(key), undefined, commands.delete.text],
-      meta: [encodeMetaDelete(key, { quiet: true, returnKey: true }), undefined],
-      metaLoud: undefined
-    })
+    valid.push({ key, data: undefined })
   }
-  bulk(ctx, results, as, valid, "delete", timeoutFor(ctx, timeout), done)
+  const quiet = { quiet: true, returnKey: true } as const
+  const forms: Forms = {
+    text: (item) => encodeDelete(item.key),
+    textCommand: commands.delete.text,
+    quiet: (item) => encodeMetaDelete(item.key, quiet),
+    loud: (item) => encodeMetaDelete(item.key),
+    loudCommand: commands.delete.meta
+  }
+  bulk(ctx, results, as, forms, valid, "delete", timeoutFor(ctx, timeout), done)
 }
 
 /**
@@ -290,21 +333,28 @@ export const touchMany = <W, S extends Endpoint>(
   as: BulkResults<W>,
   done: (results: ReadonlyMap<string, W>) => void
 ): void => {
-  const [exptime, shared] = batchTtl(ttl, timeout, ctx)
+  const exptime = exptimeAt(ttl, ctx.timers)
   const results = new Map<string, W>()
   const valid: Array<BulkItem> = []
   for (const key of new Set(keys)) {
-    const problem = shared ?? keyError(key)
+    const problem = timeout instanceof EngineError
+      ? timeout
+      : typeof exptime !== "number"
+      ? exptime
+      : keyError(key)
     if (problem !== undefined) {
       results.set(key, as.fail(problem))
       continue
     }
-    valid.push({
-      key,
-      text: [encodeTouch(key, exptime), undefined, commands.touch.text],
-      meta: undefined,
-      metaLoud: [encodeMetaTouch(key, exptime), undefined, commands.touch.meta]
-    })
+    valid.push({ key, data: undefined })
   }
-  bulk(ctx, results, as, valid, "touch", timeoutFor(ctx, timeout), done)
+  const e = exptime as number
+  const forms: Forms = {
+    text: (item) => encodeTouch(item.key, e),
+    textCommand: commands.touch.text,
+    quiet: () => undefined,
+    loud: (item) => encodeMetaTouch(item.key, e),
+    loudCommand: commands.touch.meta
+  }
+  bulk(ctx, results, as, forms, valid, "touch", timeoutFor(ctx, timeout), done)
 }

@@ -86,19 +86,32 @@ export const finishGet: Finish = (slot, reply) => {
   return slot.acc === undefined ? undefined : toItem(slot.acc[0] as ValueReply)
 }
 
-/** A multi-key get: `[key, item, key, item, …]` (the connection already checked each VALUE's key). */
+/**
+ * A multi-key get's slot: its hits go straight into `out`, the map its call returns (shared by the
+ * call's batches, so nothing is copied when they complete).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface GetManySlot extends Slot {
+  readonly out: Map<string, EngineItem>
+}
+
+/** A multi-key get: every hit set in the slot's `out` map, which is the result (the connection already checked each VALUE's key). */
 export const finishGetMany: Finish = (slot, reply) => {
   if (reply._tag !== "End") return readFailure(slot, reply, "get")
   const keys = slot.keys!
-  const flat: Array<string | EngineItem> = []
+  const out = (slot as GetManySlot).out
+  const acc = slot.acc
+  if (acc === undefined) return out
   let cursor = 0
-  for (const r of slot.acc ?? []) {
-    const v = r as ValueReply
+  for (let i = 0; i < acc.length; i++) {
+    const v = acc[i] as ValueReply
     while (cursor < keys.length && !v.keyEquals(keys[cursor]!)) cursor++
-    flat.push(keys[cursor]!, toItem(v))
+    out.set(keys[cursor]!, toItem(v))
     cursor++
   }
-  return flat
+  return out
 }
 
 export const finishStore = (command: StorageCommand): Finish => (slot, reply) =>

@@ -96,13 +96,20 @@ export const exptimeOf = (seconds: number, nowMillis: number): number | EngineEr
 export type TtlSeconds = number | undefined | EngineError
 
 /**
- * The exptime of a {@link TtlSeconds} at `nowMillis` (0 when absent), or its error.
+ * The exptime of a {@link TtlSeconds} (0 when absent), or its error. The clock is read only when the TTL
+ * needs it (beyond 30 days, an absolute time), not on the common path of a store without one.
  *
  * @since 0.1.0
  * @category validation
  */
-export const exptimeAt = (ttl: TtlSeconds, nowMillis: number): number | EngineError =>
-  ttl === undefined ? 0 : typeof ttl === "number" ? exptimeOf(ttl, nowMillis) : ttl
+export const exptimeAt = (ttl: TtlSeconds, clock: { readonly now: () => number }): number | EngineError =>
+  ttl === undefined
+    ? 0
+    : typeof ttl !== "number"
+    ? ttl
+    : ttl >= 0 && ttl <= RELATIVE_TTL_LIMIT
+    ? exptimeOf(ttl, 0)
+    : exptimeOf(ttl, clock.now())
 
 /**
  * The error of flags that are not a 32-bit unsigned integer, or `undefined`.

@@ -204,7 +204,7 @@ export const makeMetaRequests = <R, T, S extends Endpoint = Endpoint>(
   const deps: MetaDeps<R> = { edition, poolOf: poolRouter(ctx), timers: ctx.timers }
   /** The exptime of an optional TTL option at `now` (undefined stays absent). */
   const exptime = (ttl: T | undefined, now: number): number | undefined | EngineError =>
-    ttl === undefined ? undefined : exptimeAt(ttlOf(ttl), now)
+    ttl === undefined ? undefined : exptimeAt(ttlOf(ttl), { now: () => now })
 
   const metaGet = (key: string, options: MetaGetFields<T> | undefined, timeout: Timeout, resume: R) =>
     metaOnly(deps, "metaGet", key, options?.base64, timeout, (wire, now) => {

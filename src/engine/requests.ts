@@ -32,13 +32,20 @@ import {
   encodeMetaSetHeader,
   encodeMetaTouch
 } from "../protocol/meta.js"
-import { chunkGroups, groupByServer } from "./cluster.js"
-import { commandFor, type CommandRow, commands, type EngineItem, storeModes, toBytes } from "./commands.js"
+import {
+  commandFor,
+  type CommandRow,
+  commands,
+  type EngineItem,
+  type GetManySlot,
+  storeModes,
+  toBytes
+} from "./commands.js"
 import { casError, deltaOf, exptimeAt, flagsError, keyError, sizeError, type TtlSeconds, valueError } from "./keys.js"
 import { proxyUnsupported, type ServerPool, type Settings } from "./pool.js"
 import type { Router } from "./router.js"
 import { type Command, Slot } from "./slot.js"
-import { type Completion, type Endpoint, EngineError, inputError, type Timers } from "./types.js"
+import { type Endpoint, EngineError, inputError, type Timers } from "./types.js"
 
 /**
  * A timeout in milliseconds as the edition decoded it, or the edition's error for it.
@@ -174,7 +181,7 @@ export const makeRequests = <R, S extends Endpoint = Endpoint>(ctx: RequestConte
     const bad = keyError(key)
     if (bad !== undefined) return bad
     if (typeof timeout !== "number") return timeout
-    const exptime = exptimeAt(ttl, timers.now())
+    const exptime = exptimeAt(ttl, timers)
     if (typeof exptime !== "number") return exptime
     const row = commands[command]
     const pool = poolOf(key)
@@ -204,7 +211,7 @@ export const makeRequests = <R, S extends Endpoint = Endpoint>(ctx: RequestConte
   ): EngineError | undefined => {
     const data = storeData(key, value, flags, cas, timeout, settings.maxValueSize)
     if (data instanceof EngineError) return data
-    const exptime = exptimeAt(ttl, timers.now())
+    const exptime = exptimeAt(ttl, timers)
     if (typeof exptime !== "number") return exptime
     const pool = poolOf(key)
     const meta = pool.protocol === "meta"
@@ -251,7 +258,7 @@ export const makeRequests = <R, S extends Endpoint = Endpoint>(ctx: RequestConte
     if (bad !== undefined) return bad
     const pool = poolOf(key)
     const meta = pool.protocol === "meta"
-    const exptime = exptimeAt(ttl, timers.now())
+    const exptime = exptimeAt(ttl, timers)
     if (typeof exptime !== "number") return exptime
     const head = meta ? encodeMetaTouch(key, exptime) : encodeTouch(key, exptime)
     return sendKeyed(commands.touch, pool, meta, head, key, noreply, timeout as number, resume)
@@ -310,7 +317,7 @@ export const makeAdminRequests = <R, S extends Endpoint = Endpoint>(ctx: Request
   /** The admin request lines, or the `InvalidArgument` / `InvalidTtl` error of their argument. */
   const adminLines = {
     flushAll: (delay: TtlSeconds): string | EngineError => {
-      const exptime = exptimeAt(delay, timers.now())
+      const exptime = exptimeAt(delay, timers)
       return typeof exptime === "number" ? encodeFlushAll(exptime) : exptime
     },
     version: (): string => encodeVersion(),
@@ -336,11 +343,11 @@ export const makeAdminRequests = <R, S extends Endpoint = Endpoint>(ctx: Request
 export type Requests<R> = ReturnType<typeof makeRequests<R>>
 
 /**
- * A multi-key get over every server the keys route to: `unique` keys (no duplicates) in batches of at
- * most `settings.maxKeysPerGet` per server, each a text multi-key `get`/`gets` whatever the server's
- * protocol: the text reply carries each hit's key (checked against the request; hits in request order,
- * misses omitted), and one multi-key `get` costs memcached about half the CPU per key of quiet `mg` lines
- * and half the bytes. Every key accepted here is a valid text key, so nothing needs `mg`.
+ * A multi-key get over every server the keys route to: the distinct `keys` (a duplicate is asked once)
+ * in batches of at most `settings.maxKeysPerGet` per server, each a text multi-key `get`/`gets` whatever
+ * the server's protocol: the text reply carries each hit's key (checked against the request; hits in
+ * request order, misses omitted), and one multi-key `get` costs memcached about half the CPU per key of
+ * quiet `mg` lines and half the bytes. Every key accepted here is a valid text key, so nothing needs `mg`.
  * Returns the `InvalidKey` error of the first invalid key, or the timeout's error (nothing sent); then
  * `done` gets every hit, or the first batch's failure, once.
  *
@@ -349,63 +356,83 @@ export type Requests<R> = ReturnType<typeof makeRequests<R>>
  */
 export const getMany = <S extends Endpoint>(
   { pools, router, settings }: RequestContext<S>,
-  unique: ReadonlyArray<string>,
+  keys: Iterable<string>,
   cas: boolean,
   timeout: Timeout,
   done: (result: Map<string, EngineItem> | EngineError) => void
 ): EngineError | undefined => {
-  for (const key of unique) {
+  // One pass: validate, drop duplicates (one Set probe: a key already seen leaves the size unchanged),
+  // group by server in first-seen order.
+  const seen = new Set<string>()
+  const single = pools.length === 1
+  const groups: Array<Array<string> | undefined> = []
+  const order: Array<number> = []
+  for (const key of keys) {
+    const before = seen.size
+    seen.add(key)
+    if (seen.size === before) continue
     const bad = keyError(key)
     if (bad !== undefined) return bad
+    const s = single ? 0 : router.route(key)
+    const g = groups[s]
+    if (g === undefined) {
+      groups[s] = [key]
+      order.push(s)
+    } else g.push(key)
   }
   if (typeof timeout !== "number") return timeout
   const out = new Map<string, EngineItem>()
-  if (unique.length === 0) {
+  if (order.length === 0) {
     done(out)
     return undefined
   }
   const max = settings.maxKeysPerGet
-  const batches = pools.length === 1
-    ? singleServerBatches(unique, max)
-    : chunkGroups(groupByServer(unique, identity, router.route, false), max)
-  let pending = batches.length
-  let finished = false
-  const onBatch: Completion = {
-    succeed: (value) => {
-      if (finished) return
-      const flat = value as Array<string | EngineItem>
-      for (let i = 0; i < flat.length; i += 2) out.set(flat[i] as string, flat[i + 1] as EngineItem)
-      if (--pending === 0) {
-        finished = true
-        done(out)
-      }
-    },
-    fail: (error) => {
-      if (finished) return
-      finished = true
-      done(error)
-    }
-  }
+  const call = new GetManyCall(out, done)
   const command = cas ? "gets" : "get"
-  for (let b = 0; b < batches.length; b++) {
-    const [s, keys] = batches[b]!
-    const slot = new Slot(commands.getMany.text, encodeGet(command, keys), undefined, keys[0]!, timeout)
-    slot.keys = keys
-    slot.done = onBatch
-    pools[s]!.connection().enqueue(slot)
+  for (let o = 0; o < order.length; o++) {
+    const s = order[o]!
+    const all = groups[s]!
+    const connection = pools[s]!.connection()
+    for (let i = 0; i < all.length; i += max) {
+      const batch = all.length <= max ? all : all.slice(i, i + max)
+      call.pending++
+      connection.enqueue(new ManySlot(encodeGet(command, batch), batch, timeout, call))
+    }
   }
   return undefined
 }
 
-const identity = (k: string): string => k
+/** One `getMany` call: the map every batch writes its hits into, and the batches not yet answered. */
+class GetManyCall {
+  pending = 0
+  finished = false
+  constructor(
+    readonly out: Map<string, EngineItem>,
+    readonly done: (result: Map<string, EngineItem> | EngineError) => void
+  ) {}
+}
 
-/** The chunks of at most `max` keys for a single server (no grouping; no copy when one chunk). */
-const singleServerBatches = (
-  keys: ReadonlyArray<string>,
-  max: number
-): Array<[number, ReadonlyArray<string>]> => {
-  if (keys.length <= max) return [[0, keys]]
-  const out: Array<[number, ReadonlyArray<string>]> = []
-  for (let i = 0; i < keys.length; i += max) out.push([0, keys.slice(i, i + max)])
-  return out
+/** One batch of a `getMany` call; the slot is its own completion. */
+class ManySlot extends Slot implements GetManySlot {
+  readonly out: Map<string, EngineItem>
+  constructor(head: string, keys: ReadonlyArray<string>, timeout: number, readonly call: GetManyCall) {
+    super(commands.getMany.text, head, undefined, keys[0]!, timeout)
+    this.keys = keys
+    this.out = call.out
+    this.done = this
+  }
+  succeed(_value: unknown): void {
+    const call = this.call
+    if (call.finished) return
+    if (--call.pending === 0) {
+      call.finished = true
+      call.done(call.out)
+    }
+  }
+  fail(error: EngineError): void {
+    const call = this.call
+    if (call.finished) return
+    call.finished = true
+    call.done(error)
+  }
 }

@@ -3,6 +3,7 @@
  * `ready`, waits for `go` on stdin, then runs <fibers> concurrent `getOrSet(<key>)` whose compute takes
  * 50 ms and counts itself in memcached (`ma <counter>`, created as 1 on first use). Prints one JSON line:
  * this process's compute count, the distinct values it got, its worst latency and how many calls ended.
+ * One source: the Effect 4 package runs its copy (over its own CacheAside) beside this one.
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -16,11 +17,13 @@ const program = Effect.gen(function*() {
   const cache = yield* CacheAside.CacheAside
   yield* client.version()
   process.stdout.write("ready\n")
-  yield* Effect.async<void>((resume) => {
-    process.stdin.on("data", (d) => {
-      if (d.toString().includes("go")) resume(Effect.void)
+  yield* Effect.promise(() =>
+    new Promise<void>((resolve) => {
+      process.stdin.on("data", (d) => {
+        if (d.toString().includes("go")) resolve()
+      })
     })
-  })
+  )
   let computes = 0
   const compute = Effect.gen(function*() {
     computes++

@@ -3,8 +3,82 @@
  * differently, in this edition's (Effect 3's) spelling. The Effect 4 package has a module of the same
  * name and exports (packages/effect4/test/support/edition.ts).
  */
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import type * as Either from "effect/Either"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as path from "node:path"
+import type * as Duration from "effect/Duration"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as TestClock from "effect/TestClock"
+import type * as MemcachedClient from "../../src/MemcachedClient.js"
 
 /** A pure outcome of this edition (`Either` in Effect 3) as an Effect that fails with its error. */
 export const fromOutcome = <A, E>(outcome: Either.Either<A, E>): Effect.Effect<A, E> => outcome
+
+// ---------------------------------------------------------------------------------------------
+// Outcomes, streams and the client (ValueCodec, TypedStore and their support)
+// ---------------------------------------------------------------------------------------------
+
+/** A successful outcome of this edition (`Either.right`), to compare results with. */
+export const succeed: <A>(value: A) => Either.Either<A, never> = Either.right
+
+/** Whether an outcome of this edition failed (`Either.isLeft`). */
+export const isFailure = <A, E>(outcome: Either.Either<A, E>): boolean => Either.isLeft(outcome)
+
+/** Whether an outcome of this edition succeeded (`Either.isRight`). */
+export const isSuccess = <A, E>(outcome: Either.Either<A, E>): boolean => Either.isRight(outcome)
+
+/** The value of a successful outcome; throws (failing the test) when it failed. */
+export const successOf = <A, E>(outcome: Either.Either<A, E>): A => Either.getOrThrow(outcome)
+
+/** The error of a failed outcome; throws (failing the test) when it succeeded. */
+export const failureOf = <A, E>(outcome: Either.Either<A, E>): E => {
+  if (Either.isLeft(outcome)) return outcome.left
+  throw new Error(`expected a failure, got a success: ${String(outcome.right)}`)
+}
+
+/** Every element of a finite stream, in order, as an array (Effect 3 collects a `Chunk`). */
+export const collect = <A, E, R>(stream: Stream.Stream<A, E, R>): Effect.Effect<ReadonlyArray<A>, E, R> =>
+  Effect.map(Stream.runCollect(stream), Chunk.toReadonlyArray)
+
+/** The client service's type (Effect 3: the `MemcachedClient` interface). */
+export type Client = MemcachedClient.MemcachedClient
+
+/** A layer built by a scoped effect, its resources released with the layer (`Layer.unwrapScoped`). */
+export const unwrapScoped = <A, E1, R1, E, R>(
+  effect: Effect.Effect<Layer.Layer<A, E1, R1>, E, R>
+): Layer.Layer<A, E | E1, R1 | Exclude<R, Scope.Scope>> => Layer.unwrapScoped(effect)
+
+// ---------------------------------------------------------------------------------------------
+// Cache-aside, namespaces, Keyv, Promise facade (session 4, D2)
+// ---------------------------------------------------------------------------------------------
+
+/** The layer built by `effect` (`Layer.unwrapEffect` in Effect 3). */
+export const unwrapLayer = <A, E1, R1, E, R>(
+  effect: Effect.Effect<Layer.Layer<A, E1, R1>, E, R>
+): Layer.Layer<A, E | E1, R1 | Exclude<R, Scope.Scope>> => Layer.unwrapScoped(effect)
+
+/** Runs `effect` in a child fiber of the current one (`Effect.fork` in Effect 3). */
+export const forkChild = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<Fiber.Fiber<A, E>, never, R> =>
+  Effect.fork(effect)
+
+/** Whether `fiber` has ended. Never fails. */
+export const isDone = <A, E>(fiber: Fiber.Fiber<A, E>): Effect.Effect<boolean> =>
+  Effect.map(Fiber.poll(fiber), Option.isSome)
+
+/** Moves the TestClock forward by `duration`. */
+export const adjustClock = (duration: Duration.DurationInput): Effect.Effect<void> => TestClock.adjust(duration)
+
+/** This edition's name, and the test folder of the other edition (whose shared files are its copies). */
+export const edition = {
+  name: "Effect 3",
+  otherName: "Effect 4",
+  otherTestDir: path.join(import.meta.dirname, "..", "..", "packages", "effect4", "test")
+} as const
+
+/** What a Promise call rejects with when its layer's configuration is invalid (a `ConfigError`). */
+export const configErrorShape: Readonly<Record<string, unknown>> = { _op: "InvalidData" }

@@ -10,6 +10,9 @@ import type { CallOptions, StoreOptions } from "../../src/MemcachedClient.js"
 import { MemcachedServerError, MemcachedStoreError } from "../../src/MemcachedError.js"
 import type { MemcachedInputError } from "../../src/MemcachedError.js"
 
+/** An item that may be absent as an `Option` (both editions: `undefined` is absent). */
+const found = <A>(item: A | undefined): Option.Option<A> => item === undefined ? Option.none() : Option.some(item)
+
 export type ReadError = MemcachedInputError
 export type WriteError = MemcachedInputError | MemcachedServerError
 export type ConditionalError = MemcachedInputError | MemcachedStoreError | MemcachedServerError
@@ -43,7 +46,7 @@ export const mapStore = () => {
     key: string,
     options: CallOptions | undefined,
     body: () => Effect.Effect<A, E>
-  ) => Effect.zipRight(check(method, key, options), Effect.suspend(body))
+  ) => Effect.andThen(check(method, key, options), Effect.suspend(body))
   const put = (key: string, value: Uint8Array, options?: StoreOptions): Effect.Effect<void, WriteError> => {
     if (value.length > 1024 * 1024) {
       return Effect.fail(
@@ -81,17 +84,17 @@ export const mapStore = () => {
   }
   const store = {
     get: (key: string, options?: CallOptions) =>
-      checked("get", key, options, () => Effect.succeed(Option.fromNullable(items.get(key)))),
+      checked("get", key, options, () => Effect.succeed(found(items.get(key)))),
     gets: (key: string, options?: CallOptions) =>
-      checked("gets", key, options, () => Effect.succeed(Option.fromNullable(items.get(key)))),
+      checked("gets", key, options, () => Effect.succeed(found(items.get(key)))),
     gat: (key: string, ttl: Ttl, options?: CallOptions) =>
-      checked("gat", key, options, () => Effect.succeed(Option.fromNullable(touchItem(key, ttl)))),
+      checked("gat", key, options, () => Effect.succeed(found(touchItem(key, ttl)))),
     getMany: (
       keys: Iterable<string>,
       options?: CallOptions
     ): Effect.Effect<ReadonlyMap<string, MapItem>, ReadError> => {
       const list = [...keys]
-      return Effect.zipRight(
+      return Effect.andThen(
         Effect.forEach(list, (k) => check("getMany", k, options), { discard: true }),
         Effect.sync(() => {
           const out = new Map<string, MapItem>()

@@ -1,5 +1,6 @@
 /**
- * Test harness: real memcached processes on loopback, and a fake TCP server the test controls.
+ * Test harness: real memcached processes on loopback, and a fake TCP server the test controls. Both
+ * editions' suites use it (packages/effect4/editions.json): it needs only what Effect 3 and 4 share.
  *
  * `startMemcached` finds a free 127.0.0.1 port, spawns `memcached -u nobody -l 127.0.0.1 -p <port>`
  * (plus `args`), waits until the port accepts connections and returns a handle whose `stop` ends that

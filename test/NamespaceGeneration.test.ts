@@ -4,14 +4,14 @@
  */
 import { assert, describe, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as MemcachedClient from "../src/MemcachedClient.js"
 import * as MemcachedTest from "../src/MemcachedTest.js"
 import * as NamespaceGeneration from "../src/NamespaceGeneration.js"
+import { unwrapLayer } from "./support/edition.js"
 import { acquireMemcached } from "./support/memcached.js"
 
-const realClient = Layer.unwrap(
+const realClient = unwrapLayer(
   Effect.map(acquireMemcached(), (mc) => MemcachedClient.layer({ servers: [`127.0.0.1:${mc.port}`] }))
 )
 
