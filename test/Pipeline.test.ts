@@ -110,7 +110,13 @@ describe("Pipeline: replies", () => {
     for (let i = 0; i < reply.length; i++) pipeline.receive(reply.subarray(i, i + 1))
     assert.strictEqual(reasonOf(outcomes[0]), "Store:NotStored")
     assert.deepStrictEqual(outcomes.slice(1), [
-      { ok: ["a", { value: hex("v"), flags: 0, cas: undefined }, "c", { value: hex("cc"), flags: 1, cas: undefined }] },
+      {
+        ok: [["a", { value: hex("v"), flags: 0, cas: undefined }], ["c", {
+          value: hex("cc"),
+          flags: 1,
+          cas: undefined
+        }]]
+      },
       { ok: 18446744073709551615n },
       { ok: undefined }
     ])

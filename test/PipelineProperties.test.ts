@@ -162,11 +162,9 @@ describe("Pipeline properties", () => {
             }
             if (request.op === "get") check(request.key, o.ok)
             if (request.op === "getMany") {
-              const flat = o.ok as Array<unknown>
-              for (let j = 0; j < flat.length; j += 2) {
-                const k = flat[j] as string
+              for (const [k, got] of o.ok as Array<[string, unknown]>) {
                 assert.include(request.keys, k)
-                check(k, flat[j + 1])
+                check(k, got)
               }
             }
           }

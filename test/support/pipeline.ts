@@ -25,6 +25,7 @@ export type Op =
 const plain = (v: unknown): unknown => {
   if (v instanceof Uint8Array) return Buffer.from(v).toString("hex")
   if (Array.isArray(v)) return v.map(plain)
+  if (v instanceof Map) return [...v].map(([k, x]) => [k, plain(x)])
   if (v !== null && typeof v === "object") {
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]))
   }
@@ -38,7 +39,11 @@ export const slotOf = (op: Op, timeout = 10_000): Slot => {
     case "gets":
       return new Slot(commands[op.op].text, encodeGet(op.op, [op.key]), undefined, op.key, timeout)
     case "getMany": {
-      const slot = new Slot(commands.getMany.text, encodeGet("get", op.keys), undefined, op.keys[0]!, timeout)
+      // A multi-key get's hits go into the slot's `out` map (engine/commands.ts GetManySlot).
+      const slot = Object.assign(
+        new Slot(commands.getMany.text, encodeGet("get", op.keys), undefined, op.keys[0]!, timeout),
+        { out: new Map() }
+      )
       slot.keys = op.keys
       return slot
     }
