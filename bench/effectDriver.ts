@@ -1,18 +1,24 @@
 /**
- * The driver of every Effect contender (effect-memcached, the Effect floor, memjs + Effect.tryPromise):
+ * The driver of every Effect contender (effect-memcached, the Effect floor, memjs + Effect.tryPromise),
+ * written once for both editions: packages/effect4/editions.json lists it, so the Effect 4 contenders
+ * (effect-memcached-effect4, the Effect 4 floor) run its copy against Effect 4.1 in a child process that
+ * resolves `effect` from packages/effect4; ./edition.ts names what the editions spell differently
+ * (`Effect.forkDaemon`/`forkDetach`, `Effect.async`/`callback`, `Fiber.RuntimeFiber`/`Fiber`). For every
+ * Effect contender:
  * long-lived fibers, each looping with `Effect.whileLoop` over a shared counter (never `Effect.forEach`
  * over the whole operation count, which costs ~3–4 µs per element by itself) — the way an Effect
  * application drives a client. Each contender only says how one call is made (`EffectTarget`); the
  * scenarios, checks and measurement are the same for all of them and mirror `runGeneric`.
  *
  * Scenario-specific notes:
- * - `indep_get`: 100 *unrelated* fibers (`Effect.forkDaemon`, no shared parent or batching scope), each
+ * - `indep_get`: 100 *unrelated* fibers (a detached fork, no shared parent or batching scope), each
  *   doing single `get`s — the case a per-tick auto-batcher could merge;
  * - `mem`: heapUsed (after forced GC) with N fibers blocked in `get` against the black-hole server,
- *   minus the heapUsed of N idle fibers (blocked in an `Effect.async` that never resumes): the client's
+ *   minus the heapUsed of N idle fibers (blocked in a callback effect that never resumes): the client's
  *   memory per in-flight request beyond the caller's fiber.
  */
 import { Effect, Fiber, type Layer, type Scope } from "effect"
+import { callback, type DetachedFiber, forkDetached } from "./edition.js"
 import {
   type ChildInput,
   type ChildOutput,
@@ -111,8 +117,8 @@ const independentLoops = (workers: number, n: number, op: (i: number) => Effect.
       body: () => op(next++),
       step: () => undefined
     })
-    const fibers: Array<Fiber.RuntimeFiber<void>> = []
-    for (let w = 0; w < workers; w++) fibers.push(yield* Effect.forkDaemon(worker))
+    const fibers: Array<DetachedFiber<void>> = []
+    for (let w = 0; w < workers; w++) fibers.push(yield* forkDetached(worker))
     yield* Fiber.joinAll(fibers)
   })
 
@@ -259,21 +265,21 @@ const program = (input: ChildInput, factory: EffectFactory) =>
       const bh = yield* factory.make([input.blackhole], "mem")
       const n = c.mem
       // One request first, so that the connection exists before the baselines.
-      yield* Effect.forkDaemon(Effect.ignore(bh.get(getKey(0))))
+      yield* forkDetached(Effect.ignore(bh.get(getKey(0))))
       yield* sleep(300)
       // Baseline: N idle fibers (blocked in an async that never resumes; arity 1, no canceler, no timer).
-      const idle = Effect.async<void>((_resume) => {})
+      const idle = callback<void>((_resume) => {})
       const h0 = yield* heap
-      const idleFibers: Array<Fiber.RuntimeFiber<void>> = []
-      for (let i = 0; i < n; i++) idleFibers.push(yield* Effect.forkDaemon(idle))
+      const idleFibers: Array<DetachedFiber<void>> = []
+      for (let i = 0; i < n; i++) idleFibers.push(yield* forkDetached(idle))
       yield* sleep(200)
       const h1 = yield* heap
       yield* Fiber.interruptAll(idleFibers)
       idleFibers.length = 0
       yield* sleep(100)
       const h2 = yield* heap
-      const busy: Array<Fiber.RuntimeFiber<unknown, unknown>> = []
-      for (let i = 0; i < n; i++) busy.push(yield* Effect.forkDaemon(bh.get(getKey(i))))
+      const busy: Array<DetachedFiber<unknown, unknown>> = []
+      for (let i = 0; i < n; i++) busy.push(yield* forkDetached(bh.get(getKey(i))))
       yield* sleep(500)
       const h3 = yield* heap
       const fiberBytes = (h1 - h0) / n

@@ -86,7 +86,7 @@ const CONTENDERS: ReadonlyArray<ContenderLine> = [
   // and its floor (raw + one Effect 4 `Effect.callback` per call).
   {
     label: "effect4-floor",
-    file: "../../packages/effect4/bench/effect4-floor.ts",
+    file: "../../packages/effect4/bench/contenders/effect-floor.ts",
     variant: "raw + Effect.callback (Effect 4.1)",
     options: {}
   },

@@ -1,6 +1,6 @@
-// One source, two editions. The modules and tests listed in packages/effect4/editions.json are written
-// once, at the root (they are the Effect 3 edition's), using only what Effect 3.22 and Effect 4.1 share
-// with the same meaning. This script copies each into packages/effect4 at the same relative path, so the
+// One source, two editions. The modules, tests and bench files listed in packages/effect4/editions.json
+// (`src`, `test`, `bench`) are written once, at the root (they are the Effect 3 edition's), using only
+// what Effect 3.22 and Effect 4.1 share with the same meaning. This script copies each into packages/effect4 at the same relative path, so the
 // Effect 4 package compiles, tests and ships the same text against Effect 4: a relative import keeps
 // pointing at the edition's own module (`./MemcachedClient.js` is the Effect 4 client there) unless the
 // Effect 4 package has no such module, in which case it is rewritten to the root's (the effect-free
@@ -17,7 +17,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..")
 const pkg = join(root, "packages", "effect4")
 const manifest = JSON.parse(readFileSync(join(pkg, "editions.json"), "utf8"))
 /** Root-relative POSIX paths of the shared files. */
-const files = [...manifest.src, ...manifest.test]
+const files = [...manifest.src, ...manifest.test, ...(manifest.bench ?? [])]
 const shared = new Set(files)
 const toPosix = (p) => p.split(sep).join("/")
 

@@ -6,28 +6,28 @@
  *
  * @since 0.1.0
  */
-import * as Cluster from "./engine/cluster.js"
-import * as Chunk from "effect/Chunk"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import type { MemcachedClient } from "./client/models.js"
+import type { DurationInput, Outcome } from "./edition.js"
+import { fail, flattenIterables, fromNullable, match, outcome, succeed } from "./edition.js"
+import * as Cluster from "./engine/cluster.js"
 import type { Ttl } from "./Key.js"
-import type { Item, MemcachedClient, StoreOptions, Value, WriteResult as ClientWriteResult } from "./MemcachedClient.js"
+import type { Item, StoreOptions, Value, WriteResult as ClientWriteResult } from "./MemcachedClient.js"
 import type { MemcachedError } from "./MemcachedError.js"
 
 /**
- * The outcome of one key in a bulk read: `Right(Some(item))` for a hit, `Right(None)` for a miss,
- * `Left(error)` when its server failed.
+ * The outcome of one key in a bulk read: a success of `Option.some(item)` for a hit, of `Option.none()` for a
+ * miss, a failure with the error when its server failed (an `Either` in Effect 3, a `Result` in Effect 4).
  *
  * @since 0.1.0
  * @category models
  */
-export type GetResult = Either.Either<Option.Option<Item>, MemcachedError>
+export type GetResult = Outcome<Option.Option<Item>, MemcachedError>
 
 /**
- * What a server failure means for its keys in a bulk read: a per-key `Left(error)` (the default), or a
+ * What a server failure means for its keys in a bulk read: a per-key failure (the default), or a
  * miss (`"miss"`, for caches where a failed read should fall through to the source of truth).
  *
  * @since 0.1.0
@@ -52,34 +52,39 @@ export const getEach = (
   keys: Iterable<string>,
   options?: {
     readonly cas?: boolean | undefined
-    readonly timeout?: Duration.DurationInput | undefined
+    readonly timeout?: DurationInput | undefined
     readonly onServerError?: OnServerError | undefined
   }
 ): Effect.Effect<ReadonlyMap<string, GetResult>> => {
   const miss = options?.onServerError === "miss"
   const failed = (error: MemcachedError): GetResult =>
-    miss && error._tag !== "MemcachedInputError" ? Either.right(Option.none()) : Either.left(error)
+    miss && error._tag !== "MemcachedInputError" ? succeed(Option.none()) : fail(error)
   const read = { cas: options?.cas, timeout: options?.timeout }
   return Effect.forEach(
     groupByServer(client, keys).values(),
     (group) =>
-      Effect.either(client.getMany(group, read)).pipe(Effect.flatMap((result) => {
-        if (Either.isRight(result)) {
-          const found = result.right
-          return Effect.succeed(group.map((k) => [k, Either.right(Option.fromNullable(found.get(k)))] as const))
-        }
-        if (result.left._tag !== "MemcachedInputError") {
-          const f = failed(result.left)
-          return Effect.succeed(group.map((k) => [k, f] as const))
-        }
-        // An invalid key fails alone: read the group's keys one by one (they still pipeline and auto-batch).
-        const get = options?.cas === true ? client.gets : client.get
-        return Effect.forEach(
-          group,
-          (k) => Effect.map(Effect.either(get(k, read)), (r) => [k, Either.isLeft(r) ? failed(r.left) : r] as const),
-          { concurrency: "unbounded" }
-        )
-      })),
+      outcome(client.getMany(group, read)).pipe(Effect.flatMap((result) =>
+        match(result, (found) =>
+          Effect.succeed(
+            group.map((k): readonly [string, GetResult] => [k, succeed(fromNullable(found.get(k)))])
+          ), (error) => {
+          if (error._tag !== "MemcachedInputError") {
+            const f = failed(error)
+            return Effect.succeed(group.map((k) => [k, f] as const))
+          }
+          // An invalid key fails alone: read the group's keys one by one (they still pipeline and auto-batch).
+          const get = options?.cas === true ? client.gets : client.get
+          return Effect.forEach(
+            group,
+            (k) =>
+              Effect.map(
+                outcome(get(k, read)),
+                (r) => [k, match(r, () => r as GetResult, failed)] as const
+              ),
+            { concurrency: "unbounded" }
+          )
+        })
+      )),
     { concurrency: "unbounded" }
   ).pipe(Effect.map((groups) => new Map(groups.flat())))
 }
@@ -94,18 +99,18 @@ export interface StreamOptions {
   /** Keys collected before a batch is sent. Default 100. */
   readonly batchSize?: number | undefined
   /** Longest a partial batch waits for more keys. Default 2 ms. */
-  readonly window?: Duration.DurationInput | undefined
+  readonly window?: DurationInput | undefined
   /** Batches in flight at once (memory is bounded by `batchSize × concurrency`). Default 4. */
   readonly concurrency?: number | undefined
   readonly cas?: boolean | undefined
-  readonly timeout?: Duration.DurationInput | undefined
+  readonly timeout?: DurationInput | undefined
   readonly onServerError?: OnServerError | undefined
 }
 
 /**
  * A streaming multiget: keys in, `[key, result]` out in input order, batched by size or time window,
  * with bounded memory and backpressure to the producer. Each batch is one pipelined request per server;
- * a failing server yields `Left(error)` (or misses) for its keys only.
+ * a failing server yields a failure (or misses) for its keys only.
  *
  * @since 0.1.0
  * @category reads
@@ -118,14 +123,14 @@ export const getStream =
       Stream.mapEffect(
         (batch) =>
           Effect.map(getEach(client, batch, options), (results) =>
-            Chunk.map(batch, (key) => [key, results.get(key)!] as const)),
+            Array.from(batch, (key) => [key, results.get(key)!] as const)),
         { concurrency: options?.concurrency ?? 4 }
       ),
-      Stream.flattenChunks
+      flattenIterables
     )
 
 /**
- * The outcome of one key in a bulk write: `Right(undefined)` when it took effect, `Left(error)` otherwise
+ * The outcome of one key in a bulk write: a success when it took effect, a failure with the error otherwise
  * (e.g. `MemcachedStoreError("NotFound")` for a delete of a missing key).
  *
  * @since 0.1.0

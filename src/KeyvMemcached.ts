@@ -23,7 +23,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { KeyvStoreAdapter, StoredData } from "keyv"
-import { type ClientService, matchOutcome } from "./edition.js"
+import { type ClientService, match } from "./edition.js"
 import * as MemcachedClient from "./MemcachedClient.js"
 import { MemcachedInputError } from "./MemcachedError.js"
 import type { MemcachedError } from "./MemcachedError.js"
@@ -170,7 +170,7 @@ export class KeyvMemcached extends EventEmitter implements KeyvStoreAdapter {
         const failures = new Map<string, MemcachedError>()
         for (const [ttl, group] of byTtl) {
           const written = yield* c.setMany(group, { ttl: ttlOf(ttl) })
-          for (const [k, r] of written) matchOutcome(r, (e) => failures.set(k, e), () => undefined)
+          for (const [k, r] of written) match(r, () => undefined, (e) => failures.set(k, e))
         }
         for (const k of wire) {
           const failure = failures.get(k)
@@ -199,7 +199,7 @@ export class KeyvMemcached extends EventEmitter implements KeyvStoreAdapter {
           Effect.map(c.deleteMany(wire), (results) =>
             wire.every((k) => {
               const r = results.get(k)
-              return r !== undefined && matchOutcome(r, () => false, () => true)
+              return r !== undefined && match(r, () => true, () => false)
             }))
       )
     )

@@ -1,21 +1,13 @@
 /**
  * The typed failures of effect-memcached. A cache miss is never an error: reads return
  * `Option.none()`. Everything else a request can end with is one of the classes below, each split by
- * a `reason` literal so callers can branch with `Effect.catchTag` and then on `reason`.
+ * a `reason` literal so callers can branch with `Effect.catchTag` and then on `reason` (the reasons are
+ * the engine's, src/engine/types.ts). One source for both editions (packages/effect4/editions.json).
  *
  * @since 0.1.0
  */
 import * as Data from "effect/Data"
 import type { ConnectionReason, InputReason, ProtocolReason, ServerReason, StoreReason } from "./engine/types.js"
-
-/**
- * The `reason` literals of each error class (one home: the engine's plain error data carries the
- * same reasons, so the edge maps them without a table).
- *
- * @since 0.1.0
- * @category models
- */
-export type { ConnectionReason, InputReason, ProtocolReason, ServerReason, StoreReason }
 
 /**
  * The request was rejected before any byte was sent: an invalid key, TTL, value or option, or a

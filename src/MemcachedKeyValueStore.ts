@@ -17,6 +17,9 @@
  * exhausted CAS loop, `InvalidData` for protocol errors, `Unknown` for the rest; the `MemcachedError`
  * is the `cause`).
  *
+ * The store's logic (key layout, namespaces, the compare-and-swap loop) is src/integration/keyValue.ts,
+ * shared with the Effect 4 edition; this module is the `@effect/platform` glue.
+ *
  * @since 0.1.0
  */
 import * as PlatformError from "@effect/platform/Error"
@@ -24,31 +27,18 @@ import * as KeyValueStore from "@effect/platform/KeyValueStore"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import type { Ttl } from "./Key.js"
+import * as KeyValue from "./integration/keyValue.js"
 import * as MemcachedClient from "./MemcachedClient.js"
 import type { MemcachedError } from "./MemcachedError.js"
-import * as NamespaceGeneration from "./NamespaceGeneration.js"
 
 /**
- * Options of the memcached `KeyValueStore`.
+ * Options of the memcached `KeyValueStore`: `namespace`, `ttl`, `hashInvalidKeys` (default `true`) and
+ * `casAttempts` (default 100; an exhausted `modify` loop fails with `SystemError("Busy")`).
  *
  * @since 0.1.0
  * @category models
  */
-export interface Options {
-  /** Keep the store's keys in this namespace: `clear` then clears only it. Default: none (`clear` flushes). */
-  readonly namespace?: string | undefined
-  /** TTL of every write (seconds or a Duration). Default: never expires. */
-  readonly ttl?: Ttl | undefined
-  /** Store invalid or over-long keys under their SHA-256 instead of failing. Default `true`. */
-  readonly hashInvalidKeys?: boolean | undefined
-  /**
-   * Attempts of a `modify` compare-and-swap loop before it fails with `SystemError("Busy")`. Each round
-   * of contention lets at least one writer through, so `n` concurrent writers of one key need at most
-   * `n` attempts. Default 100.
-   */
-  readonly casAttempts?: number | undefined
-}
+export interface Options extends KeyValue.Options {}
 
 const systemReason = (error: MemcachedError): PlatformError.SystemErrorReason => {
   switch (error._tag) {
@@ -83,6 +73,15 @@ export const toPlatformError = (method: string) => (error: MemcachedError): Plat
       cause: error
     })
 
+const busy = (method: string, _key: string, attempts: number, cause: MemcachedError) =>
+  new PlatformError.SystemError({
+    reason: "Busy",
+    module: "KeyValueStore",
+    method,
+    description: `${attempts} compare-and-swap attempts lost to concurrent writers`,
+    cause
+  })
+
 const utf8 = new TextDecoder()
 
 /**
@@ -96,61 +95,17 @@ export const make = (
   options: Options = {}
 ): Effect.Effect<KeyValueStore.KeyValueStore, never, MemcachedClient.MemcachedClient> =>
   Effect.map(MemcachedClient.MemcachedClient, (client) => {
-    const hash = options.hashInvalidKeys ?? true
-    const attempts = Math.max(1, options.casAttempts ?? 100)
-    const namespace = options.namespace === undefined
-      ? undefined
-      : NamespaceGeneration.make(client, options.namespace, { hashInvalidKeys: hash })
-    const wire = (key: string): Effect.Effect<string, MemcachedError> =>
-      namespace !== undefined
-        ? namespace.key(key)
-        : Effect.succeed(hash ? NamespaceGeneration.safeKey("", key) : key)
-    const store = { ttl: options.ttl }
-    const read = (method: string, key: string) =>
-      Effect.flatMap(wire(key), (k) => client.get(k)).pipe(Effect.mapError(toPlatformError(method)))
+    const ops = KeyValue.make(client, options, { fail: (method) => toPlatformError(method), busy })
     const modifyWith =
       <A>(method: string, decode: (u: Uint8Array) => A, encode: (a: A) => string | Uint8Array) =>
-      (key: string, f: (a: A) => A): Effect.Effect<Option.Option<A>, PlatformError.PlatformError> => {
-        const fail = toPlatformError(method)
-        const busy = (cause: unknown) =>
-          new PlatformError.SystemError({
-            reason: "Busy",
-            module: "KeyValueStore",
-            method,
-            description: `${attempts} compare-and-swap attempts lost to concurrent writers`,
-            cause
-          })
-        const loop = (k: string, left: number): Effect.Effect<Option.Option<A>, PlatformError.PlatformError> =>
-          Effect.flatMap(Effect.mapError(client.gets(k), fail), (found) => {
-            if (Option.isNone(found)) return Effect.succeedNone
-            const cas: bigint | undefined = found.value.cas
-            if (cas === undefined) return Effect.succeedNone
-            const next = f(decode(found.value.value))
-            return client.cas(k, encode(next), cas, store).pipe(
-              Effect.as(Option.some(next)),
-              Effect.catchAll((e) => {
-                if (e._tag !== "MemcachedStoreError") return Effect.fail(fail(e))
-                if (e.reason === "NotFound") return Effect.succeedNone
-                return left > 1 ? loop(k, left - 1) : Effect.fail(busy(e))
-              })
-            )
-          })
-        return Effect.flatMap(Effect.mapError(wire(key), fail), (k) => loop(k, attempts))
-      }
+      (key: string, f: (a: A) => A) => Effect.map(ops.modifyWith(method, decode, encode)(key, f), Option.fromNullable)
     return KeyValueStore.make({
-      get: (key) => Effect.map(read("get", key), Option.map((item) => utf8.decode(item.value))),
-      getUint8Array: (key) => Effect.map(read("getUint8Array", key), Option.map((item) => item.value)),
-      has: (key) => Effect.map(read("has", key), Option.isSome),
-      set: (key, value) =>
-        Effect.flatMap(wire(key), (k) => client.set(k, value, store)).pipe(Effect.mapError(toPlatformError("set"))),
-      remove: (key) =>
-        Effect.flatMap(wire(key), (k) => client.delete(k)).pipe(
-          Effect.catchIf((e) => e._tag === "MemcachedStoreError" && e.reason === "NotFound", () => Effect.void),
-          Effect.mapError(toPlatformError("remove"))
-        ),
-      clear: (namespace === undefined ? client.flushAll() : namespace.clear).pipe(
-        Effect.mapError(toPlatformError("clear"))
-      ),
+      get: (key) => Effect.map(ops.read("get", key), Option.map((item) => utf8.decode(item.value))),
+      getUint8Array: (key) => Effect.map(ops.read("getUint8Array", key), Option.map((item) => item.value)),
+      has: (key) => Effect.map(ops.read("has", key), Option.isSome),
+      set: ops.set,
+      remove: ops.remove,
+      clear: ops.clear,
       size: Effect.fail(
         new PlatformError.SystemError({
           reason: "BadResource",

@@ -13,16 +13,18 @@
  * Every operation fails with `PersistenceBackingError` (its `cause` is the `MemcachedError`, or the
  * JSON error for a value that cannot be encoded or an entry that cannot be decoded).
  *
+ * The store's logic (namespaces, JSON, TTLs, batching) is src/integration/persistence.ts, shared with the
+ * Effect 4 edition; this module is the `@effect/experimental` glue.
+ *
  * @since 0.1.0
  */
 import * as Persistence from "@effect/experimental/Persistence"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Backing from "./integration/persistence.js"
 import * as MemcachedClient from "./MemcachedClient.js"
-import * as NamespaceGeneration from "./NamespaceGeneration.js"
 
 /**
  * Options of the memcached backing store.
@@ -35,83 +37,19 @@ export interface Options {
   readonly prefix?: string | undefined
 }
 
-const ttlOf = (ttl: Option.Option<Duration.Duration>): Duration.Duration | undefined =>
-  Option.isSome(ttl) && Duration.isFinite(ttl.value) ? ttl.value : undefined
+const backing = (method: string) => (error: unknown) => Persistence.PersistenceBackingError.make(method, error)
 
-const parse = (method: string, text: string) =>
-  Effect.try({
-    try: () => JSON.parse(text) as unknown,
-    catch: (error) => Persistence.PersistenceBackingError.make(method, error)
-  })
+const ttlOf = (ttl: Option.Option<Duration.Duration>): Duration.Duration | undefined => Option.getOrUndefined(ttl)
 
-const encode = (method: string, value: unknown) =>
-  Effect.try({
-    try: () => {
-      const text = JSON.stringify(value)
-      if (text === undefined) throw new TypeError(`${typeof value} is not JSON-serializable`)
-      return text
-    },
-    catch: (error) => Persistence.PersistenceBackingError.make(method, error)
-  })
-
-const makeStore = (
-  client: MemcachedClient.MemcachedClient,
-  namespace: NamespaceGeneration.Namespace
-): Persistence.BackingPersistenceStore => {
-  const backing = (method: string) => (error: unknown) => Persistence.PersistenceBackingError.make(method, error)
-  const utf8 = (item: MemcachedClient.Item) => Buffer.from(item.value).toString("utf8")
+const makeStore = (client: MemcachedClient.MemcachedClient, namespace: string): Persistence.BackingPersistenceStore => {
+  const store = Backing.make(client, namespace, { fail: backing })
   return {
-    get: (key) =>
-      Effect.flatMap(namespace.key(key), (k) => client.get(k)).pipe(
-        Effect.mapError(backing("get")),
-        Effect.flatMap(Option.match({
-          onNone: () => Effect.succeedNone,
-          onSome: (item) => Effect.asSome(parse("get", utf8(item)))
-        }))
-      ),
-    getMany: (keys) =>
-      Effect.flatMap(
-        namespace.keys(keys),
-        (wire) => Effect.map(client.getMany(wire), (found) => wire.map((k) => found.get(k)))
-      ).pipe(
-        Effect.mapError(backing("getMany")),
-        Effect.flatMap(
-          Effect.forEach((item) =>
-            item === undefined ? Effect.succeedNone : Effect.asSome(parse("getMany", utf8(item)))
-          )
-        )
-      ),
-    set: (key, value, ttl) =>
-      Effect.flatMap(
-        encode("set", value),
-        (text) =>
-          Effect.flatMap(namespace.key(key), (k) => client.set(k, text, { ttl: ttlOf(ttl) })).pipe(
-            Effect.mapError(backing("set"))
-          )
-      ),
-    setMany: (entries) =>
-      Effect.gen(function*() {
-        const wire = yield* Effect.mapError(namespace.keys(entries.map(([k]) => k)), backing("setMany"))
-        const byTtl = new Map<number, Array<readonly [string, string]>>()
-        for (let i = 0; i < entries.length; i++) {
-          const [, value, ttl] = entries[i]!
-          const d = ttlOf(ttl)
-          const millis = d === undefined ? 0 : Duration.toMillis(d)
-          const group = byTtl.get(millis) ?? []
-          group.push([wire[i]!, yield* encode("setMany", value)])
-          byTtl.set(millis, group)
-        }
-        for (const [millis, group] of byTtl) {
-          const results = yield* client.setMany(group, { ttl: millis === 0 ? undefined : Duration.millis(millis) })
-          for (const r of results.values()) if (Either.isLeft(r)) return yield* Effect.fail(backing("setMany")(r.left))
-        }
-      }),
-    remove: (key) =>
-      Effect.flatMap(namespace.key(key), (k) => client.delete(k)).pipe(
-        Effect.catchIf((e) => e._tag === "MemcachedStoreError" && e.reason === "NotFound", () => Effect.void),
-        Effect.mapError(backing("remove"))
-      ),
-    clear: Effect.mapError(namespace.clear, backing("clear"))
+    get: store.get,
+    getMany: store.getMany,
+    set: (key, value, ttl) => store.set(key, value, ttlOf(ttl)),
+    setMany: (entries) => store.setMany(entries.map(([key, value, ttl]) => [key, value, ttlOf(ttl)] as const)),
+    remove: store.remove,
+    clear: store.clear
   }
 }
 
@@ -129,10 +67,7 @@ export const make = (
     const prefix = options.prefix ?? "persistence:"
     return Persistence.BackingPersistence.of({
       [Persistence.BackingPersistenceTypeId]: Persistence.BackingPersistenceTypeId,
-      make: (storeId) =>
-        Effect.sync(() =>
-          makeStore(client, NamespaceGeneration.make(client, `${prefix}${storeId}`, { hashInvalidKeys: true }))
-        )
+      make: (storeId) => Effect.sync(() => makeStore(client, `${prefix}${storeId}`))
     })
   })
 

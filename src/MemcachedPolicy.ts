@@ -11,8 +11,8 @@
  *
  * @since 0.1.0
  */
-import type * as Duration from "effect/Duration"
 import type * as Schedule from "effect/Schedule"
+import type { DurationInput } from "./edition.js"
 import type { MemcachedError } from "./MemcachedError.js"
 
 /**
@@ -42,13 +42,13 @@ export interface Policy {
   /** Connection failures (connect errors, timeouts, resets, protocol errors) that eject a server. Default 3. */
   readonly failureLimit?: number | undefined
   /** Failures count only within this sliding window; successes do not reset them. Default 10 seconds. */
-  readonly failureWindow?: Duration.DurationInput | undefined
+  readonly failureWindow?: DurationInput | undefined
   /** How long an ejected server stays out before it is probed. Default 2 seconds. */
-  readonly retryInterval?: Duration.DurationInput | undefined
+  readonly retryInterval?: DurationInput | undefined
   /** Cap of the anti-flap backoff: a server ejected again soon after readmission stays out twice as long, up to this. Default 60 seconds. */
-  readonly maxRetryInterval?: Duration.DurationInput | undefined
+  readonly maxRetryInterval?: DurationInput | undefined
   /** A readmitted server that fails within this window counts as flapping. Default 30 seconds. */
-  readonly flapWindow?: Duration.DurationInput | undefined
+  readonly flapWindow?: DurationInput | undefined
   /**
    * Retries of idempotent requests (get, gets, gat, touch, set, delete, getMany, version, stats) that
    * failed with a transient `MemcachedConnectionError`. Default: no retry.

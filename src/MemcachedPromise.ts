@@ -38,7 +38,7 @@ import {
   inScope,
   isInterruptedOnly,
   isOutcome,
-  matchOutcome,
+  match,
   type Outcome as EditionOutcome,
   type OutcomeFailure,
   type OutcomeSuccess,
@@ -208,7 +208,7 @@ const toPlain = (value: unknown): unknown => {
     if (!outcomes) return value
     const out = new Map<unknown, Outcome<unknown, unknown>>()
     for (const [k, v] of value as Map<unknown, EditionOutcome<unknown, unknown>>) {
-      out.set(k, matchOutcome(v, (error) => ({ ok: false, error }), (found) => ({ ok: true, value: toPlain(found) })))
+      out.set(k, match(v, (found) => ({ ok: true, value: toPlain(found) }), (error) => ({ ok: false, error })))
     }
     return out
   }
@@ -216,10 +216,10 @@ const toPlain = (value: unknown): unknown => {
 }
 
 const toPlainOutcome = (result: Bulk.GetResult): StreamOutcome =>
-  matchOutcome(
+  match(
     result,
-    (error): StreamOutcome => ({ ok: false, error }),
-    (found): StreamOutcome => ({ ok: true, value: Option.getOrUndefined(found) })
+    (found): StreamOutcome => ({ ok: true, value: Option.getOrUndefined(found) }),
+    (error): StreamOutcome => ({ ok: false, error })
   )
 
 /** Fails with `signal.reason` once `signal` aborts. */

@@ -18,7 +18,8 @@
  * - Limits: a fixed-window counter holds at most 2^20 − 1 tokens per window.
  *
  * Every operation fails with `RateLimitStoreError` (its `cause` is the `MemcachedError`), including
- * `MemcachedInputError("Unsupported")` on a text-only server.
+ * `MemcachedInputError("Unsupported")` on a text-only server. The algorithms are src/rateLimiter/counters.ts,
+ * shared with the Effect 4 edition; this module is the `@effect/experimental` store over them.
  *
  * @since 0.1.0
  */
@@ -27,8 +28,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as MemcachedClient from "./MemcachedClient.js"
-import type { MemcachedError } from "./MemcachedError.js"
 import * as NamespaceGeneration from "./NamespaceGeneration.js"
+import * as Counters from "./rateLimiter/counters.js"
 
 /**
  * Options of the memcached rate limiter store.
@@ -43,18 +44,7 @@ export interface Options {
   readonly casAttempts?: number | undefined
 }
 
-const COUNT_BITS = 20n
-const COUNT_MASK = (1n << COUNT_BITS) - 1n
-
-/** TTL (seconds) that keeps an item at least `ms` longer, with a second of margin for rounding. */
-const secondsFor = (ms: number): number => Math.max(1, Math.ceil(ms / 1000) + 1)
-
-class Conflict {
-  readonly _tag = "Conflict"
-}
-
-const storeError = (what: string) => (cause: unknown) =>
-  new RateLimiter.RateLimitStoreError({ message: `memcached rate limiter: ${what} failed`, cause })
+const storeError = (message: string, cause: unknown) => new RateLimiter.RateLimitStoreError({ message, cause })
 
 /**
  * Builds the store over the client in context. Never fails; each operation fails with
@@ -69,125 +59,26 @@ export const make = (
   Effect.map(MemcachedClient.MemcachedClient, (client) => {
     const prefix = options.prefix ?? "ratelimiter:"
     const attempts = Math.max(1, options.casAttempts ?? 8)
-    const keyOf = (key: string) => NamespaceGeneration.safeKey(prefix, key)
-
-    /** Replaces outdated state with `value`, if nobody changed it since (`Conflict` otherwise). */
-    const reset = (key: string, value: bigint, cas: bigint | undefined, ttl: number | undefined) =>
-      client.metaSet(key, value.toString(), { cas, ttl }).pipe(
-        Effect.asVoid,
-        Effect.catchIf(
-          (e) => e._tag === "MemcachedStoreError",
-          () => Effect.fail(new Conflict())
-        )
-      )
-
-    /** Keeps an item alive at least `ms` more (the counter's TTL only ever grows here). */
-    const extend = (key: string, ttlLeft: number | undefined, ms: number) => {
-      const need = secondsFor(ms)
-      return ttlLeft === -1 || (ttlLeft !== undefined && ttlLeft >= need)
-        ? Effect.void
-        : Effect.catchIf(client.touch(key, need), (e) => e._tag === "MemcachedStoreError", () => Effect.void)
-    }
-
-    const retrying = <A>(what: string, run: Effect.Effect<A, MemcachedError | Conflict>) => {
-      const loop = (left: number): Effect.Effect<A, RateLimiter.RateLimitStoreError> =>
-        Effect.catchAll(run, (e) =>
-          e instanceof Conflict
-            ? left > 1 ? loop(left - 1) : Effect.fail(storeError(`${what} (${attempts} conflicting resets)`)(e))
-            : Effect.fail(storeError(what)(e)))
-      return loop(attempts)
-    }
-
-    /** `onExceeded: "fail"` (a limit): a counter per window, `<key>:<window index>`, one `ma`. */
-    const windowed = (key: string, tokens: number, limit: number, r: number, now: number) => {
-      const window = Math.max(1, Math.round(r * limit))
-      const index = Math.floor(now / window)
-      const left = (index + 1) * window - now
-      const k = keyOf(`${key}:${index}`)
-      const t = BigInt(tokens)
-      return Effect.gen(function*() {
-        const counter = yield* client.metaArithmetic(k, { delta: t, vivify: secondsFor(left), initial: t })
-        const count = Number(counter.value)
-        // Over the limit: give the tokens back so a smaller consume later in the window still fits.
-        if (count > limit) yield* client.metaArithmetic(k, { mode: "decr", delta: t })
-        return [count, left] as const
-      })
-    }
-
-    /**
-     * `onExceeded: "delay"` (no limit): the Redis store's semantics, where each consume extends the
-     * window by `refillRate × tokens`, on one counter holding `start × 2^20 + count`.
-     */
-    const extending = (key: string, tokens: number, r: number, now: number) => {
-      const k = keyOf(key)
-      const t = BigInt(tokens)
-      const fresh = (BigInt(Math.floor(now)) << COUNT_BITS) | t
-      return Effect.gen(function*() {
-        const counter = yield* client.metaArithmetic(k, { delta: t, vivify: secondsFor(r * tokens), initial: fresh })
-        let start = Number(counter.value >> COUNT_BITS)
-        let count = Number(counter.value & COUNT_MASK)
-        const before = count - tokens
-        if (before > 0 && start + r * before <= now) {
-          // The previous window is over but its item lived on (TTLs are whole seconds): start anew.
-          yield* reset(k, fresh, counter.cas, secondsFor(r * tokens))
-          start = now
-          count = tokens
-        }
-        const expires = start + r * count
-        yield* extend(k, counter.ttl, expires - now)
-        return [count, expires - now] as const
-      })
-    }
-
-    const fixedWindow: RateLimiter.RateLimiterStore["Type"]["fixedWindow"] = ({ key, limit, refillRate, tokens }) =>
-      Effect.clockWith((clock) => {
-        const r = Duration.toMillis(refillRate)
-        return retrying(
+    const counters = Counters.make(client, (key) => NamespaceGeneration.safeKey(prefix, key))
+    return RateLimiter.RateLimiterStore.of({
+      fixedWindow: ({ key, limit, refillRate, tokens }) =>
+        Counters.retrying(
+          attempts,
           "fixedWindow",
-          Effect.suspend(() => {
-            const now = clock.unsafeCurrentTimeMillis()
-            return limit === undefined ? extending(key, tokens, r, now) : windowed(key, tokens, limit, r, now)
-          })
-        )
-      })
-
-    const tokenBucket: RateLimiter.RateLimiterStore["Type"]["tokenBucket"] = (
-      { allowOverflow, key, limit, refillRate, tokens }
-    ) =>
-      Effect.clockWith((clock) => {
-        const k = keyOf(key)
-        const r = Duration.toMillis(refillRate) * 1000
-        const cost = BigInt(Math.max(0, Math.round(tokens * r)))
-        return retrying(
+          counters.fixedWindow(key, tokens, limit, Duration.toMillis(refillRate)),
+          storeError
+        ),
+      tokenBucket: ({ allowOverflow, key, limit, refillRate, tokens }) =>
+        Counters.retrying(
+          attempts,
           "tokenBucket",
-          Effect.gen(function*() {
-            const now = BigInt(Math.floor(clock.unsafeCurrentTimeMillis() * 1000))
-            const bound = allowOverflow ? undefined : secondsFor((limit * r + Number(cost)) / 1000)
-            const counter = yield* client.metaArithmetic(k, {
-              delta: cost,
-              vivify: bound ?? secondsFor(Number(cost) / 1000),
-              initial: now + cost,
-              ttl: bound
-            })
-            let tat = counter.value
-            if (tat - cost < now) {
-              // The bucket had refilled completely: its arrival time restarts from now.
-              tat = now + cost
-              yield* reset(k, tat, counter.cas, bound ?? secondsFor(Number(cost) / 1000))
-            }
-            const debt = Number(tat - now)
-            const remaining = limit - Math.ceil(debt / r - 1e-6)
-            if (remaining < 0 && !allowOverflow) {
-              yield* client.metaArithmetic(k, { mode: "decr", delta: cost })
-              return remaining
-            }
-            if (allowOverflow) yield* extend(k, counter.ttl, debt / 1000)
-            return remaining
-          })
+          Effect.map(
+            counters.tokenBucket(key, tokens, limit, Duration.toMillis(refillRate), allowOverflow),
+            (state) => state.remaining
+          ),
+          storeError
         )
-      })
-
-    return RateLimiter.RateLimiterStore.of({ fixedWindow, tokenBucket })
+    })
   })
 
 /**

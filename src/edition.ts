@@ -16,7 +16,7 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import type * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Metric from "effect/Metric"
-import type * as Option from "effect/Option"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import type { ClientTelemetry as Telemetry } from "./client/telemetry.js"
@@ -108,13 +108,6 @@ export type OutcomeFailure<O> = O extends Either.Either<infer _A, infer E> ? E :
 /** Whether `u` is an {@link Outcome}. Never throws. */
 export const isOutcome = (u: unknown): u is Outcome<unknown, unknown> => Either.isEither(u)
 
-/** `onSuccess` of the value or `onFailure` of the error of `outcome`. Never throws (unless they do). */
-export const matchOutcome = <A, E, B, C = B>(
-  outcome: Outcome<A, E>,
-  onFailure: (error: E) => B,
-  onSuccess: (value: A) => C
-): B | C => Either.isRight(outcome) ? onSuccess(outcome.right) : onFailure(outcome.left)
-
 /** A duration option (`Duration.DurationInput` in Effect 3). */
 export type DurationInput = Duration.DurationInput
 
@@ -174,9 +167,9 @@ export const failureOf = <E>(cause: Cause.Cause<E>): Option.Option<E> => Cause.f
 export const isInterruptedOnly = <E>(cause: Cause.Cause<E>): boolean => Cause.isInterruptedOnly(cause)
 
 /** An effect completed by `register`'s `resume`; `register` may return its clean-up (`Effect.async` in Effect 3). */
-export const callback = <A, E = never>(
+export const callback: <A, E = never>(
   register: (resume: (effect: Effect.Effect<A, E>) => void) => Effect.Effect<void> | void
-): Effect.Effect<A, E> => Effect.async<A, E>(register)
+) => Effect.Effect<A, E> = Effect.async
 
 /** `stream` as an async iterable running on `runtime`. Rejects if the runtime cannot be built. */
 export const toAsyncIterable = async <A, E, R, ER>(
@@ -217,3 +210,21 @@ export type ClientTelemetry = Telemetry
 
 /** The instrumentation of `client` when it was built with `telemetry`, `undefined` otherwise. */
 export const telemetryOf = (client: ClientService): ClientTelemetry | undefined => telemetryOfClient(client)
+
+// --- Outcomes, durations, streams (Bulk, the integrations, the bench driver) ---------------------------
+
+/**
+ * Whether an {@link Outcome} is a success (`Either.isRight`). Never fails.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export const isSuccess = <A, E>(o: Outcome<A, E>): boolean => Either.isRight(o)
+
+/**
+ * `Option.some(a)` unless `a` is `null` or `undefined` (`Option.fromNullable`). Never fails.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export const fromNullable = <A>(a: A): Option.Option<NonNullable<A>> => Option.fromNullable(a)

@@ -11,11 +11,7 @@ import * as Schema from "effect/Schema"
 import * as MemcachedClient from "../src/MemcachedClient.js"
 import * as MemcachedKeyValueStore from "../src/MemcachedKeyValueStore.js"
 import * as MemcachedTest from "../src/MemcachedTest.js"
-import { acquireMemcached } from "./support/memcached.js"
-
-const realClient = Layer.unwrapScoped(
-  Effect.map(acquireMemcached(), (mc) => MemcachedClient.layer({ servers: [`127.0.0.1:${mc.port}`] }))
-)
+import { realClient } from "./support/realClient.js"
 
 const backends = [
   ["the in-memory server (2 servers)", MemcachedTest.layer({ servers: 2 })],

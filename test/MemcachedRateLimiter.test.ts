@@ -1,36 +1,26 @@
 /**
- * `@effect/experimental` RateLimiter over the memcached store: fixed window and token bucket, fail and
- * delay modes, time driven by TestClock, atomicity under concurrency, one `ma` per consume — against
- * the in-memory server and a real memcached.
+ * The edition's RateLimiter (Effect 3: `@effect/experimental`; Effect 4: `effect/persistence`) over the
+ * memcached store: fixed window and token bucket, fail and delay modes, time driven by TestClock,
+ * atomicity under concurrency, one `ma` per consume — against the in-memory server and a real memcached.
+ * One source, both editions (packages/effect4/editions.json); Effect 4's adaptive limiter is tested in
+ * packages/effect4/test/MemcachedRateLimiterAdaptive.test.ts.
  */
-import * as RateLimiter from "@effect/experimental/RateLimiter"
 import { assert, describe, expect, layer } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as TestClock from "effect/TestClock"
+import { isSuccess, match, outcome } from "../src/edition.js"
 import * as MemcachedClient from "../src/MemcachedClient.js"
 import * as MemcachedRateLimiter from "../src/MemcachedRateLimiter.js"
 import * as MemcachedTest from "../src/MemcachedTest.js"
-import { acquireMemcached } from "./support/memcached.js"
-
-const realClient = Layer.unwrapScoped(
-  Effect.map(acquireMemcached(), (mc) => MemcachedClient.layer({ servers: [`127.0.0.1:${mc.port}`] }))
-)
+import { exceededOf as exceeded, RateLimiter, storeErrorCause, TestClock } from "./support/edition.js"
+import { fresh, realClient } from "./support/realClient.js"
 
 const backends = [
   ["the in-memory server", MemcachedTest.layer()],
   ["memcached 1.6 (real process)", realClient]
 ] as const
-
-let n = 0
-const fresh = (label: string) => `${label}-${++n}-${Date.now()}`
-
-const exceeded = (e: RateLimiter.RateLimiterError) => {
-  assert.strictEqual(e.reason, "Exceeded")
-  return e as RateLimiter.RateLimitExceeded
-}
 
 for (const [name, clientLayer] of backends) {
   describe(`MemcachedRateLimiter over ${name}`, () => {
@@ -112,19 +102,19 @@ for (const [name, clientLayer] of backends) {
             const key = fresh(`cc-${algorithm}`)
             const results = yield* Effect.forEach(
               Array.from({ length: 25 }, (_, i) => i),
-              () => Effect.either(limiter.consume({ key, limit: 10, window: "1 minute", algorithm })),
+              () => outcome(limiter.consume({ key, limit: 10, window: "1 minute", algorithm })),
               { concurrency: "unbounded" }
             )
-            assert.strictEqual(results.filter((r) => r._tag === "Right").length, 10, algorithm)
+            assert.strictEqual(results.filter(isSuccess).length, 10, algorithm)
             // Again after the window: the outdated state is replaced exactly once, whoever races.
             yield* TestClock.adjust("2 minutes")
             const again = yield* Effect.forEach(
               Array.from({ length: 25 }, (_, i) => i),
-              () => Effect.either(limiter.consume({ key, limit: 10, window: "1 minute", algorithm })),
+              () => outcome(limiter.consume({ key, limit: 10, window: "1 minute", algorithm })),
               { concurrency: "unbounded" }
             )
-            const failures = again.flatMap((r) => (r._tag === "Left" ? [r.left.reason] : []))
-            assert.deepStrictEqual(failures, Array.from({ length: 15 }, () => "Exceeded"), algorithm)
+            const failures = again.flatMap((r) => match(r, () => [], (e) => [exceeded(e) && "exceeded"]))
+            assert.deepStrictEqual(failures, Array.from({ length: 15 }, () => "exceeded"), algorithm)
           }
         }))
 
@@ -177,8 +167,7 @@ describe("MemcachedRateLimiter failures", () => {
       Effect.gen(function*() {
         const limiter = yield* RateLimiter.RateLimiter
         const e = yield* Effect.flip(limiter.consume({ key: "k", limit: 1, window: "1 second" }))
-        assert.strictEqual(e.reason, "StoreError")
-        expect((e as RateLimiter.RateLimitStoreError).cause).toMatchObject({
+        expect(storeErrorCause(e)).toMatchObject({
           _tag: "MemcachedInputError",
           reason: "Unsupported"
         })

@@ -43,7 +43,9 @@ const buildAndPack = (): string => {
   for (const file of ["package.json", "README.md", "LICENSE"]) cpSync(join(root, file), join(stage, file))
   cpSync(join(root, "src"), join(stage, "src"), { recursive: true })
   run(process.execPath, [tsc, "-p", join(root, "tsconfig.build.json"), "--outDir", join(stage, "dist")], root)
-  const packed = JSON.parse(run("npm", ["pack", "--json", "--pack-destination", work], stage)) as Array<
+  const packed = JSON.parse(
+    run("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", work], stage)
+  ) as Array<
     { filename: string }
   >
   return join(work, packed[0]!.filename)

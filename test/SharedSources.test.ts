@@ -14,8 +14,9 @@ const pkg = join(root, "packages", "effect4")
 const manifest = JSON.parse(readFileSync(join(pkg, "editions.json"), "utf8")) as {
   readonly src: ReadonlyArray<string>
   readonly test: ReadonlyArray<string>
+  readonly bench?: ReadonlyArray<string>
 }
-const files = [...manifest.src, ...manifest.test]
+const files = [...manifest.src, ...manifest.test, ...(manifest.bench ?? [])]
 const script = join(root, "scripts", "editions.mjs")
 
 describe("shared sources (packages/effect4/editions.json)", () => {
@@ -23,6 +24,15 @@ describe("shared sources (packages/effect4/editions.json)", () => {
     expect(files.length).toBeGreaterThan(0)
     expect(new Set(files).size).toBe(files.length)
     for (const f of files) expect(existsSync(join(root, f)), f).toBe(true)
+  })
+
+  it("each list holds only files under its own folder (src/, test/, bench/)", () => {
+    for (
+      const [list, dir] of [[manifest.src, "src/"], [manifest.test, "test/"], [manifest.bench ?? [], "bench/"]] as const
+    ) {
+      for (const f of list) expect(f.startsWith(dir), f).toBe(true)
+    }
+    expect((manifest.bench ?? []).length).toBeGreaterThan(0)
   })
 
   it("after a sync the copies are current (--check passes) and a stale copy is reported", () => {

@@ -14,6 +14,7 @@ import { toMemcachedError } from "./completion.js"
 import type { ClientContext } from "./context.js"
 import { ttlSeconds } from "./decode.js"
 import type { AdminOptions, MemcachedClient, PerServer } from "./models.js"
+import { callback, outcome } from "../edition.js"
 
 /**
  * Builds these methods of the client over its context; each fails as its JSDoc on {@link MemcachedClient} says.
@@ -46,9 +47,9 @@ export const makeAdmin = (
       targets,
       (pool) =>
         Effect.map(
-          Effect.either(retrying(
+          outcome(retrying(
             row,
-            Effect.async<A, MemcachedError>((resume) => requests.admin(pool, row, head, label, timeout, resume))
+            callback<A, MemcachedError>((resume) => requests.admin(pool, row, head, label, timeout, resume))
           )),
           (a) => [pool.spec.name, a] as const
         ),
@@ -69,7 +70,7 @@ export const makeAdmin = (
       Effect.forEach(
         pools,
         (pool) =>
-          Effect.async<readonly [string, ServerProtocolName], MemcachedError>((resume) =>
+          callback<readonly [string, ServerProtocolName], MemcachedError>((resume) =>
             pool.detect((p) =>
               resume(
                 typeof p === "string" ? Exit.succeed([pool.spec.name, p] as const) : Exit.fail(toMemcachedError(p))

@@ -1,24 +1,24 @@
 /**
  * The client's bulk writes (`setMany`, `deleteMany`, `touchMany`) over the engine's bulk requests
- * (src/engine/bulk.ts): one `Effect.async` per call, each key's outcome an `Either`. The call never
+ * (src/engine/bulk.ts): one `Effect.async` (Effect 4: `Effect.callback`) per call, each key's outcome an `Either`. The call never
  * fails as a whole.
  *
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Bulk from "../engine/bulk.js"
-import type { CallOptions, StoreOptions, Value, WriteResult } from "../MemcachedClient.js"
+import type { CallOptions, StoreOptions, Value, WriteResult } from "./models.js"
 import type { Ttl } from "../Key.js"
 import { toMemcachedError } from "./completion.js"
 import type { ClientContext } from "./context.js"
 import { ttlSeconds } from "./decode.js"
+import { callback, fail, succeed } from "../edition.js"
 
 /** Each key's outcome as the client reports it. */
 const asEither: Bulk.BulkResults<WriteResult> = {
-  ok: Either.right(undefined),
-  fail: (error) => Either.left(toMemcachedError(error))
+  ok: succeed(undefined),
+  fail: (error) => fail(toMemcachedError(error))
 }
 
 type Results = ReadonlyMap<string, WriteResult>
@@ -32,7 +32,7 @@ type Results = ReadonlyMap<string, WriteResult>
  */
 export const makeBulkWrites = (ctx: ClientContext) => ({
   setMany: (entries: Iterable<readonly [string, Value]>, options?: StoreOptions): Effect.Effect<Results> =>
-    Effect.async<Results>((resume) =>
+    callback<Results>((resume) =>
       Bulk.setMany(
         ctx,
         entries,
@@ -44,11 +44,11 @@ export const makeBulkWrites = (ctx: ClientContext) => ({
       )
     ),
   deleteMany: (keys: Iterable<string>, options?: CallOptions): Effect.Effect<Results> =>
-    Effect.async<Results>((resume) =>
+    callback<Results>((resume) =>
       Bulk.deleteMany(ctx, keys, ctx.timeoutOf(options), asEither, (results) => resume(Exit.succeed(results)))
     ),
   touchMany: (keys: Iterable<string>, ttl: Ttl, options?: CallOptions): Effect.Effect<Results> =>
-    Effect.async<Results>((resume) =>
+    callback<Results>((resume) =>
       Bulk.touchMany(
         ctx,
         keys,

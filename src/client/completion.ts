@@ -13,7 +13,6 @@ import { isOptional } from "../engine/commands.js"
 import type { Edition } from "../engine/requests.js"
 import { type Command, Slot } from "../engine/connection.js"
 import type { EngineError } from "../engine/types.js"
-import type { MemcachedError } from "../MemcachedError.js"
 import { toMemcachedError } from "./errors.js"
 
 export { toMemcachedError } from "./errors.js"
@@ -39,8 +38,8 @@ export const optionExit = (value: unknown): Exit.Exit<Option.Option<any>, never>
   value === undefined ? exitNone : Exit.succeed(Option.some(value))
 
 /**
- * A slot that is its own completion: it resumes the request's `Effect.async` (register function of
- * one parameter, no canceler) with the reply's `Exit` (an optional read's per {@link optionExit}).
+ * A slot that is its own completion: it resumes the request's `Effect.async` / `Effect.callback` (register function
+ * of one parameter, no canceler) with the reply's `Exit` (an optional read's per {@link optionExit}).
  *
  * @since 0.1.0
  * @category models
@@ -66,19 +65,7 @@ export class ResumeSlot extends Slot {
 }
 
 /**
- * A completion that hands the request's outcome to `onExit` as an `Exit` (bulk and batched requests,
- * whose commands are not optional reads).
- *
- * @since 0.1.0
- * @category constructors
- */
-export const exitCompletion = (onExit: (exit: Exit.Exit<any, MemcachedError>) => void) => ({
-  succeed: (value: unknown) => onExit(successExit(value)),
-  fail: (error: EngineError) => onExit(Exit.fail(toMemcachedError(error)))
-})
-
-/**
- * The resume callback of an `Effect.async` register function.
+ * The resume callback of an `Effect.async` (Effect 3) / `Effect.callback` (Effect 4) register function.
  *
  * @since 0.1.0
  * @category models
@@ -86,7 +73,7 @@ export const exitCompletion = (onExit: (exit: Exit.Exit<any, MemcachedError>) =>
 export type Resume = (effect: Effect.Effect<any, any>) => void
 
 /**
- * The Effect 3 edition for the engine's request facade: {@link ResumeSlot}s, late failures resumed
+ * This edition's side of the engine's request facade: {@link ResumeSlot}s, late failures resumed
  * with the typed error.
  *
  * @since 0.1.0

@@ -1,5 +1,5 @@
 /**
- * The Effect 3 edge's decoding of Effect-specific inputs into the engine's plain ones: `Duration` TTLs
+ * The edge's decoding of Effect-specific inputs into the engine's plain ones: `Duration` TTLs
  * into seconds. Internal: not exported from the package index.
  *
  * @since 0.1.0
@@ -7,6 +7,7 @@
 import * as Duration from "effect/Duration"
 import { type EngineError, inputError } from "../engine/types.js"
 import type { Ttl } from "../Key.js"
+import { decodeDuration } from "../edition.js"
 
 /**
  * A TTL as seconds for the engine (`undefined` stays absent), or the `InvalidTtl` error of a negative,
@@ -25,7 +26,7 @@ export const ttlSeconds = (ttl: Ttl | undefined): number | undefined | EngineErr
   ) {
     return inputError("InvalidTtl", `TTL must not be negative, got ${String(ttl)}`)
   }
-  const decoded = Duration.decodeUnknown(ttl)
+  const decoded = decodeDuration(ttl)
   if (decoded._tag === "None") return inputError("InvalidTtl", `invalid TTL ${String(ttl)}`)
   const d = decoded.value
   if (!Duration.isFinite(d)) return inputError("InvalidTtl", "TTL must be finite (use 0 for no expiry)")

@@ -13,6 +13,7 @@ import { rejected, toMemcachedError } from "./completion.js"
 import type { ClientContext } from "./context.js"
 import { ttlSeconds } from "./decode.js"
 import type { CallOptions, MemcachedClient } from "./models.js"
+import { callback } from "../edition.js"
 
 type Options = (CallOptions & { readonly noreply?: boolean | undefined }) | undefined
 
@@ -36,7 +37,7 @@ export const makeKeyCommands = (ctx: ClientContext): Pick<MemcachedClient, "dele
         return e === undefined ? Effect.void as Effect.Effect<any> : Effect.fail(toMemcachedError(e))
       })
     }
-    return retrying(row, Effect.async<A, MemcachedError>((resume) => rejected(resume, send(false, resume))))
+    return retrying(row, callback<A, MemcachedError>((resume) => rejected(resume, send(false, resume))))
   }
   const delta = (command: "incr" | "decr") => (key: string, d: number | bigint, options?: CallOptions) => {
     const timeout = timeoutOf(options)

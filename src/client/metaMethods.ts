@@ -5,17 +5,17 @@
  *
  * @since 0.1.0
  */
-import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import { commands } from "../engine/commands.js"
 import { makeMetaRequests } from "../engine/metaRequests.js"
 import type { Ttl } from "../Key.js"
-import type { MemcachedClient, MetaCounter, MetaSetResult } from "../MemcachedClient.js"
+import type { MemcachedClient, MetaCounter, MetaSetResult } from "./models.js"
 import type { MemcachedError, MemcachedReadError } from "../MemcachedError.js"
 import type { MetaItem } from "../protocol/meta.js"
 import { effectEdition, rejected } from "./completion.js"
 import type { ClientContext } from "./context.js"
 import { ttlSeconds } from "./decode.js"
+import { callback } from "../edition.js"
 
 /**
  * Builds the meta-only methods over the client's pools. Each fails as its JSDoc on
@@ -34,7 +34,7 @@ export const makeMetaMethods = (
       const timeout = timeoutOf(options)
       return retrying(
         commands.metaGet,
-        Effect.async<Option.Option<MetaItem>, MemcachedReadError>((resume) =>
+        callback<Option.Option<MetaItem>, MemcachedReadError>((resume) =>
           rejected(resume, meta.metaGet(key, options, timeout, resume))
         )
       )
@@ -43,7 +43,7 @@ export const makeMetaMethods = (
       const timeout = timeoutOf(options)
       return retrying(
         commands.metaSet,
-        Effect.async<MetaSetResult, MemcachedError>((resume) =>
+        callback<MetaSetResult, MemcachedError>((resume) =>
           rejected(resume, meta.metaSet(key, value, options, timeout, resume))
         )
       )
@@ -52,14 +52,14 @@ export const makeMetaMethods = (
       const timeout = timeoutOf(options)
       return retrying(
         commands.metaDelete,
-        Effect.async<void, MemcachedError>((resume) => rejected(resume, meta.metaDelete(key, options, timeout, resume)))
+        callback<void, MemcachedError>((resume) => rejected(resume, meta.metaDelete(key, options, timeout, resume)))
       )
     },
     metaArithmetic: (key, options) => {
       const timeout = timeoutOf(options)
       return retrying(
         commands.metaArithmetic,
-        Effect.async<MetaCounter, MemcachedError>(
+        callback<MetaCounter, MemcachedError>(
           (resume) => rejected(resume, meta.metaArithmetic(key, options, timeout, resume))
         )
       )
@@ -68,7 +68,7 @@ export const makeMetaMethods = (
       const timeout = timeoutOf(options)
       return retrying(
         commands.metaDebug,
-        Effect.async<Option.Option<ReadonlyMap<string, string>>, MemcachedReadError>((resume) =>
+        callback<Option.Option<ReadonlyMap<string, string>>, MemcachedReadError>((resume) =>
           rejected(resume, meta.metaDebug(key, options?.base64, timeout, resume))
         )
       )

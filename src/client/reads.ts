@@ -1,6 +1,6 @@
 /**
  * The read methods: get, gets, getString, getMany, gat, gats, over the engine's request facade (one
- * `Effect.async` per request; hits as `Option.some`). Internal: not exported from the package index.
+ * `Effect.async` (Effect 4: `Effect.callback`) per request; hits as `Option.some`). Internal: not exported from the package index.
  *
  * @since 0.1.0
  */
@@ -16,6 +16,7 @@ import { rejected, toMemcachedError } from "./completion.js"
 import type { ClientContext } from "./context.js"
 import { ttlSeconds } from "./decode.js"
 import type { CallOptions, CasItem, Item, MemcachedClient } from "./models.js"
+import { callback } from "../edition.js"
 
 /**
  * Builds these methods of the client over its context; each fails as its JSDoc on {@link MemcachedClient} says.
@@ -33,7 +34,7 @@ export const makeReads = (
       const timeout = options === undefined ? settings.timeout : timeoutOf(options)
       return retrying(
         row,
-        Effect.async<Option.Option<Item>, MemcachedReadError>((resume) =>
+        callback<Option.Option<Item>, MemcachedReadError>((resume) =>
           rejected(resume, requests.get(key, cas, timeout, resume))
         )
       )
@@ -51,7 +52,7 @@ export const makeReads = (
     const seconds = ttlSeconds(ttl)
     return retrying(
       commands[command],
-      Effect.async<Option.Option<Item>, MemcachedReadError>((resume) =>
+      callback<Option.Option<Item>, MemcachedReadError>((resume) =>
         rejected(resume, requests.gat(command, key, seconds, timeout, resume))
       )
     )
@@ -66,7 +67,7 @@ export const makeReads = (
     const keys = Array.from(keysIn)
     const timeout = timeoutOf(options)
     const cas = options?.cas === true
-    return Effect.async<ReadonlyMap<string, Item>, MemcachedReadError>((resume) =>
+    return callback<ReadonlyMap<string, Item>, MemcachedReadError>((resume) =>
       rejected(
         resume,
         engineGetMany(ctx, keys, cas, timeout, (result) =>

@@ -1,6 +1,6 @@
 /**
  * The single-key write methods: the storage commands (set, add, replace, append, prepend, cas), over
- * the engine's request facade (validation, protocol choice and noreply there; one `Effect.async` per
+ * the engine's request facade (validation, protocol choice and noreply there; one `Effect.async` (Effect 4: `Effect.callback`) per
  * request here). Internal: not exported from the package index.
  *
  * @since 0.1.0
@@ -13,6 +13,7 @@ import { rejected, toMemcachedError } from "./completion.js"
 import type { ClientContext } from "./context.js"
 import { ttlSeconds } from "./decode.js"
 import type { MemcachedClient, StoreOptions, Value } from "./models.js"
+import { callback } from "../edition.js"
 
 /**
  * Builds these methods of the client over its context; each fails as its JSDoc on {@link MemcachedClient} says.
@@ -43,7 +44,7 @@ export const makeStores = (
       }
       return retrying(
         row,
-        Effect.async<void, MemcachedError>((resume) =>
+        callback<void, MemcachedError>((resume) =>
           rejected(resume, requests.store(command, key, value, flags, ttl, cas, false, timeout, resume))
         )
       )

@@ -14,6 +14,7 @@ import type * as Duration from "effect/Duration"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
+import type * as RateLimiterModule from "@effect/experimental/RateLimiter"
 import type * as MemcachedClient from "../../src/MemcachedClient.js"
 
 /** A pure outcome of this edition (`Either` in Effect 3) as an Effect that fails with its error. */
@@ -82,3 +83,26 @@ export const edition = {
 
 /** What a Promise call rejects with when its layer's configuration is invalid (a `ConfigError`). */
 export const configErrorShape: Readonly<Record<string, unknown>> = { _op: "InvalidData" }
+
+// --- Rate limiter, TestClock, scoped layers (test/MemcachedRateLimiter.test.ts) ---------------------------
+
+/** This edition's RateLimiter module (`@effect/experimental/RateLimiter` in Effect 3). */
+export * as RateLimiter from "@effect/experimental/RateLimiter"
+
+/** This edition's TestClock module (`effect/TestClock` in Effect 3). */
+export * as TestClock from "effect/TestClock"
+
+/** The `RateLimitExceeded` a consume failed with; fails the test for any other reason. */
+export const exceededOf = (e: RateLimiterModule.RateLimiterError): RateLimiterModule.RateLimitExceeded => {
+  if (e.reason !== "Exceeded") throw new Error(`expected RateLimitExceeded, got ${e.reason}`)
+  return e as RateLimiterModule.RateLimitExceeded
+}
+
+/** The cause of the `RateLimitStoreError` a consume failed with; fails the test for any other reason. */
+export const storeErrorCause = (e: RateLimiterModule.RateLimiterError): unknown => {
+  if (e.reason !== "StoreError") throw new Error(`expected RateLimitStoreError, got ${e.reason}`)
+  return (e as RateLimiterModule.RateLimitStoreError).cause
+}
+
+/** Forks a child fiber of the current one (`Effect.fork` in Effect 3). */
+export const fork: typeof Effect.fork = Effect.fork

@@ -15,17 +15,18 @@
  * Every operation fails with `Persistence.PersistenceError` (its `cause` is the `MemcachedError`, or
  * the JSON error for a value that cannot be encoded or an entry that cannot be decoded).
  *
+ * The store's logic (namespaces, JSON, TTLs, batching) is the root's src/integration/persistence.ts,
+ * shared with the Effect 3 edition; this module is the `effect/persistence` glue.
+ *
  * @since 0.1.0
  */
 import type * as Arr from "effect/Array"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Persistence from "effect/persistence/Persistence"
-import * as Result from "effect/Result"
+import * as Backing from "./integration/persistence.js"
 import * as MemcachedClient from "./MemcachedClient.js"
-import * as NamespaceGeneration from "./NamespaceGeneration.js"
 
 /**
  * Options of the memcached backing store.
@@ -46,82 +47,29 @@ const failure = (method: string, storeId: string) => (cause: unknown) =>
     cause
   })
 
-const finiteTtl = (ttl: Duration.Duration | undefined): Duration.Duration | undefined =>
-  ttl !== undefined && Duration.isFinite(ttl) ? ttl : undefined
+const objectsOnly = (value: unknown): void => {
+  if (typeof value !== "object" || value === null) throw new TypeError("stored entry is not a JSON object")
+}
 
 const makeStore = (
   client: MemcachedClient.Service,
   storeId: string,
-  namespace: NamespaceGeneration.Namespace
+  namespace: string
 ): Persistence.BackingPersistenceStore => {
-  const fail = (method: string) => failure(method, storeId)
-  const parse = (method: string, item: MemcachedClient.Item): Effect.Effect<object, Persistence.PersistenceError> =>
-    Effect.try({
-      try: () => {
-        const value: unknown = JSON.parse(Buffer.from(item.value).toString("utf8"))
-        if (typeof value !== "object" || value === null) throw new TypeError("stored entry is not a JSON object")
-        return value
-      },
-      catch: fail(method)
-    })
-  const encode = (method: string, value: object): Effect.Effect<string, Persistence.PersistenceError> =>
-    Effect.try({
-      try: () => {
-        const text = JSON.stringify(value)
-        if (text === undefined) throw new TypeError(`${typeof value} is not JSON-serializable`)
-        return text
-      },
-      catch: fail(method)
-    })
+  const store = Backing.make(client, namespace, { fail: (method) => failure(method, storeId), check: objectsOnly })
   return {
-    get: (key) =>
-      Effect.flatMap(namespace.key(key), (k) => client.get(k)).pipe(
-        Effect.mapError(fail("get")),
-        Effect.flatMap((found) => Option.isNone(found) ? Effect.undefined : parse("get", found.value))
-      ),
+    // `check` admits only objects, so every entry read is one.
+    get: (key) => Effect.map(store.get(key), (found) => Option.getOrUndefined(found) as object | undefined),
     getMany: (keys) =>
-      Effect.flatMap(
-        namespace.keys(keys),
-        (wire) => Effect.map(client.getMany(wire), (found) => wire.map((k) => found.get(k)))
-      ).pipe(
-        Effect.mapError(fail("getMany")),
-        Effect.flatMap((items) =>
-          Effect.forEach(items, (item) => item === undefined ? Effect.undefined : parse("getMany", item))
-        )
-      ) as Effect.Effect<Arr.NonEmptyArray<object | undefined>, Persistence.PersistenceError>,
-    set: (key, value, ttl) =>
-      Effect.flatMap(
-        encode("set", value),
-        (text) =>
-          Effect.flatMap(namespace.key(key), (k) => client.set(k, text, { ttl: finiteTtl(ttl) })).pipe(
-            Effect.mapError(fail("set"))
-          )
+      Effect.map(
+        store.getMany(keys),
+        (found) =>
+          found.map((o) => Option.getOrUndefined(o) as object | undefined) as Arr.NonEmptyArray<object | undefined>
       ),
-    setMany: (entries) =>
-      Effect.gen(function*() {
-        const wire = yield* Effect.mapError(namespace.keys(entries.map(([k]) => k)), fail("setMany"))
-        const byTtl = new Map<number, Array<readonly [string, string]>>()
-        for (let i = 0; i < entries.length; i++) {
-          const [, value, ttl] = entries[i]!
-          const d = finiteTtl(ttl)
-          const millis = d === undefined ? 0 : Duration.toMillis(d)
-          const group = byTtl.get(millis) ?? []
-          group.push([wire[i]!, yield* encode("setMany", value)])
-          byTtl.set(millis, group)
-        }
-        for (const [millis, group] of byTtl) {
-          const results = yield* client.setMany(group, { ttl: millis === 0 ? undefined : Duration.millis(millis) })
-          for (const r of results.values()) {
-            if (Result.isFailure(r)) return yield* Effect.fail(fail("setMany")(r.failure))
-          }
-        }
-      }),
-    remove: (key) =>
-      Effect.flatMap(namespace.key(key), (k) => client.delete(k)).pipe(
-        Effect.catchIf((e) => e._tag === "MemcachedStoreError" && e.reason === "NotFound", () => Effect.void),
-        Effect.mapError(fail("remove"))
-      ),
-    clear: Effect.mapError(namespace.clear, fail("clear"))
+    set: store.set,
+    setMany: store.setMany,
+    remove: store.remove,
+    clear: store.clear
   }
 }
 
@@ -138,14 +86,7 @@ export const make = (
   Effect.map(MemcachedClient.MemcachedClient, (client) => {
     const prefix = options.prefix ?? "persistence:"
     return Persistence.BackingPersistence.of({
-      make: (storeId) =>
-        Effect.sync(() =>
-          makeStore(
-            client,
-            storeId,
-            NamespaceGeneration.make(client, `${prefix}${storeId}`, { hashInvalidKeys: true })
-          )
-        )
+      make: (storeId) => Effect.sync(() => makeStore(client, storeId, `${prefix}${storeId}`))
     })
   })
 

@@ -23,10 +23,13 @@
  *   per key (`<key>:adaptive`) and updated with compare-and-swap, so processes share what they learned.
  *
  * Every operation fails with `RateLimiterError` whose reason is a `RateLimitStoreError` (its `cause` is
- * the `MemcachedError`), including `MemcachedInputError("Unsupported")` on a text-only server.
+ * the `MemcachedError`), including `MemcachedInputError("Unsupported")` on a text-only server. The
+ * fixed-window and token-bucket algorithms are src/rateLimiter/counters.ts (root), shared with the
+ * Effect 3 edition; this module is the `effect/persistence` store over them, plus the adaptive state.
  *
  * @since 0.1.0
  */
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -36,6 +39,7 @@ import * as MemcachedClient from "./MemcachedClient.js"
 import type { MemcachedError } from "./MemcachedError.js"
 import * as NamespaceGeneration from "./NamespaceGeneration.js"
 import * as Adaptive from "./rateLimiter/adaptive.js"
+import * as Counters from "./rateLimiter/counters.js"
 
 /**
  * Options of the memcached rate limiter store.
@@ -50,20 +54,8 @@ export interface Options {
   readonly casAttempts?: number | undefined
 }
 
-const COUNT_BITS = 20n
-const COUNT_MASK = (1n << COUNT_BITS) - 1n
-
-/** TTL (seconds) that keeps an item at least `ms` longer, with a second of margin for rounding. */
-const secondsFor = (ms: number): number => Math.max(1, Math.ceil(ms / 1000) + 1)
-
-class Conflict {
-  readonly _tag = "Conflict"
-}
-
-const storeError = (what: string) => (cause: unknown) =>
-  new RateLimiter.RateLimiterError({
-    reason: new RateLimiter.RateLimitStoreError({ message: `memcached rate limiter: ${what} failed`, cause })
-  })
+const storeError = (message: string, cause: unknown) =>
+  new RateLimiter.RateLimiterError({ reason: new RateLimiter.RateLimitStoreError({ message, cause }) })
 
 /**
  * Applies `step` to the adaptive state stored under `key` (JSON) with compare-and-swap (`add` when there
@@ -74,25 +66,22 @@ const adaptiveStep = <A>(
   client: MemcachedClient.Service,
   key: string,
   step: (state: Adaptive.AdaptiveState | undefined, now: number) => readonly [A, Adaptive.AdaptiveState | undefined]
-): Effect.Effect<A, MemcachedError | Conflict> =>
-  Effect.clockWith((clock) =>
-    Effect.gen(function*() {
-      const found = yield* client.gets(key)
-      const now = clock.currentTimeMillisUnsafe()
-      const current = Option.isNone(found)
-        ? undefined
-        : Adaptive.parseState(Buffer.from(found.value.value).toString("utf8"))
-      const [result, next] = step(current, now)
-      if (next === undefined) return result
-      const text = JSON.stringify(next)
-      const ttl = secondsFor(next.expiresAt - now)
-      const write = Option.isNone(found)
-        ? client.add(key, text, { ttl })
-        : client.cas(key, text, found.value.cas, { ttl })
-      yield* Effect.catchIf(write, (e) => e._tag === "MemcachedStoreError", () => Effect.fail(new Conflict()))
-      return result
-    })
-  )
+): Effect.Effect<A, MemcachedError | Counters.Conflict> =>
+  Effect.gen(function*() {
+    const found = yield* client.gets(key)
+    const now = yield* Clock.currentTimeMillis
+    const current = Option.isNone(found)
+      ? undefined
+      : Adaptive.parseState(Buffer.from(found.value.value).toString("utf8"))
+    const [result, next] = step(current, now)
+    if (next === undefined) return result
+    const text = JSON.stringify(next)
+    const ttl = Counters.secondsFor(next.expiresAt - now)
+    yield* Counters.conflictOnStoreError(
+      Option.isNone(found) ? client.add(key, text, { ttl }) : client.cas(key, text, found.value.cas, { ttl })
+    )
+    return result
+  })
 
 /**
  * Builds the store over the client in context. Never fails; each operation fails with
@@ -108,143 +97,35 @@ export const make = (
     const prefix = options.prefix ?? "ratelimiter:"
     const attempts = Math.max(1, options.casAttempts ?? 8)
     const keyOf = (key: string) => NamespaceGeneration.safeKey(prefix, key)
-
-    /** Replaces outdated state with `value`, if nobody changed it since (`Conflict` otherwise). */
-    const reset = (key: string, value: bigint, cas: bigint | undefined, ttl: number | undefined) =>
-      client.metaSet(key, value.toString(), { cas, ttl }).pipe(
-        Effect.asVoid,
-        Effect.catchIf(
-          (e) => e._tag === "MemcachedStoreError",
-          () => Effect.fail(new Conflict())
-        )
-      )
-
-    /** Keeps an item alive at least `ms` more (the counter's TTL only ever grows here). */
-    const extend = (key: string, ttlLeft: number | undefined, ms: number) => {
-      const need = secondsFor(ms)
-      return ttlLeft === -1 || (ttlLeft !== undefined && ttlLeft >= need)
-        ? Effect.void
-        : Effect.catchIf(client.touch(key, need), (e) => e._tag === "MemcachedStoreError", () => Effect.void)
-    }
-
-    const retrying = <A>(what: string, run: Effect.Effect<A, MemcachedError | Conflict>) => {
-      const loop = (left: number): Effect.Effect<A, RateLimiter.RateLimiterError> =>
-        Effect.catch(run, (e) =>
-          e instanceof Conflict
-            ? left > 1 ? loop(left - 1) : Effect.fail(storeError(`${what} (${attempts} conflicting writes)`)(e))
-            : Effect.fail(storeError(what)(e)))
-      return loop(attempts)
-    }
-
-    /** `onExceeded: "fail"` (a limit): a counter per window, `<key>:<window index>`, one `ma`. */
-    const windowed = (key: string, tokens: number, limit: number, r: number, now: number) => {
-      const window = Math.max(1, Math.round(r * limit))
-      const index = Math.floor(now / window)
-      const left = (index + 1) * window - now
-      const k = keyOf(`${key}:${index}`)
-      const t = BigInt(tokens)
-      return Effect.gen(function*() {
-        const counter = yield* client.metaArithmetic(k, { delta: t, vivify: secondsFor(left), initial: t })
-        const count = Number(counter.value)
-        // Over the limit: give the tokens back so a smaller consume later in the window still fits.
-        if (count > limit) yield* client.metaArithmetic(k, { mode: "decr", delta: t })
-        return [count, left] as const
-      })
-    }
-
-    /**
-     * `onExceeded: "delay"` (no limit): the Redis store's semantics, where each consume extends the
-     * window by `refillRate × tokens`, on one counter holding `start × 2^20 + count`.
-     */
-    const extending = (key: string, tokens: number, r: number, now: number) => {
-      const k = keyOf(key)
-      const t = BigInt(tokens)
-      const fresh = (BigInt(Math.floor(now)) << COUNT_BITS) | t
-      return Effect.gen(function*() {
-        const counter = yield* client.metaArithmetic(k, { delta: t, vivify: secondsFor(r * tokens), initial: fresh })
-        let start = Number(counter.value >> COUNT_BITS)
-        let count = Number(counter.value & COUNT_MASK)
-        const before = count - tokens
-        if (before > 0 && start + r * before <= now) {
-          // The previous window is over but its item lived on (TTLs are whole seconds): start anew.
-          yield* reset(k, fresh, counter.cas, secondsFor(r * tokens))
-          start = now
-          count = tokens
-        }
-        const expires = start + r * count
-        yield* extend(k, counter.ttl, expires - now)
-        return [count, expires - now] as const
-      })
-    }
-
-    const fixedWindow: RateLimiter.RateLimiterStore["Service"]["fixedWindow"] = ({ key, limit, refillRate, tokens }) =>
-      Effect.clockWith((clock) => {
-        const r = Duration.toMillis(refillRate)
-        return retrying(
-          "fixedWindow",
-          Effect.suspend(() => {
-            const now = clock.currentTimeMillisUnsafe()
-            return limit === undefined ? extending(key, tokens, r, now) : windowed(key, tokens, limit, r, now)
-          })
-        )
-      })
-
-    const tokenBucket: RateLimiter.RateLimiterStore["Service"]["tokenBucket"] = (
-      { allowOverflow, key, limit, refillRate, tokens }
-    ) =>
-      Effect.clockWith((clock) => {
-        const k = keyOf(key)
-        const r = Duration.toMillis(refillRate) * 1000
-        const cost = BigInt(Math.max(0, Math.round(tokens * r)))
-        return retrying(
+    const counters = Counters.make(client, keyOf)
+    const retrying = <A>(what: string, run: Effect.Effect<A, MemcachedError | Counters.Conflict>) =>
+      Counters.retrying(attempts, what, run, storeError)
+    return RateLimiter.RateLimiterStore.of({
+      fixedWindow: ({ key, limit, refillRate, tokens }) =>
+        retrying("fixedWindow", counters.fixedWindow(key, tokens, limit, Duration.toMillis(refillRate))),
+      tokenBucket: ({ allowOverflow, key, limit, refillRate, tokens }) =>
+        retrying(
           "tokenBucket",
-          Effect.gen(function*() {
-            const now = BigInt(Math.floor(clock.currentTimeMillisUnsafe() * 1000))
-            const bound = allowOverflow ? undefined : secondsFor((limit * r + Number(cost)) / 1000)
-            const counter = yield* client.metaArithmetic(k, {
-              delta: cost,
-              vivify: bound ?? secondsFor(Number(cost) / 1000),
-              initial: now + cost,
-              ttl: bound
-            })
-            let tat = counter.value
-            if (tat - cost < now) {
-              // The bucket had refilled completely: its arrival time restarts from now.
-              tat = now + cost
-              yield* reset(k, tat, counter.cas, bound ?? secondsFor(Number(cost) / 1000))
-            }
-            const debt = Number(tat - now)
-            const owed = Math.ceil(debt / r - 1e-6)
-            const remaining = limit - owed
-            // How far the bucket is into refilling its next token (what RateLimiter subtracts from delays).
-            const elapsed = Math.max(0, (owed * r - debt) / 1000)
-            if (remaining < 0 && !allowOverflow) {
-              yield* client.metaArithmetic(k, { mode: "decr", delta: cost })
-              return [remaining, elapsed] as const
-            }
-            if (allowOverflow) yield* extend(k, counter.ttl, debt / 1000)
-            return [remaining, elapsed] as const
-          })
+          Effect.map(
+            counters.tokenBucket(key, tokens, limit, Duration.toMillis(refillRate), allowOverflow),
+            (state) => [state.remaining, state.elapsedSeconds] as const
+          )
+        ),
+      adaptiveConsume: (options) =>
+        retrying(
+          "adaptiveConsume",
+          adaptiveStep(client, keyOf(`${options.key}:adaptive`), (state, now) => Adaptive.consume(state, now, options))
+        ),
+      adaptiveFeedback: (options) =>
+        retrying(
+          "adaptiveFeedback",
+          adaptiveStep(
+            client,
+            keyOf(`${options.key}:adaptive`),
+            (state, now) => [undefined, Adaptive.feedback(state, now, options)] as const
+          )
         )
-      })
-
-    const adaptiveConsume: RateLimiter.RateLimiterStore["Service"]["adaptiveConsume"] = (options) =>
-      retrying(
-        "adaptiveConsume",
-        adaptiveStep(client, keyOf(`${options.key}:adaptive`), (state, now) => Adaptive.consume(state, now, options))
-      )
-
-    const adaptiveFeedback: RateLimiter.RateLimiterStore["Service"]["adaptiveFeedback"] = (options) =>
-      retrying(
-        "adaptiveFeedback",
-        adaptiveStep(
-          client,
-          keyOf(`${options.key}:adaptive`),
-          (state, now) => [undefined, Adaptive.feedback(state, now, options)] as const
-        )
-      )
-
-    return RateLimiter.RateLimiterStore.of({ fixedWindow, tokenBucket, adaptiveConsume, adaptiveFeedback })
+    })
   })
 
 /**

@@ -15,7 +15,7 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import type * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Metric from "effect/Metric"
-import type * as Option from "effect/Option"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import type * as Tracer from "effect/Tracer"
@@ -111,13 +111,6 @@ export type OutcomeFailure<O> = O extends Result.Result<infer _A, infer E> ? E :
 /** Whether `u` is an {@link Outcome}. Never throws. */
 export const isOutcome = (u: unknown): u is Outcome<unknown, unknown> => Result.isResult(u)
 
-/** `onSuccess` of the value or `onFailure` of the error of `outcome`. Never throws (unless they do). */
-export const matchOutcome = <A, E, B, C = B>(
-  outcome: Outcome<A, E>,
-  onFailure: (error: E) => B,
-  onSuccess: (value: A) => C
-): B | C => Result.isSuccess(outcome) ? onSuccess(outcome.success) : onFailure(outcome.failure)
-
 /** A duration option (`Duration.Input` in Effect 4). */
 export type DurationInput = Duration.Input
 
@@ -175,9 +168,9 @@ export const failureOf = <E>(cause: Cause.Cause<E>): Option.Option<E> => Cause.f
 export const isInterruptedOnly = <E>(cause: Cause.Cause<E>): boolean => Cause.hasInterruptsOnly(cause)
 
 /** An effect completed by `register`'s `resume`; `register` may return its clean-up (`Effect.callback` in Effect 4). */
-export const callback = <A, E = never>(
+export const callback: <A, E = never>(
   register: (resume: (effect: Effect.Effect<A, E>) => void) => Effect.Effect<void> | void
-): Effect.Effect<A, E> => Effect.callback<A, E>(register)
+) => Effect.Effect<A, E> = Effect.callback
 
 /** `stream` as an async iterable running on `runtime`. Rejects if the runtime cannot be built. */
 export const toAsyncIterable = async <A, E, R, ER>(
@@ -228,3 +221,21 @@ export interface ClientTelemetry {
 
 /** The instrumentation of `client` when it was built with `telemetry`: none in this edition (yet). */
 export const telemetryOf = (_client: ClientService): ClientTelemetry | undefined => undefined
+
+// --- Outcomes, durations, streams (Bulk, the integrations, the bench driver) ---------------------------
+
+/**
+ * Whether an {@link Outcome} is a success (`Result.isSuccess`). Never fails.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export const isSuccess = <A, E>(o: Outcome<A, E>): boolean => Result.isSuccess(o)
+
+/**
+ * `Option.some(a)` unless `a` is `null` or `undefined` (`Option.fromNullishOr`). Never fails.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export const fromNullable = <A>(a: A): Option.Option<NonNullable<A>> => Option.fromNullishOr(a)

@@ -16,11 +16,7 @@ import * as TestClock from "effect/testing/TestClock"
 import * as MemcachedClient from "../src/MemcachedClient.js"
 import * as MemcachedPersistence from "../src/MemcachedPersistence.js"
 import * as MemcachedTest from "../src/MemcachedTest.js"
-import { acquireMemcached } from "./support/memcached.js"
-
-const realClient = Layer.unwrap(
-  Effect.map(acquireMemcached(), (mc) => MemcachedClient.layer({ servers: [`127.0.0.1:${mc.port}`] }))
-)
+import { realClient } from "./support/realClient.js"
 
 const backends = [
   ["the in-memory server (3 servers)", MemcachedTest.layer({ servers: 3 }), "test"],

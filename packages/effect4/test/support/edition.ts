@@ -11,6 +11,7 @@ import * as path from "node:path"
 import type * as Duration from "effect/Duration"
 import type * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/testing/TestClock"
+import type * as RateLimiterModule from "effect/persistence/RateLimiter"
 import type * as MemcachedClient from "../../src/MemcachedClient.js"
 
 /** A pure outcome of this edition (`Result` in Effect 4) as an Effect that fails with its error. */
@@ -79,3 +80,26 @@ export const edition = {
 
 /** What a Promise call rejects with when its layer's configuration is invalid (a `ConfigError`). */
 export const configErrorShape: Readonly<Record<string, unknown>> = { _tag: "ConfigError" }
+
+// --- Rate limiter, TestClock, scoped layers (test/MemcachedRateLimiter.test.ts) ---------------------------
+
+/** This edition's RateLimiter module (`effect/persistence/RateLimiter` in Effect 4). */
+export * as RateLimiter from "effect/persistence/RateLimiter"
+
+/** This edition's TestClock module (`effect/testing/TestClock` in Effect 4). */
+export * as TestClock from "effect/testing/TestClock"
+
+/** The `RateLimitExceeded` a consume failed with; fails the test for any other reason. */
+export const exceededOf = (e: RateLimiterModule.RateLimiterError): RateLimiterModule.RateLimitExceeded => {
+  if (e.reason._tag !== "RateLimitExceeded") throw new Error(`expected RateLimitExceeded, got ${e.reason._tag}`)
+  return e.reason
+}
+
+/** The cause of the `RateLimitStoreError` a consume failed with; fails the test for any other reason. */
+export const storeErrorCause = (e: RateLimiterModule.RateLimiterError): unknown => {
+  if (e.reason._tag !== "RateLimitStoreError") throw new Error(`expected RateLimitStoreError, got ${e.reason._tag}`)
+  return e.reason.cause
+}
+
+/** Forks a child fiber of the current one (`Effect.forkChild` in Effect 4). */
+export const fork: typeof Effect.forkChild = Effect.forkChild

@@ -1,3 +1,7 @@
+/**
+ * Bulk reads and writes through the Effect 4 edge, with its `Result` outcomes spelled out (the shared
+ * cases are test/Bulk.test.ts).
+ */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Option, Result, Stream } from "effect"
 import * as Bulk from "../src/Bulk.js"
