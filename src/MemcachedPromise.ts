@@ -29,6 +29,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Bulk from "./Bulk.js"
 import * as CacheAside from "./CacheAside.js"
+import { METHODS } from "./engine/telemetry.js"
 import {
   callback,
   type ClientService,
@@ -263,41 +264,11 @@ const runner =
   }
 
 /**
- * The Effect methods of the service, by name. Checked against the interface both ways: a name that is
+ * The Effect methods of the service, by name (the engine's one list of them). Checked against the interface both ways: a name that is
  * not a method fails to compile, and so does a method missing here (see `exhaustive` below), so a
  * command added to the client cannot be silently absent from the facade.
  */
-const commandNames = [
-  "get",
-  "getString",
-  "gets",
-  "getMany",
-  "setMany",
-  "deleteMany",
-  "touchMany",
-  "gat",
-  "gats",
-  "set",
-  "add",
-  "replace",
-  "append",
-  "prepend",
-  "cas",
-  "delete",
-  "touch",
-  "incr",
-  "decr",
-  "flushAll",
-  "version",
-  "stats",
-  "verbosity",
-  "protocols",
-  "metaGet",
-  "metaSet",
-  "metaDelete",
-  "metaArithmetic",
-  "metaDebug"
-] as const satisfies ReadonlyArray<keyof Commands>
+const commandNames = METHODS satisfies ReadonlyArray<keyof Commands>
 
 type MissingCommand = Exclude<keyof Commands, typeof commandNames[number]>
 const exhaustive: [MissingCommand] extends [never] ? true : { readonly missing: MissingCommand } = true

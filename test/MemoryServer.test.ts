@@ -1,4 +1,4 @@
-import { assert, describe, it } from "@effect/vitest"
+import { assert, describe, expectTypeOf, it } from "@effect/vitest"
 import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
@@ -63,6 +63,17 @@ const tcpConnect = (port: number) =>
   })
 
 describe("MemoryServer engine", () => {
+  it("its stored entry is StoredItem: the public surface has one Item (the client's)", () => {
+    const s = MemoryServer.make()
+    run(s, "set k 7 0 1\r\nx\r\n")
+    const entry = s.peek("k")
+    expectTypeOf(entry).toEqualTypeOf<MemoryServer.StoredItem | undefined>()
+    assert.strictEqual(entry?.flags, 7)
+    assert.strictEqual(entry?.value.toString("latin1"), "x")
+    // @ts-expect-error the server exports no `Item` (checked by tsc over test/)
+    type _NoItem = MemoryServer.Item
+  })
+
   it("stores and retrieves with set/add/replace/append/prepend/cas/delete", () => {
     const s = MemoryServer.make()
     assert.strictEqual(run(s, "set k 7 0 3\r\nabc\r\nget k\r\n"), "STORED\r\nVALUE k 7 3\r\nabc\r\nEND\r\n")

@@ -12,6 +12,7 @@ import type * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import type * as tls from "node:tls"
 import type * as Distribution from "../Distribution.js"
+import type * as MetaRequests from "../engine/metaRequests.js"
 import type { ServerProtocolName } from "../engine/pool.js"
 import type { Ttl } from "../Key.js"
 import type { MemcachedError, MemcachedInputError, MemcachedReadError } from "../MemcachedError.js"
@@ -292,28 +293,7 @@ export interface MetaKeyOptions extends CallOptions {
  * @since 0.1.0
  * @category models
  */
-export interface MetaGetOptions extends MetaKeyOptions {
-  /** Return the value (default true). */
-  readonly value?: boolean | undefined
-  /** Return the remaining TTL (`ttl` of the result, -1 = never). */
-  readonly ttl?: boolean | undefined
-  /** Return whether the item was fetched before. */
-  readonly hit?: boolean | undefined
-  /** Return the seconds since the last access. */
-  readonly lastAccess?: boolean | undefined
-  /** Return the value's size. */
-  readonly size?: boolean | undefined
-  /** Return the CAS unique. */
-  readonly cas?: boolean | undefined
-  /** Update the TTL. */
-  readonly touch?: Ttl | undefined
-  /** On a miss, create an empty item with this TTL and win the recache token (`win`). */
-  readonly vivify?: Ttl | undefined
-  /** Win the recache token when the remaining TTL is below this. */
-  readonly recache?: Ttl | undefined
-  /** Do not bump the item in the LRU nor count the access. */
-  readonly noLru?: boolean | undefined
-}
+export interface MetaGetOptions extends MetaKeyOptions, MetaRequests.MetaGetFields<Ttl> {}
 
 /**
  * Options of {@link MemcachedClient.metaSet}.
@@ -321,20 +301,7 @@ export interface MetaGetOptions extends MetaKeyOptions {
  * @since 0.1.0
  * @category models
  */
-export interface MetaSetOptions extends MetaKeyOptions {
-  readonly ttl?: Ttl | undefined
-  readonly flags?: number | undefined
-  /** Default `set`. */
-  readonly mode?: "set" | "add" | "replace" | "append" | "prepend" | undefined
-  /** Compare and swap: store only if the item's CAS unique is this. */
-  readonly cas?: bigint | undefined
-  /** The CAS unique the stored item gets (`E`, memcached ≥ 1.6.21). */
-  readonly casUnique?: bigint | undefined
-  /** With `cas` older than the item's: store anyway, marked stale (`I`). */
-  readonly invalidate?: boolean | undefined
-  /** With append/prepend: create the item when missing, with this TTL (memcached ≥ 1.6.21). */
-  readonly vivify?: Ttl | undefined
-}
+export interface MetaSetOptions extends MetaKeyOptions, MetaRequests.MetaSetFields<Ttl> {}
 
 /**
  * What {@link MemcachedClient.metaSet} returns.
@@ -352,18 +319,7 @@ export interface MetaSetResult {
  * @since 0.1.0
  * @category models
  */
-export interface MetaDeleteOptions extends MetaKeyOptions {
-  /** Delete only if the CAS unique matches. */
-  readonly cas?: bigint | undefined
-  /** Mark stale instead of deleting (`I`). */
-  readonly invalidate?: boolean | undefined
-  /** With `invalidate`: the stale item's TTL. */
-  readonly ttl?: Ttl | undefined
-  /** Keep the item but drop its value (`x`, memcached ≥ 1.6.21). */
-  readonly tombstone?: boolean | undefined
-  /** The CAS unique an invalidated item gets (`E`, memcached ≥ 1.6.21). */
-  readonly casUnique?: bigint | undefined
-}
+export interface MetaDeleteOptions extends MetaKeyOptions, MetaRequests.MetaDeleteFields<Ttl> {}
 
 /**
  * Options of {@link MemcachedClient.metaArithmetic}.
@@ -371,21 +327,7 @@ export interface MetaDeleteOptions extends MetaKeyOptions {
  * @since 0.1.0
  * @category models
  */
-export interface MetaArithmeticOptions extends MetaKeyOptions {
-  /** Default 1. */
-  readonly delta?: number | bigint | undefined
-  /** Default `incr`. */
-  readonly mode?: "incr" | "decr" | undefined
-  /** Create a missing counter with `initial` (default 0) and this TTL. */
-  readonly vivify?: Ttl | undefined
-  readonly initial?: number | bigint | undefined
-  /** Update the TTL. */
-  readonly ttl?: Ttl | undefined
-  /** Only if the CAS unique matches. */
-  readonly cas?: bigint | undefined
-  /** The CAS unique the counter gets (`E`, memcached ≥ 1.6.21). */
-  readonly casUnique?: bigint | undefined
-}
+export interface MetaArithmeticOptions extends MetaKeyOptions, MetaRequests.MetaArithmeticFields<Ttl> {}
 
 /**
  * What {@link MemcachedClient.metaArithmetic} returns.

@@ -20,17 +20,15 @@ import type * as Scope from "effect/Scope"
 import type * as Tracer from "effect/Tracer"
 import type { Health } from "../engine/pool.js"
 import {
-  ADMIN,
   Attr,
   type EngineObserver,
   errorType,
   isTimeout,
   keyRecorder,
-  MULTI_KEY,
+  METHODS,
   type PoolUsage,
   READS,
   type RecordKeys,
-  SINGLE_KEY,
   statusCode,
   SYSTEM
 } from "../engine/telemetry.js"
@@ -339,7 +337,7 @@ export const withTelemetry = (c: MemcachedClient, deps: Deps): MemcachedClient =
   const t = new Instrument(deps)
   const recordKey = deps.telemetry.recordKey
   const ops = Object.fromEntries(
-    [...SINGLE_KEY, ...MULTI_KEY, ...ADMIN, "protocols"].map((name) => [name, t.op(name)])
+    METHODS.map((name) => [name, t.op(name)])
   ) as Record<string, Op>
   const keyAttr = recordKey === undefined ?
     undefined :

@@ -9,10 +9,10 @@
  * @since 0.1.0
  */
 import type { Reply, StorageCommand, ValueReply } from "../protocol/client.js"
-import { parseU64Value, U64_MAX } from "../protocol/limits.js"
+import { parseU64Value } from "../protocol/limits.js"
 import { metaItem, metaKeyIs, type MetaSetMode, metaToItem, parseMetaDebug } from "../protocol/meta.js"
 import { type Command, type Finish, type Slot, SlotKind } from "./slot.js"
-import { EngineError, inputError, protocolError, serverError, storeError } from "./types.js"
+import { EngineError, protocolError, serverError, storeError } from "./types.js"
 
 export { U32_MAX } from "../protocol/limits.js"
 
@@ -244,17 +244,6 @@ export const finishMetaDebug: Finish = (slot, reply) => {
   if (reply._tag === "MetaDebug") return parseMetaDebug(reply.fields)
   if (reply._tag === "Meta" && reply.code === "EN") return undefined
   return readFailure(slot, reply, "me")
-}
-/** The `Input` error of an invalid CAS unique (not a u64), or undefined. */
-export const casProblem = (key: string, cas: bigint | undefined): EngineError | undefined =>
-  cas !== undefined && (typeof cas !== "bigint" || cas < 0n || cas > U64_MAX)
-    ? inputError("InvalidArgument", `invalid CAS unique ${String(cas)}`, key)
-    : undefined
-/** An unsigned 64-bit integer, undefined when absent, null when invalid. */
-export const u64 = (n: number | bigint | undefined): bigint | undefined | null => {
-  if (n === undefined) return undefined
-  const b = typeof n === "bigint" ? n : Number.isSafeInteger(n) ? BigInt(n) : -1n
-  return b < 0n || b > U64_MAX ? null : b
 }
 export const storeModes: Record<StorageCommand, MetaSetMode> = {
   set: "S",

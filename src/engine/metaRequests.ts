@@ -34,15 +34,25 @@ interface KeyFields {
  * @category models
  */
 export interface MetaGetFields<T> extends KeyFields {
+  /** Return the value (default true). */
   readonly value?: boolean | undefined
+  /** Return the remaining TTL (`ttl` of the result, -1 = never). */
   readonly ttl?: boolean | undefined
+  /** Return whether the item was fetched before. */
   readonly hit?: boolean | undefined
+  /** Return the seconds since the last access. */
   readonly lastAccess?: boolean | undefined
+  /** Return the value's size. */
   readonly size?: boolean | undefined
+  /** Return the CAS unique. */
   readonly cas?: boolean | undefined
+  /** Update the TTL. */
   readonly touch?: T | undefined
+  /** On a miss, create an empty item with this TTL and win the recache token (`win`). */
   readonly vivify?: T | undefined
+  /** Win the recache token when the remaining TTL is below this. */
   readonly recache?: T | undefined
+  /** Do not bump the item in the LRU nor count the access. */
   readonly noLru?: boolean | undefined
 }
 
@@ -55,10 +65,15 @@ export interface MetaGetFields<T> extends KeyFields {
 export interface MetaSetFields<T> extends KeyFields {
   readonly ttl?: T | undefined
   readonly flags?: number | undefined
+  /** Default `set`. */
   readonly mode?: Exclude<StorageCommand, "cas"> | undefined
+  /** Compare and swap: store only if the item's CAS unique is this. */
   readonly cas?: bigint | undefined
+  /** The CAS unique the stored item gets (`E`, memcached ≥ 1.6.21). */
   readonly casUnique?: bigint | undefined
+  /** With `cas` older than the item's: store anyway, marked stale (`I`). */
   readonly invalidate?: boolean | undefined
+  /** With append/prepend: create the item when missing, with this TTL (memcached ≥ 1.6.21). */
   readonly vivify?: T | undefined
 }
 
@@ -69,10 +84,15 @@ export interface MetaSetFields<T> extends KeyFields {
  * @category models
  */
 export interface MetaDeleteFields<T> extends KeyFields {
+  /** Delete only if the CAS unique matches. */
   readonly cas?: bigint | undefined
+  /** Mark stale instead of deleting (`I`). */
   readonly invalidate?: boolean | undefined
+  /** With `invalidate`: the stale item's TTL. */
   readonly ttl?: T | undefined
+  /** Keep the item but drop its value (`x`, memcached ≥ 1.6.21). */
   readonly tombstone?: boolean | undefined
+  /** The CAS unique an invalidated item gets (`E`, memcached ≥ 1.6.21). */
   readonly casUnique?: bigint | undefined
 }
 
@@ -83,12 +103,18 @@ export interface MetaDeleteFields<T> extends KeyFields {
  * @category models
  */
 export interface MetaArithmeticFields<T> extends KeyFields {
+  /** Default 1. */
   readonly delta?: number | bigint | undefined
+  /** Default `incr`. */
   readonly mode?: "incr" | "decr" | undefined
+  /** Create a missing counter with `initial` (default 0) and this TTL. */
   readonly vivify?: T | undefined
   readonly initial?: number | bigint | undefined
+  /** Update the TTL. */
   readonly ttl?: T | undefined
+  /** Only if the CAS unique matches. */
   readonly cas?: bigint | undefined
+  /** The CAS unique the counter gets (`E`, memcached ≥ 1.6.21). */
   readonly casUnique?: bigint | undefined
 }
 

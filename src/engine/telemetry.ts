@@ -91,13 +91,15 @@ export const DURATION_BUCKETS: ReadonlyArray<number> = [0.001, 0.005, 0.01, 0.05
  */
 export const BATCH_BUCKETS: ReadonlyArray<number> = [1, 2, 4, 8, 16, 32, 64, 128]
 
+const MULTI_KEY_METHODS = ["getMany", "setMany", "deleteMany", "touchMany"] as const
+
 /**
  * The client methods that take many keys (their spans get `db.operation.batch.size`).
  *
  * @since 0.1.0
  * @category operations
  */
-export const MULTI_KEY: ReadonlySet<string> = new Set(["getMany", "setMany", "deleteMany", "touchMany"])
+export const MULTI_KEY: ReadonlySet<string> = new Set(MULTI_KEY_METHODS)
 
 /**
  * The single-key client methods (their spans get the server the key is routed to).
@@ -105,7 +107,7 @@ export const MULTI_KEY: ReadonlySet<string> = new Set(["getMany", "setMany", "de
  * @since 0.1.0
  * @category operations
  */
-export const SINGLE_KEY: ReadonlyArray<string> = [
+export const SINGLE_KEY = [
   "get",
   "getString",
   "gets",
@@ -126,7 +128,7 @@ export const SINGLE_KEY: ReadonlyArray<string> = [
   "metaDelete",
   "metaArithmetic",
   "metaDebug"
-]
+] as const
 
 /**
  * The single-key reads: a `None` result is a miss (counted in `memcached.client.misses`).
@@ -142,7 +144,16 @@ export const READS: ReadonlySet<string> = new Set(["get", "getString", "gets", "
  * @since 0.1.0
  * @category operations
  */
-export const ADMIN: ReadonlyArray<string> = ["flushAll", "version", "stats", "verbosity"]
+export const ADMIN = ["flushAll", "version", "stats", "verbosity"] as const
+
+/**
+ * Every method of the client service, by group (single-key, multi-key, admin, `protocols`): the
+ * operations telemetry decorates and the Promise facade wraps.
+ *
+ * @since 0.1.0
+ * @category operations
+ */
+export const METHODS = [...SINGLE_KEY, ...MULTI_KEY_METHODS, ...ADMIN, "protocols"] as const
 
 /**
  * How a cache-aside `getOrSet` was answered (`memcached.cache_aside.outcome`): `hit` (a fresh value),

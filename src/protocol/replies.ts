@@ -208,6 +208,8 @@ const DEFAULT_MAX_LINE = 8192
 const DEFAULT_MAX_VALUE = 128 * 1024 * 1024
 /** The parser's scratch for meta flags (the parser is synchronous, one scan at a time). */
 const SCAN: MetaScan = makeMetaScan()
+/** The parser's scratch for the fields of a `VALUE`/`CONFIG` line (see `blockHeader`). */
+const HEAD = { ks: 0, ke: 0, flags: 0, be: 0 }
 
 class ReplyParserImpl extends Framer<Reply> implements ReplyParser {
   error: ProtocolViolation | undefined = undefined
@@ -312,8 +314,12 @@ class ReplyParserImpl extends Framer<Reply> implements ReplyParser {
     )
   }
 
-  // VALUE <key> <flags> <bytes> [<cas unique>]
-  private textValue(buf: Buffer, te: number, end: number, after: number, out: Array<Reply>): number {
+  /**
+   * The fields `<key> <flags> <bytes>` that start a `VALUE` and a `CONFIG` line (after the word that
+   * ends at `te`), validated: returns the length (the key's bounds, the flags and where the length ends
+   * are left in {@link HEAD}), or -1 after failing the parser.
+   */
+  private blockHeader(buf: Buffer, te: number, end: number, name: "VALUE" | "CONFIG"): number {
     const ks = te + 1
     let ke = ks
     while (ke < end && buf[ke] !== SP) ke++
@@ -323,12 +329,27 @@ class ReplyParserImpl extends Framer<Reply> implements ReplyParser {
     const bs = fe + 1
     let be = bs
     while (be < end && buf[be] !== SP) be++
-    if (ke === ks || fs >= end || bs >= end) return this.fail("Malformed", "VALUE line has too few fields")
+    if (ke === ks || fs >= end || bs >= end) return this.fail("Malformed", `${name} line has too few fields`)
     const flags = parseU32(buf, fs, fe)
-    if (flags < 0) return this.fail("Malformed", "VALUE line has invalid flags")
+    if (flags < 0) return this.fail("Malformed", `${name} line has invalid flags`)
     const bytes = parseUint(buf, bs, be, Number.MAX_SAFE_INTEGER)
-    if (bytes < 0) return this.fail("Malformed", "VALUE line has an invalid length")
+    if (bytes < 0) return this.fail("Malformed", `${name} line has an invalid length`)
     if (bytes > this.maxValue) return this.fail("ValueTooLarge", `value of ${bytes} bytes exceeds ${this.maxValue}`)
+    HEAD.ks = ks
+    HEAD.ke = ke
+    HEAD.flags = flags
+    HEAD.be = be
+    return bytes
+  }
+
+  // VALUE <key> <flags> <bytes> [<cas unique>]
+  private textValue(buf: Buffer, te: number, end: number, after: number, out: Array<Reply>): number {
+    const bytes = this.blockHeader(buf, te, end, "VALUE")
+    if (bytes < 0) return -1
+    const ks = HEAD.ks
+    const ke = HEAD.ke
+    const flags = HEAD.flags
+    const be = HEAD.be
     let cas: bigint | undefined = undefined
     if (be < end) {
       const cs = be + 1
@@ -349,20 +370,11 @@ class ReplyParserImpl extends Framer<Reply> implements ReplyParser {
 
   // CONFIG <key> <flags> <bytes>: framed by its declared length, exactly like a VALUE block.
   private configValue(buf: Buffer, te: number, end: number, after: number, out: Array<Reply>): number {
-    const ks = te + 1
-    let ke = ks
-    while (ke < end && buf[ke] !== SP) ke++
-    const fs = ke + 1
-    let fe = fs
-    while (fe < end && buf[fe] !== SP) fe++
-    const bs = fe + 1
-    if (ke === ks || fs >= end || bs >= end) return this.fail("Malformed", "CONFIG line has too few fields")
-    const flags = parseU32(buf, fs, fe)
-    if (flags < 0) return this.fail("Malformed", "CONFIG line has invalid flags")
-    const bytes = parseUint(buf, bs, end, Number.MAX_SAFE_INTEGER)
-    if (bytes < 0) return this.fail("Malformed", "CONFIG line has an invalid length")
-    if (bytes > this.maxValue) return this.fail("ValueTooLarge", `value of ${bytes} bytes exceeds ${this.maxValue}`)
-    const key = latin1(buf, ks, ke)
+    const bytes = this.blockHeader(buf, te, end, "CONFIG")
+    if (bytes < 0) return -1
+    if (HEAD.be !== end) return this.fail("Malformed", "CONFIG line has an invalid length")
+    const flags = HEAD.flags
+    const key = latin1(buf, HEAD.ks, HEAD.ke)
     const next = this.blockEnd(buf, bytes, after)
     if (next >= 0) {
       out.push(new ConfigReply(key, flags, buf.subarray(after, after + bytes)))

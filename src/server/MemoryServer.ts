@@ -28,7 +28,7 @@ import {
   type Scheduler,
   type Transport
 } from "./connection.js"
-import { Engine, type Item, type Stats } from "./engine.js"
+import { Engine, type StoredItem, type Stats } from "./engine.js"
 import type { AuthEntry } from "./auth.js"
 import { type Listener, listen as startListener, type ListenOptions } from "./listener.js"
 import { type Session, SessionImpl } from "./session.js"
@@ -37,7 +37,7 @@ export { type AuthEntry, parseAuthFile } from "./auth.js"
 export type { ClusterSetting, Emulation } from "./context.js"
 export { VERSIONS } from "./context.js"
 export type { Faults, Scheduler, Transport } from "./connection.js"
-export { Engine, type Item, type Stats } from "./engine.js"
+export { Engine, type StoredItem, type Stats } from "./engine.js"
 export type { ListenOptions } from "./listener.js"
 export type { Session } from "./session.js"
 
@@ -121,7 +121,7 @@ export interface MemoryServer {
   /** Number of items held (expired and flushed items not yet reclaimed included). */
   readonly size: number
   /** The live item under `key`, without touching stats or LRU order. */
-  readonly peek: (key: string) => Item | undefined
+  readonly peek: (key: string) => StoredItem | undefined
   /** A snapshot of the counters. */
   readonly stats: () => Readonly<Stats>
   /** Removes every item (no stats effect). */

@@ -9,13 +9,14 @@ import { ErrorLines, itemSize, Replies, type StoreCommand } from "../protocol/se
 import { U64_MAX } from "../protocol/bytes.js"
 
 /**
- * A stored item. Times are milliseconds of the injected clock. The meta-protocol fields are kept
+ * An entry of the in-memory server's store (the client's read result is `MemcachedClient.Item`). Times
+ * are milliseconds of the injected clock. The meta-protocol fields are kept
  * so that `mg`/`ms` state (stale items, win tokens, fetched flags) has a home.
  *
  * @since 0.1.0
  * @category models
  */
-export interface Item {
+export interface StoredItem {
   readonly key: string
   value: Buffer
   flags: number
@@ -183,7 +184,7 @@ const parseStoredNumber = (v: Buffer): bigint | undefined => {
  */
 export interface DeltaResult {
   readonly text: string
-  readonly returned: Item
+  readonly returned: StoredItem
 }
 
 const TOO_LARGE = Buffer.from(ErrorLines.tooLarge + "\r\n")
@@ -206,7 +207,7 @@ export const EngineReplies = { TOO_LARGE, OUT_OF_MEMORY, NON_NUMERIC } as const
  */
 export class Engine {
   /** Insertion order of the Map is the LRU order: first = least recently used. */
-  readonly items = new Map<string, Item>()
+  readonly items = new Map<string, StoredItem>()
   readonly counters: Stats = emptyStats()
   readonly started: number
   private casCounter = 0n
@@ -237,18 +238,18 @@ export class Engine {
     return this.now() + exptime * 1000
   }
 
-  private isFlushed(item: Item, now: number): boolean {
+  private isFlushed(item: StoredItem, now: number): boolean {
     if (item.flushed) return true
     const live = this.oldestLive
     return live !== 0 && live <= now && item.time <= live
   }
 
-  private isDead(item: Item, now: number): boolean {
+  private isDead(item: StoredItem, now: number): boolean {
     return (item.exptime !== 0 && item.exptime <= now) || this.isFlushed(item, now)
   }
 
   /** The live item under `key`; expired or flushed items are unlinked. Counts get_expired/flushed if asked. */
-  lookup(key: string, countMiss: boolean): Item | undefined {
+  lookup(key: string, countMiss: boolean): StoredItem | undefined {
     const item = this.items.get(key)
     if (item === undefined) return undefined
     const now = this.now()
@@ -267,21 +268,21 @@ export class Engine {
   }
 
   /** Like lookup, without side effects on counters or LRU (expired items stay until touched). */
-  peek(key: string): Item | undefined {
+  peek(key: string): StoredItem | undefined {
     const item = this.items.get(key)
     if (item === undefined || this.isDead(item, this.now())) return undefined
     return item
   }
 
   /** Moves `item` to the most recently used end and stamps its access time. */
-  bump(item: Item): void {
+  bump(item: StoredItem): void {
     item.time = this.now()
     this.items.delete(item.key)
     this.items.set(item.key, item)
   }
 
   /** Removes `item` (if it is still the one linked under its key) and its accounting. */
-  unlink(item: Item): void {
+  unlink(item: StoredItem): void {
     if (this.items.get(item.key) === item) {
       this.items.delete(item.key)
       if (!item.flushed) {
@@ -292,7 +293,7 @@ export class Engine {
   }
 
   /** Links a new item under its key, replacing any old one and evicting LRU items to fit. */
-  link(key: string, value: Buffer, flags: number, exptime: number): Item | undefined {
+  link(key: string, value: Buffer, flags: number, exptime: number): StoredItem | undefined {
     const size = itemTotal(key.length, value.length, flags)
     const old = this.items.get(key)
     if (old !== undefined) this.unlink(old)
@@ -313,7 +314,7 @@ export class Engine {
       }
       this.unlink(victim)
     }
-    const item: Item = {
+    const item: StoredItem = {
       key,
       value,
       flags,
@@ -392,7 +393,7 @@ export class Engine {
    * Applies a delta to a live counter (memcached's do_add_delta). Returns undefined when the value is
    * not a number. Counts incr/decr hits.
    */
-  applyDelta(item: Item, incr: boolean, delta: bigint): DeltaResult | undefined {
+  applyDelta(item: StoredItem, incr: boolean, delta: bigint): DeltaResult | undefined {
     const value = item.value.length === 0 ? undefined : parseStoredNumber(item.value)
     if (value === undefined) return undefined
     let next: bigint
@@ -432,7 +433,7 @@ export class Engine {
   }
 
   /** Sets a new expiry on a live item (touch, gat); the item counts as fetched. */
-  touch(key: string, exptime: number): Item | undefined {
+  touch(key: string, exptime: number): StoredItem | undefined {
     const item = this.lookup(key, false)
     if (item === undefined) return undefined
     item.exptime = this.expiresAt(exptime)
@@ -480,7 +481,7 @@ export class Engine {
     this.markFlushed((item) => item.time <= live)
   }
 
-  private markFlushed(hit: (item: Item) => boolean): void {
+  private markFlushed(hit: (item: StoredItem) => boolean): void {
     for (const item of this.items.values()) {
       if (item.flushed) {
         // Flushed by an earlier flush and never touched since: nothing can observe it any more.

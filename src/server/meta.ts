@@ -11,7 +11,7 @@ import { EMPTY } from "../protocol/bytes.js"
 import { decodeBase64Key } from "../protocol/meta.js"
 import { type MetaCommand, Replies, ReplyWriter } from "../protocol/server.js"
 import type { ServerContext } from "./context.js"
-import { type Engine, EngineReplies, type Item, itemTotal } from "./engine.js"
+import { type Engine, EngineReplies, type StoredItem, itemTotal } from "./engine.js"
 import { type MetaFlags, OPAQUE_TOO_LONG, parseMetaFlags } from "./metaFlags.js"
 import { line } from "./replyLine.js"
 import { slabClass } from "./stats.js"
@@ -41,7 +41,7 @@ const plain = (r: Request, code: string, binary: boolean): Buffer => {
   return line(s)
 }
 
-const ttlOf = (e: Engine, item: Item): number =>
+const ttlOf = (e: Engine, item: StoredItem): number =>
   item.exptime === 0 ? -1 : Math.max(-1, Math.ceil((item.exptime - e.now()) / 1000))
 
 /**
@@ -118,8 +118,31 @@ const mg = (r: Request): Buffer | undefined => {
   return mgHit(r, item, created)
 }
 
+/**
+ * The flags `mg` and `ma` treat alike: `T` (new TTL) and `N` (TTL of an item vivified now) set the
+ * expiry and return nothing; `t`, `c` and `O` return the TTL left, the CAS and the opaque. Returns the
+ * text to append, or undefined for a flag the command handles itself.
+ */
+const sharedFlag = (r: Request, item: StoredItem, created: boolean, t: string): string | undefined => {
+  switch (t[0]) {
+    case "T":
+      item.exptime = r.e.expiresAt(r.f.ttl!)
+      return ""
+    case "N":
+      if (created) item.exptime = r.e.expiresAt(r.f.vivify!)
+      return ""
+    case "t":
+      return " t" + ttlOf(r.e, item)
+    case "c":
+      return " c" + item.cas
+    case "O":
+      return " " + t
+  }
+  return undefined
+}
+
 /** The return flags of an `mg` hit (or a vivified miss), in request order. */
-const mgHit = (r: Request, item: Item, created: boolean): Buffer => {
+const mgHit = (r: Request, item: StoredItem, created: boolean): Buffer => {
   const { e, f } = r
   const c = e.counters
   const now = e.now()
@@ -127,17 +150,18 @@ const mgHit = (r: Request, item: Item, created: boolean): Buffer => {
   let value = false
   let ret = ""
   for (const t of f.tokens) {
+    const shared = sharedFlag(r, item, created, t)
+    if (shared !== undefined) {
+      ret += shared
+      if (t[0] === "T") {
+        c.cmd_touch++
+        c.touch_hits++
+      }
+      continue
+    }
     switch (t[0]) {
       case "v":
         value = true
-        break
-      case "T":
-        item.exptime = e.expiresAt(f.ttl!)
-        c.cmd_touch++
-        c.touch_hits++
-        break
-      case "N":
-        if (created) item.exptime = e.expiresAt(f.vivify!)
         break
       case "R":
         if (!item.won && !created && item.exptime !== 0 && item.exptime < now + f.recache! * 1000) won = true
@@ -145,23 +169,14 @@ const mgHit = (r: Request, item: Item, created: boolean): Buffer => {
       case "f":
         ret += " f" + item.flags
         break
-      case "c":
-        ret += " c" + item.cas
-        break
       case "s":
         ret += " s" + item.value.length
-        break
-      case "t":
-        ret += " t" + ttlOf(e, item)
         break
       case "h":
         ret += item.fetched ? " h1" : " h0"
         break
       case "l":
         ret += " l" + Math.max(0, Math.floor((now - item.time) / 1000))
-        break
-      case "O":
-        ret += " " + t
         break
       case "k":
         ret += keyToken(r, item.binaryKey)
@@ -214,12 +229,12 @@ const ms = (r: Request, data: Buffer): Buffer | undefined => {
 const msStore = (
   r: Request,
   data: Buffer
-): { code: "HD" | "NS" | "EX" | "NF"; stored: Item | undefined } | undefined => {
+): { code: "HD" | "NS" | "EX" | "NF"; stored: StoredItem | undefined } | undefined => {
   const { e, f } = r
   const c = e.counters
   const exptime = e.expiresAt(f.ttl ?? 0)
   const old = e.lookup(r.key, false)
-  let stored: Item | undefined
+  let stored: StoredItem | undefined
   const store = (value: Buffer, flags: number, exp: number, joined = false): void => {
     stored = e.link(r.key, value, flags, exp)
     if (stored !== undefined) {
@@ -354,34 +369,15 @@ const ma = (r: Request): Buffer | undefined => {
 }
 
 /** The return flags of `ma`, in request order. */
-const maReply = (r: Request, item: Item, created: boolean, number: string): Buffer | undefined => {
-  const { e, f } = r
+const maReply = (r: Request, item: StoredItem, created: boolean, number: string): Buffer | undefined => {
+  const { f } = r
   let value = false
   let ret = ""
   for (const t of f.tokens) {
-    switch (t[0]) {
-      case "v":
-        value = true
-        break
-      case "T":
-        item.exptime = e.expiresAt(f.ttl!)
-        break
-      case "N":
-        if (created) item.exptime = e.expiresAt(f.vivify!)
-        break
-      case "t":
-        ret += " t" + ttlOf(e, item)
-        break
-      case "c":
-        ret += " c" + item.cas
-        break
-      case "O":
-        ret += " " + t
-        break
-      case "k": // ma echoes the key the way it was asked
-        ret += keyToken(r, f.base64)
-        break
-    }
+    const shared = sharedFlag(r, item, created, t)
+    if (shared !== undefined) ret += shared
+    else if (t[0] === "v") value = true
+    else if (t[0] === "k") ret += keyToken(r, f.base64) // ma echoes the key the way it was asked
   }
   if (f.opaqueTooLong) return line(OPAQUE_TOO_LONG)
   if (f.quiet && !created) return undefined

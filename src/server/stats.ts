@@ -8,7 +8,7 @@
  */
 import { ReplyWriter } from "../protocol/server.js"
 import type { ConnectionInfo, ServerContext } from "./context.js"
-import type { Item } from "./engine.js"
+import type { StoredItem } from "./engine.js"
 
 /** One `STAT` row. */
 type Row = readonly [string, string | number | bigint]
@@ -50,9 +50,9 @@ export const slabClass = (size: number): number => {
 const perSlab = (cls: number): number => Math.floor(PAGE / SLAB_CLASSES[cls - 1]!)
 
 /** Live (not expired, not flushed) items grouped by class, most recently used first. */
-const byClass = (ctx: ServerContext): Map<number, Array<Item>> => {
+const byClass = (ctx: ServerContext): Map<number, Array<StoredItem>> => {
   const e = ctx.engine
-  const out = new Map<number, Array<Item>>()
+  const out = new Map<number, Array<StoredItem>>()
   const items = [...e.items.values()].reverse()
   for (const item of items) {
     if (e.peek(item.key) !== item) continue
