@@ -284,6 +284,25 @@ export const setMany = <W, S extends Endpoint>(
 }
 
 /**
+ * The distinct keys of a key-only bulk call as items; a key fails in `results` with the call's problem
+ * (a bad timeout or TTL) or its own (an invalid key), before anything is sent. Never throws.
+ */
+const keyItems = <W>(
+  keys: Iterable<string>,
+  callProblem: EngineError | undefined,
+  results: Map<string, W>,
+  as: BulkResults<W>
+): Array<BulkItem> => {
+  const valid: Array<BulkItem> = []
+  for (const key of new Set(keys)) {
+    const problem = callProblem ?? keyError(key)
+    if (problem !== undefined) results.set(key, as.fail(problem))
+    else valid.push({ key, data: undefined })
+  }
+  return valid
+}
+
+/**
  * `delete` of every distinct key (quiet `md` batches on meta servers), each key's outcome in `done`'s
  * map. Never throws.
  *
@@ -298,15 +317,7 @@ export const deleteMany = <W, S extends Endpoint>(
   done: (results: ReadonlyMap<string, W>) => void
 ): void => {
   const results = new Map<string, W>()
-  const valid: Array<BulkItem> = []
-  for (const key of new Set(keys)) {
-    const problem = timeout instanceof EngineError ? timeout : keyError(key)
-    if (problem !== undefined) {
-      results.set(key, as.fail(problem))
-      continue
-    }
-    valid.push({ key, data: undefined })
-  }
+  const valid = keyItems(keys, timeout instanceof EngineError ? timeout : undefined, results, as)
   const quiet = { quiet: true, returnKey: true } as const
   const forms: Forms = {
     text: (item) => encodeDelete(item.key),
@@ -335,19 +346,8 @@ export const touchMany = <W, S extends Endpoint>(
 ): void => {
   const exptime = exptimeAt(ttl, ctx.timers)
   const results = new Map<string, W>()
-  const valid: Array<BulkItem> = []
-  for (const key of new Set(keys)) {
-    const problem = timeout instanceof EngineError
-      ? timeout
-      : typeof exptime !== "number"
-      ? exptime
-      : keyError(key)
-    if (problem !== undefined) {
-      results.set(key, as.fail(problem))
-      continue
-    }
-    valid.push({ key, data: undefined })
-  }
+  const callProblem = timeout instanceof EngineError ? timeout : typeof exptime !== "number" ? exptime : undefined
+  const valid = keyItems(keys, callProblem, results, as)
   const e = exptime as number
   const forms: Forms = {
     text: (item) => encodeTouch(item.key, e),
