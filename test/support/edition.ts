@@ -14,6 +14,9 @@ import type * as Duration from "effect/Duration"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
+import * as TestContext from "effect/TestContext"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import type * as RateLimiterModule from "@effect/experimental/RateLimiter"
 import type * as MemcachedClient from "../../src/MemcachedClient.js"
 
@@ -106,3 +109,24 @@ export const storeErrorCause = (e: RateLimiterModule.RateLimiterError): unknown 
 
 /** Forks a child fiber of the current one (`Effect.fork` in Effect 3). */
 export const fork: typeof Effect.fork = Effect.fork
+
+// --- Managed and discovery drivers (test/support/managedEdition.ts, discoveryEdition.ts; session 4, F1) ---
+
+/** The test services of a runtime with TestClock (`TestContext.TestContext` in Effect 3). */
+export const testClockLayer: Layer.Layer<never> = TestContext.TestContext as Layer.Layer<never>
+
+/**
+ * `effect` with every log line, at every level, given to `sink` as `message [annotations]`
+ * (`Logger.replace` of the default logger and `Logger.withMinimumLogLevel(LogLevel.All)` in Effect 3).
+ */
+export const collectLogs = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  sink: (line: string) => void
+): Effect.Effect<A, E, R> =>
+  effect.pipe(
+    Effect.provide(Logger.replace(
+      Logger.defaultLogger,
+      Logger.make(({ annotations, message }) => sink(`${String(message)} ${JSON.stringify([...annotations])}`))
+    )),
+    Logger.withMinimumLogLevel(LogLevel.All)
+  )

@@ -4,6 +4,8 @@
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as References from "effect/References"
 import * as Result from "effect/Result"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -103,3 +105,25 @@ export const storeErrorCause = (e: RateLimiterModule.RateLimiterError): unknown 
 
 /** Forks a child fiber of the current one (`Effect.forkChild` in Effect 4). */
 export const fork: typeof Effect.forkChild = Effect.forkChild
+
+// --- Managed and discovery drivers (test/support/managedEdition.ts, discoveryEdition.ts; session 4, F1) ---
+
+/** The test services of a runtime with TestClock (`TestClock.layer()` in Effect 4). */
+export const testClockLayer: Layer.Layer<never> = TestClock.layer()
+
+/**
+ * `effect` with every log line, at every level, given to `sink` as `message {annotations}`
+ * (`Logger.layer` and `References.MinimumLogLevel` "All" in Effect 4).
+ */
+export const collectLogs = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  sink: (line: string) => void
+): Effect.Effect<A, E, R> =>
+  effect.pipe(
+    Effect.provide(Logger.layer([
+      Logger.make(({ fiber, message }) =>
+        sink(`${String(message)} ${JSON.stringify(fiber.getRef(References.CurrentLogAnnotations))}`)
+      )
+    ])),
+    Effect.provideService(References.MinimumLogLevel, "All")
+  )
