@@ -6,7 +6,10 @@
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import type * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Runtime from "effect/Runtime"
+import type { RunningFiber } from "../../src/edition.js"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as path from "node:path"
@@ -130,3 +133,21 @@ export const collectLogs = <A, E, R>(
     )),
     Logger.withMinimumLogLevel(LogLevel.All)
   )
+
+// --- Telemetry driver (test/Telemetry.test.ts; session 4, F1) ----------------------------------------------
+
+/** Runs effects in the services of a built layer, as Promises of their exits or as forked fibers. */
+export interface LayerRunner {
+  readonly run: <A, E>(effect: Effect.Effect<A, E>) => Promise<Exit.Exit<A, E>>
+  readonly fork: <A, E>(effect: Effect.Effect<A, E>) => RunningFiber
+}
+
+/**
+ * `layer` built in the current scope, and a runner of effects in what it provides (Effect 3: a `Runtime`
+ * from `Layer.toRuntime`, since a tracer is installed in the layer's fiber refs). Fails as `layer` fails.
+ */
+export const layerRunner = <E>(layer: Layer.Layer<never, E>): Effect.Effect<LayerRunner, E, Scope.Scope> =>
+  Effect.map(Layer.toRuntime(layer), (runtime) => ({
+    run: (effect) => Runtime.runPromiseExit(runtime)(effect),
+    fork: (effect) => Runtime.runFork(runtime)(effect)
+  }))

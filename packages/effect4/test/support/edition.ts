@@ -3,7 +3,9 @@
  * edition's (Effect 4's) spelling; the root's test/support/edition.ts has the same exports for Effect 3.
  */
 import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import type { RunningFiber } from "../../src/edition.js"
 import * as Logger from "effect/Logger"
 import * as References from "effect/References"
 import * as Result from "effect/Result"
@@ -127,3 +129,21 @@ export const collectLogs = <A, E, R>(
     ])),
     Effect.provideService(References.MinimumLogLevel, "All")
   )
+
+// --- Telemetry driver (test/Telemetry.test.ts; session 4, F1) ----------------------------------------------
+
+/** Runs effects in the services of a built layer, as Promises of their exits or as forked fibers. */
+export interface LayerRunner {
+  readonly run: <A, E>(effect: Effect.Effect<A, E>) => Promise<Exit.Exit<A, E>>
+  readonly fork: <A, E>(effect: Effect.Effect<A, E>) => RunningFiber
+}
+
+/**
+ * `layer` built in the current scope, and a runner of effects in the services it provides
+ * (`Layer.build`, then `Effect.provideContext`). Fails as `layer` fails.
+ */
+export const layerRunner = <E>(layer: Layer.Layer<never, E>): Effect.Effect<LayerRunner, E, Scope.Scope> =>
+  Effect.map(Layer.build(layer), (services) => ({
+    run: (effect) => Effect.runPromiseExit(Effect.provideContext(effect, services)),
+    fork: (effect) => Effect.runFork(Effect.provideContext(effect, services))
+  }))
