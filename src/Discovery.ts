@@ -14,10 +14,10 @@
  *
  * @since 0.2.0
  */
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
+import type * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
+import { type DurationInput, fromNullable, spacedTimes } from "./edition.js"
 import type { DiscoveryMode } from "./engine/discovery.js"
 import type { MemcachedError } from "./MemcachedError.js"
 import type { ClusterNode } from "./protocol/discovery.js"
@@ -53,7 +53,7 @@ export interface ElastiCacheOptions {
    */
   readonly pollOnEjection?: boolean | undefined
   /** Deadline of one poll request. Default: the client's `timeout`. */
-  readonly timeout?: Duration.DurationInput | undefined
+  readonly timeout?: DurationInput | undefined
   /**
    * Which request to send: `auto` (default: `config get cluster`, and `get AmazonElastiCache:cluster`
    * once the endpoint answered `ERROR`), `config` only, or `legacy` only.
@@ -170,14 +170,14 @@ export const status = (discovery: Discovery): Effect.Effect<DiscoveryStatus> =>
   Effect.sync(() => {
     const s = discovery.state
     return {
-      version: Option.fromNullable(s.version),
+      version: fromNullable(s.version),
       nodes: s.nodes,
-      mode: Option.fromNullable(s.mode),
+      mode: fromNullable(s.mode),
       polls: s.polls,
       failures: s.failures,
       ignored: s.ignored,
       changes: s.changes,
-      lastError: Option.fromNullable(s.lastError)
+      lastError: fromNullable(s.lastError)
     }
   })
 
@@ -195,10 +195,7 @@ export const defaultSchedule: Schedule.Schedule<unknown> = Schedule.spaced("60 s
  * @since 0.2.0
  * @category constants
  */
-export const defaultRetry: Schedule.Schedule<unknown, MemcachedError> = Schedule.intersect(
-  Schedule.spaced("500 millis"),
-  Schedule.recurs(3)
-)
+export const defaultRetry: Schedule.Schedule<unknown, MemcachedError> = spacedTimes("500 millis", 3)
 
 /**
  * The server spec of a discovered node: its host name when it has one (so TLS verifies and sends SNI

@@ -194,6 +194,7 @@ export const make = (
     }
     const telemetry = resolveTelemetry(options.telemetry)
     if (isConfigError(telemetry)) return yield* Effect.fail(telemetry)
+    const services = yield* Effect.context<never>()
     const settings = { ...fields, ...health, protocol, textProxy: options.textProxy === true } as Settings
     const distribution = options.distribution ?? Distribution.ketama()
     const auth = authCommand(options.auth)
@@ -223,7 +224,7 @@ export const make = (
     const servers = discovery === undefined ? [...listed] : yield* Discovery.initial(discovery.right)
     // Set when discovery runs: an ejection asks it to poll soon.
     let ejected: (() => void) | undefined = undefined
-    const countHealth = healthCounter(telemetry, servers)
+    const countHealth = healthCounter(telemetry, services)
     const events: PoolEvents = {
       log: (level, message, server) =>
         runFork(logAt[level](message).pipe(Effect.annotateLogs({ module: "MemcachedClient", server }))),
@@ -233,7 +234,7 @@ export const make = (
         if (pool.health === "ejected") ejected?.()
       },
       retryDelay: retryDelayOf(ejectionBackoff(settings.retryInterval, settings.maxRetryInterval)),
-      observer: engineObserver(telemetry, servers)
+      observer: engineObserver(telemetry, services)
     }
     const makePool = (spec: ServerSpec.ServerSpec, i: number) => {
       const pool = new ServerPool(i, spec, transport, settings, timers, events)
@@ -253,7 +254,7 @@ export const make = (
     const prefixed = keyPrefix === "" ? client : withKeyPrefix(client, keyPrefix)
     if (telemetry === undefined) return prefixed
     yield* samplePools(telemetry, pools)
-    return withTelemetry(prefixed, { telemetry, servers, clock, protocolOf: (i) => pools[i]?.protocol })
+    return withTelemetry(prefixed, { telemetry, servers, clock, services, protocolOf: (i) => pools[i]?.protocol })
   })
 
 /**

@@ -1,7 +1,7 @@
 /**
  * OpenTelemetry-ready spans and metrics of the client, following the database semantic conventions,
  * through Effect's own `Tracer` and `Metric` (export them with `@effect/opentelemetry`, or read the
- * metrics with `Metric.value`). Switched on per client with the `telemetry` option of
+ * metrics with `Metric.value`; Effect 4: also `Metric.snapshot`). Switched on per client with the `telemetry` option of
  * `MemcachedClient.make` / `layer`:
  *
  * ```ts
@@ -24,10 +24,10 @@
  *
  * @since 0.1.0
  */
-import type * as Duration from "effect/Duration"
 import * as Metric from "effect/Metric"
-import * as MetricBoundaries from "effect/MetricBoundaries"
+import type { DurationInput } from "./edition.js"
 import { Attr, BATCH_BUCKETS, DURATION_BUCKETS, MetricName, type RecordKeys, SYSTEM } from "./engine/telemetry.js"
+import { type Counter, type Gauge, type Histogram, histogram } from "./telemetryEdition.js"
 
 export {
   /**
@@ -79,7 +79,7 @@ export interface TelemetryOptions {
   /** Attributes added to every span of this client (e.g. `{ "cache.name": "sessions" }`). */
   readonly spanAttributes?: Readonly<Record<string, unknown>> | undefined
   /** How often the pool gauges are sampled. Default 5 seconds. */
-  readonly poolSampleInterval?: Duration.DurationInput | undefined
+  readonly poolSampleInterval?: DurationInput | undefined
 }
 
 /**
@@ -90,9 +90,9 @@ export interface TelemetryOptions {
  * @since 0.1.0
  * @category metrics
  */
-export const operationDuration: Metric.Metric.Histogram<number> = Metric.histogram(
+export const operationDuration: Histogram = histogram(
   MetricName.operationDuration,
-  MetricBoundaries.fromIterable(DURATION_BUCKETS),
+  DURATION_BUCKETS,
   "Duration of memcached client operations"
 )
 
@@ -102,7 +102,7 @@ export const operationDuration: Metric.Metric.Histogram<number> = Metric.histogr
  * @since 0.1.0
  * @category metrics
  */
-export const hits: Metric.Metric.Counter<number> = Metric.counter(MetricName.hits, {
+export const hits: Counter = Metric.counter(MetricName.hits, {
   description: "Keys found by memcached reads",
   incremental: true
 })
@@ -113,7 +113,7 @@ export const hits: Metric.Metric.Counter<number> = Metric.counter(MetricName.hit
  * @since 0.1.0
  * @category metrics
  */
-export const misses: Metric.Metric.Counter<number> = Metric.counter(MetricName.misses, {
+export const misses: Counter = Metric.counter(MetricName.misses, {
   description: "Keys not found by memcached reads",
   incremental: true
 })
@@ -124,7 +124,7 @@ export const misses: Metric.Metric.Counter<number> = Metric.counter(MetricName.m
  * @since 0.1.0
  * @category metrics
  */
-export const timeouts: Metric.Metric.Counter<number> = Metric.counter(MetricName.timeouts, {
+export const timeouts: Counter = Metric.counter(MetricName.timeouts, {
   description: "Memcached requests that timed out",
   incremental: true
 })
@@ -135,7 +135,7 @@ export const timeouts: Metric.Metric.Counter<number> = Metric.counter(MetricName
  * @since 0.1.0
  * @category metrics
  */
-export const connectionCount: Metric.Metric.Gauge<number> = Metric.gauge(MetricName.connectionCount, {
+export const connectionCount: Gauge = Metric.gauge(MetricName.connectionCount, {
   description: "Memcached connections by state"
 })
 
@@ -145,7 +145,7 @@ export const connectionCount: Metric.Metric.Gauge<number> = Metric.gauge(MetricN
  * @since 0.1.0
  * @category metrics
  */
-export const pendingRequests: Metric.Metric.Gauge<number> = Metric.gauge(MetricName.pendingRequests, {
+export const pendingRequests: Gauge = Metric.gauge(MetricName.pendingRequests, {
   description: "Memcached requests queued behind a full pipeline"
 })
 
@@ -155,7 +155,7 @@ export const pendingRequests: Metric.Metric.Gauge<number> = Metric.gauge(MetricN
  * @since 0.1.0
  * @category metrics
  */
-export const inFlight: Metric.Metric.Gauge<number> = Metric.gauge(MetricName.inFlight, {
+export const inFlight: Gauge = Metric.gauge(MetricName.inFlight, {
   description: "Memcached requests in flight"
 })
 
@@ -165,7 +165,7 @@ export const inFlight: Metric.Metric.Gauge<number> = Metric.gauge(MetricName.inF
  * @since 0.1.0
  * @category metrics
  */
-export const ejections: Metric.Metric.Counter<number> = Metric.counter(MetricName.ejections, {
+export const ejections: Counter = Metric.counter(MetricName.ejections, {
   description: "Memcached servers ejected after repeated failures",
   incremental: true
 })
@@ -176,7 +176,7 @@ export const ejections: Metric.Metric.Counter<number> = Metric.counter(MetricNam
  * @since 0.1.0
  * @category metrics
  */
-export const readmissions: Metric.Metric.Counter<number> = Metric.counter(MetricName.readmissions, {
+export const readmissions: Counter = Metric.counter(MetricName.readmissions, {
   description: "Memcached servers readmitted after a successful probe",
   incremental: true
 })
@@ -187,8 +187,8 @@ export const readmissions: Metric.Metric.Counter<number> = Metric.counter(Metric
  * @since 0.1.0
  * @category metrics
  */
-export const autoBatchSize: Metric.Metric.Histogram<number> = Metric.histogram(
+export const autoBatchSize: Histogram = histogram(
   MetricName.autoBatchSize,
-  MetricBoundaries.fromIterable(BATCH_BUCKETS),
+  BATCH_BUCKETS,
   "Single-key gets merged into one memcached command"
 )

@@ -4,6 +4,7 @@
  * and exports (packages/effect4/src/edition.ts). Internal: not exported from the package. One function or
  * type per spelling difference, grouped in titled sections by the modules that use them.
  */
+import * as ConfigErrors from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
@@ -17,6 +18,7 @@ import * as Layer from "effect/Layer"
 import type * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import type { ClientTelemetry as Telemetry } from "./client/telemetry.js"
@@ -228,3 +230,22 @@ export const isSuccess = <A, E>(o: Outcome<A, E>): boolean => Either.isRight(o)
  * @internal
  */
 export const fromNullable = <A>(a: A): Option.Option<NonNullable<A>> => Option.fromNullable(a)
+
+// --- Discovery (session 4, F1) ------------------------------------------------------------------
+
+/** A configuration error (`ConfigError.ConfigError` in Effect 3). */
+export type ConfigError = ConfigErrors.ConfigError
+
+/** A configuration error naming the entry at `path` (`ConfigError.InvalidData`). Never fails. */
+export const configError = (path: ReadonlyArray<string>, message: string): ConfigError =>
+  ConfigErrors.InvalidData([...path], message)
+
+/** `times` recurrences, `delay` apart (`Schedule.intersect(Schedule.spaced, Schedule.recurs)`). */
+export const spacedTimes = (delay: DurationInput, times: number): Schedule.Schedule<unknown> =>
+  Schedule.intersect(Schedule.spaced(delay), Schedule.recurs(times))
+
+/** Offers `value` to `queue` at once, outside an Effect (`Queue.unsafeOffer`); false when it is full. */
+export const offerNow = <A>(queue: Queue.Queue<A>, value: A): boolean => Queue.unsafeOffer(queue, value)
+
+/** Drops what `queue` holds, without waiting (`Queue.takeAll`). Never fails. */
+export const clearQueue = <A>(queue: Queue.Queue<A>): Effect.Effect<void> => Effect.asVoid(Queue.takeAll(queue))

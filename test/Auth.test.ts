@@ -5,7 +5,7 @@
  * before `STORED`, every reconnect re-authenticates, rejections count toward ejection, and the password
  * appears in no error, cause or log. Then the server side: the in-memory gate answers byte for byte
  * what memcached 1.6.18 answers. The client cases common to both editions are the edition-neutral ones
- * of support/managedCases.ts, registered here with the Effect 3 client (support/managedEdition3.ts).
+ * of support/managedCases.ts, registered here with the Effect 3 client (support/managedEdition.ts, one source for both editions).
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
@@ -27,7 +27,7 @@ import { authCredentialProblem, encodeAuth } from "../src/protocol/client.js"
 import type { MemcachedClientOptions } from "../src/MemcachedClient.js"
 import { spawnMemcachedOn } from "./support/load.js"
 import { AUTH_FILE, authCases, type ManagedCase, PASSWORD, realAuthCases } from "./support/managedCases.js"
-import { effect3 } from "./support/managedEdition3.js"
+import { managedEdition } from "./support/managedEdition.js"
 import { freePort, startFakeServer } from "./support/memcached.js"
 import { makeTestCerts, removeTestCerts, type TestCerts } from "./support/tlsCerts.js"
 import { memoryServer, realMemcached, type Target } from "./support/tlsTargets.js"
@@ -63,7 +63,9 @@ const reasonOf = (exit: Exit.Exit<unknown, unknown>): string => {
 }
 
 const register = (cases: ReadonlyArray<ManagedCase>, target: () => Target) => {
-  for (const c of cases) it(c.name, () => c.run({ edition: effect3, target: target(), certs: () => certs }), 60_000)
+  for (const c of cases) {
+    it(c.name, () => c.run({ edition: managedEdition, target: target(), certs: () => certs }), 60_000)
+  }
 }
 
 describe("ASCII authentication against real memcached -Y", () => {

@@ -19,7 +19,7 @@ import type { Transport } from "../src/MemcachedTransport.js"
 import type { ClusterNode } from "../src/protocol/discovery.js"
 import * as MemoryServer from "../src/server/MemoryServer.js"
 import { compositionCases, pollCases, realCases } from "./support/discoveryCases.js"
-import { registerDiscovery } from "./support/discoveryEdition3.js"
+import { registerDiscovery } from "./support/discoveryEdition.js"
 import { type MemcachedProcess, startMemcached } from "./support/memcached.js"
 
 /** Waits (real time) until `check` holds, at most `ms`. */

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe } from "@effect/vitest"
 import { tlsCases } from "./support/discoveryCases.js"
-import { registerDiscovery } from "./support/discoveryEdition3.js"
+import { registerDiscovery } from "./support/discoveryEdition.js"
 import { makeTestCerts, removeTestCerts, type TestCerts } from "./support/tlsCerts.js"
 
 let certs: TestCerts

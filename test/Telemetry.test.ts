@@ -1,29 +1,31 @@
 /**
- * The `telemetry` option of the Effect 3 client through a real OpenTelemetry pipeline
+ * The `telemetry` option of the client through a real OpenTelemetry pipeline, one source for both
+ * editions (the Effect 4 package runs its copy against its client and `@effect/opentelemetry` 4.x)
  * (`@effect/opentelemetry`'s NodeSdk layer over the SDK's in-memory span exporter and a collecting
  * metric reader): the shared, edition-neutral cases of support/telemetryCases.ts (span names, kinds,
  * attributes, parentage under the caller's span, error status; cache-aside spans; metric values after a
  * known workload; pool gauges, auto-batch sizes, ejections/readmissions and timeouts; nothing without
- * the option) registered with the Effect 3 client — the Effect 4 package registers the same ones — plus
+ * the option) registered with this edition's client, plus
  * one case against real memcached and the effect-free names/mapping of engine/telemetry.ts.
  */
 import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { SpanKind } from "@opentelemetry/api"
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import * as Layer from "effect/Layer"
+import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Runtime from "effect/Runtime"
-import * as Scope from "effect/Scope"
 import * as CacheAside from "../src/CacheAside.js"
+import { inScope, type RunningFiber } from "../src/edition.js"
 import { errorType, hashKey, isTimeout, keyRecorder, statusCode } from "../src/engine/telemetry.js"
 import { EngineError } from "../src/engine/types.js"
 import * as MemcachedClient from "../src/MemcachedClient.js"
 import * as MemcachedError from "../src/MemcachedError.js"
 import * as ServerSpec from "../src/ServerSpec.js"
+import { type Client, edition, layerRunner } from "./support/edition.js"
 import { type MemcachedProcess, startMemcached } from "./support/memcached.js"
 import {
   cacheAsideCases,
@@ -44,7 +46,7 @@ const sdk = (pipeline: Pipeline): Layer.Layer<never> =>
     resource: { serviceName: "effect-memcached-test" },
     spanProcessor: pipeline.spanProcessor,
     metricReader: pipeline.metricReader
-  })) as unknown as Layer.Layer<never>
+  })) as Layer.Layer<never>
 
 const settle = <A>(p: Promise<Exit.Exit<A, unknown>>): Promise<A> =>
   p.then((exit) => {
@@ -54,10 +56,10 @@ const settle = <A>(p: Promise<Exit.Exit<A, unknown>>): Promise<A> =>
 
 /** The client's methods as Promises, each call run by `run` (the pipeline's services, a parent span). */
 const driver = (
-  c: MemcachedClient.MemcachedClient,
-  cache: CacheAside.CacheAside,
+  c: Client,
+  cache: CacheAside.Service,
   run: <A>(e: Effect.Effect<A, unknown>) => Promise<A>,
-  fork: (e: Effect.Effect<unknown, unknown>) => Fiber.RuntimeFiber<unknown, unknown>
+  fork: (e: Effect.Effect<unknown, unknown>) => RunningFiber
 ): TelemetryClient => ({
   serverFor: (key) => c.serverFor(key),
   set: (key, value) => run(c.set(key, value)),
@@ -100,14 +102,13 @@ const driver = (
     )
 })
 
-/** The Effect 3 edition: the NodeSdk layer in a scope per case; clients built (and closed) in it. */
-const effect3: TelemetryEdition = {
+/** This edition: the NodeSdk layer in a scope per case; clients built (and closed) in it. */
+const telemetryEdition: TelemetryEdition = {
   withPipeline: (pipeline, use) =>
     settle(Effect.runPromiseExit(Effect.scoped(Effect.gen(function*() {
-      // A runtime, not a context: Effect 3's tracer is installed in the layer's fiber refs.
-      const runtime = yield* Layer.toRuntime(sdk(pipeline))
+      const runner = yield* layerRunner(sdk(pipeline))
       const scope = yield* Effect.scope
-      const runIn = <A>(e: Effect.Effect<A, unknown>): Promise<A> => settle(Runtime.runPromiseExit(runtime)(e))
+      const runIn = <A>(e: Effect.Effect<A, unknown>): Promise<A> => settle(runner.run(e))
       return yield* Effect.promise(() =>
         use(async (o) => {
           const client = await runIn(
@@ -124,27 +125,28 @@ const effect3: TelemetryEdition = {
                 ...o.telemetry,
                 ...(o.poolSampleMs === undefined ? {} : { poolSampleInterval: Duration.millis(o.poolSampleMs) })
               }
-            }).pipe(Scope.extend(scope))
+            }).pipe((e) => inScope(e, scope))
           )
           const cache = await runIn(
-            CacheAside.make().pipe(Effect.provideService(MemcachedClient.MemcachedClient, client), Scope.extend(scope))
+            CacheAside.make().pipe(Effect.provideService(MemcachedClient.MemcachedClient, client), (e) =>
+              inScope(e, scope))
           )
-          return driver(client, cache, runIn, (e) => Runtime.runFork(runtime)(e))
+          return driver(client, cache, runIn, runner.fork)
         })
       )
     }))))
 }
 
 const register = (cases: ReadonlyArray<TelemetryCase>) => {
-  for (const c of cases) it(c.name, () => runCase(effect3, c), 60_000)
+  for (const c of cases) it(c.name, () => runCase(telemetryEdition, c), 60_000)
 }
 
-describe("spans", () => register(spanCases))
-describe("cache-aside", () => register(cacheAsideCases))
-describe("metrics", () => register(metricCases))
-describe("off and half on", () => register(offCases))
+describe(`spans (${edition.name})`, () => register(spanCases))
+describe(`cache-aside (${edition.name})`, () => register(cacheAsideCases))
+describe(`metrics (${edition.name})`, () => register(metricCases))
+describe(`off and half on (${edition.name})`, () => register(offCases))
 
-describe("real memcached", () => {
+describe(`real memcached (${edition.name})`, () => {
   let mc: MemcachedProcess
   beforeAll(async () => {
     mc = await startMemcached()
@@ -176,12 +178,16 @@ describe("real memcached", () => {
       assert.strictEqual(get.attributes["memcached.hit"], true)
       assert.strictEqual(get.attributes["memcached.protocol"], "meta")
       assert.strictEqual(one("add").attributes["db.response.status_code"], "NS")
+      for (const name of ["set", "get", "add"]) {
+        const s = one(name)
+        assert.strictEqual(s.kind, SpanKind.CLIENT, name)
+        assert.strictEqual(s.attributes["server.port"], mc.port, name)
+        assert.strictEqual(s.attributes["memcached.protocol"], "meta", name)
+      }
       const rm = yield* Effect.promise(() => pipeline.metrics())
-      const sets = points(rm, "db.client.operation.duration", {
-        "server.port": String(mc.port),
-        "db.operation.name": "set"
-      })
-      assert.deepStrictEqual(sets.map((p) => p.value.count), [1])
+      const counts = points(rm, "db.client.operation.duration", { "server.port": String(mc.port) })
+        .map((p) => [p.attributes["db.operation.name"], p.value.count])
+      assert.deepStrictEqual(counts.sort(), [["add", 1], ["get", 1], ["set", 1]])
     }).pipe(Effect.scoped, Effect.provide(sdk(pipeline)))
   })
 })

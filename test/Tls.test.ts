@@ -6,7 +6,7 @@
  * one; SNI carries the host name (also when connecting to an IP, never an IP literal); a restarted
  * server is reconnected over TLS and sessions are resumed across reconnects. The cases common to both
  * editions are the edition-neutral ones of support/managedCases.ts, registered here with the Effect 3
- * client (support/managedEdition3.ts); the Effect 4 package registers the same ones.
+ * client (support/managedEdition.ts, one source for both editions); the Effect 4 package registers the same ones.
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -20,7 +20,7 @@ import * as ServerSpec from "../src/ServerSpec.js"
 import { withTls } from "../src/MemcachedTransport.js"
 import { spawnMemcachedOn } from "./support/load.js"
 import { type ManagedCase, tlsCases, tlsSettingCases } from "./support/managedCases.js"
-import { effect3 } from "./support/managedEdition3.js"
+import { managedEdition } from "./support/managedEdition.js"
 import { freePort } from "./support/memcached.js"
 import { makeTestCerts, removeTestCerts, type TestCerts } from "./support/tlsCerts.js"
 import { memoryServer, realMemcached, type Target } from "./support/tlsTargets.js"
@@ -46,7 +46,9 @@ const roundTrip = (c: MemcachedClient.MemcachedClient, key: string) =>
   })
 
 const register = (cases: ReadonlyArray<ManagedCase>, target: () => Target) => {
-  for (const c of cases) it(c.name, () => c.run({ edition: effect3, target: target(), certs: () => certs }), 60_000)
+  for (const c of cases) {
+    it(c.name, () => c.run({ edition: managedEdition, target: target(), certs: () => certs }), 60_000)
+  }
 }
 
 describe("TLS against real memcached -Z", () => {

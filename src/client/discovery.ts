@@ -5,22 +5,32 @@
  *
  * @since 0.2.0
  */
-import * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Queue from "effect/Queue"
-import * as Schedule from "effect/Schedule"
+import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import { defaultRetry, defaultSchedule, type Discovery, isDiscovery, nodeSpec } from "../Discovery.js"
 import { type DiscoveryMode, pollOnce as enginePoll } from "../engine/discovery.js"
 import type { Membership } from "../engine/membership.js"
+import { parse as parseSpec } from "../engine/serverSpec.js"
 import type { Timers } from "../engine/types.js"
 import { positiveFiniteMillis } from "../Key.js"
 import { type MemcachedError, MemcachedServerError } from "../MemcachedError.js"
 import type { Transport } from "../MemcachedTransport.js"
 import type { ClusterConfig } from "../protocol/discovery.js"
-import * as ServerSpec from "../ServerSpec.js"
+import type * as ServerSpec from "../ServerSpec.js"
+import {
+  callback,
+  clearQueue,
+  type ConfigError,
+  configError,
+  fail,
+  offerNow,
+  type Outcome,
+  scheduleSteps,
+  succeed
+} from "../edition.js"
 import { toMemcachedError } from "./completion.js"
 
 /**
@@ -51,7 +61,7 @@ export interface Resolved {
   readonly poll: Effect.Effect<ClusterConfig, MemcachedError>
 }
 
-const invalid = (path: string, message: string) => ConfigError.InvalidData(["discovery", path], message)
+const invalid = (path: string, message: string) => configError(["discovery", path], message)
 
 /**
  * Validates `discovery` against the client's settings; fails with a `ConfigError` naming the entry.
@@ -59,40 +69,38 @@ const invalid = (path: string, message: string) => ConfigError.InvalidData(["dis
  * @since 0.2.0
  * @category internal
  */
-export const resolve = (discovery: unknown, client: ClientSide): Either.Either<Resolved, ConfigError.ConfigError> => {
+export const resolve = (discovery: unknown, client: ClientSide): Outcome<Resolved, ConfigError> => {
   if (!isDiscovery(discovery)) {
-    return Either.left(
-      ConfigError.InvalidData(["discovery"], "discovery must be a value of Discovery.elastiCache(...)")
-    )
+    return fail(configError(["discovery"], "discovery must be a value of Discovery.elastiCache(...)"))
   }
   if (discovery.state.inUse) {
-    return Either.left(
+    return fail(
       invalid("endpoint", "this Discovery value is already used by a live client; make one per client")
     )
   }
   const raw = discovery.endpoint
   let endpoint: ServerSpec.ServerSpec
   if (typeof raw === "string") {
-    const parsed = ServerSpec.parse(raw)
-    if (Either.isLeft(parsed)) return Either.left(invalid("endpoint", parsed.left))
-    endpoint = parsed.right
+    const parsed = parseSpec(raw)
+    if (typeof parsed === "string") return fail(invalid("endpoint", parsed))
+    endpoint = parsed
   } else endpoint = raw
   const o = discovery.options
   const command = o.command ?? "auto"
   if (command !== "auto" && command !== "config" && command !== "legacy") {
-    return Either.left(invalid("command", `command must be "auto", "config" or "legacy", got ${String(command)}`))
+    return fail(invalid("command", `command must be "auto", "config" or "legacy", got ${String(command)}`))
   }
   let timeout = client.timeout
   if (o.timeout !== undefined) {
     const ms = positiveFiniteMillis(o.timeout)
     if (ms === undefined) {
-      return Either.left(invalid("timeout", `timeout must be a positive finite duration, got ${String(o.timeout)}`))
+      return fail(invalid("timeout", `timeout must be a positive finite duration, got ${String(o.timeout)}`))
     }
     timeout = ms
   }
   const settings = { connectTimeout: client.connectTimeout, timeout, timers: client.timers }
   const state = discovery.state
-  const once = Effect.async<ClusterConfig, MemcachedError>((resume) => {
+  const once = callback<ClusterConfig, MemcachedError>((resume) => {
     const mode: DiscoveryMode | undefined = command === "auto" ? state.mode : command
     const cancel = enginePoll(client.transport, endpoint, settings, mode, (result) => {
       if ("config" in result) {
@@ -115,23 +123,23 @@ export const resolve = (discovery: unknown, client: ClientSide): Either.Either<R
   const retry = o.retry ?? defaultRetry
   const poll = Effect.retry(once, {
     schedule: retry,
-    while: (e) => !(e._tag === "MemcachedServerError" && e.reason === "UnknownCommand")
+    while: (e: MemcachedError) => !(e._tag === "MemcachedServerError" && e.reason === "UnknownCommand")
   }).pipe(
-    Effect.tapBoth({
-      onFailure: (e) =>
-        Effect.sync(() => {
-          state.polls++
-          state.failures++
-          state.lastError = e
-        }),
-      onSuccess: () =>
-        Effect.sync(() => {
-          state.polls++
-          state.lastError = undefined
-        })
-    })
+    Effect.tapError((e) =>
+      Effect.sync(() => {
+        state.polls++
+        state.failures++
+        state.lastError = e
+      })
+    ),
+    Effect.tap(() =>
+      Effect.sync(() => {
+        state.polls++
+        state.lastError = undefined
+      })
+    )
   )
-  return Either.right({ discovery, endpoint, schedule: o.schedule ?? defaultSchedule, retry, command, poll })
+  return succeed({ discovery, endpoint, schedule: o.schedule ?? defaultSchedule, retry, command, poll })
 }
 
 const specsOf = (config: ClusterConfig): Array<ServerSpec.ServerSpec> => {
@@ -153,7 +161,7 @@ const specsOf = (config: ClusterConfig): Array<ServerSpec.ServerSpec> => {
  * @since 0.2.0
  * @category internal
  */
-export const initial = (r: Resolved): Effect.Effect<Array<ServerSpec.ServerSpec>, ConfigError.ConfigError> =>
+export const initial = (r: Resolved): Effect.Effect<Array<ServerSpec.ServerSpec>, ConfigError> =>
   r.poll.pipe(
     Effect.mapError((e) =>
       invalid("endpoint", `auto-discovery from ${r.endpoint.name} failed: ${e.message} (${e._tag}: ${e.reason})`)
@@ -165,9 +173,6 @@ export const initial = (r: Resolved): Effect.Effect<Array<ServerSpec.ServerSpec>
       return specs
     })
   )
-
-const annotate = <A, E, R>(r: Resolved, effect: Effect.Effect<A, E, R>) =>
-  Effect.annotateLogs(effect, { module: "Discovery", endpoint: r.endpoint.name })
 
 /**
  * One scheduled poll: a newer version is applied to `membership`, anything else is ignored; never fails.
@@ -195,8 +200,9 @@ export const pollAndApply = <S extends ServerSpec.ServerSpec>(r: Resolved, membe
         }]`
       )
     }),
-    Effect.catchAll((e) => Effect.logWarning(`poll failed, keeping ${state.nodes.length} nodes: ${e.message}`)),
-    (effect) => annotate(r, effect)
+    Effect.tapError((e) => Effect.logWarning(`poll failed, keeping ${state.nodes.length} nodes: ${e.message}`)),
+    Effect.ignore,
+    Effect.annotateLogs({ module: "Discovery", endpoint: r.endpoint.name })
   )
 }
 
@@ -220,15 +226,16 @@ export const start = <S extends ServerSpec.ServerSpec>(
     const state = r.discovery.state
     state.inUse = true
     yield* Effect.addFinalizer(() => Effect.sync(() => void (state.inUse = false)))
-    const driver = yield* Schedule.driver(r.schedule)
+    const step = yield* scheduleSteps(r.schedule)
     const nudges = yield* Queue.sliding<void>(1)
-    const nudged = Effect.zipRight(Queue.take(nudges), Effect.sleep(EJECTION_POLL_DELAY))
-    const wake = r.discovery.options.pollOnEjection === false
-      ? driver.next(undefined)
-      : Effect.raceFirst(driver.next(undefined), nudged)
-    const loop = Effect.forever(
-      wake.pipe(Effect.zipRight(pollAndApply(r, membership)), Effect.zipRight(Queue.takeAll(nudges)))
-    )
-    yield* Effect.forkScoped(Effect.ignore(loop))
-    return () => void Queue.unsafeOffer(nudges, undefined)
+    const nudged = Effect.as(Effect.andThen(Queue.take(nudges), Effect.sleep(EJECTION_POLL_DELAY)), true)
+    const wake = r.discovery.options.pollOnEjection === false ? step : Effect.raceFirst(step, nudged)
+    const loop = Effect.gen(function*() {
+      while (yield* wake) {
+        yield* pollAndApply(r, membership)
+        yield* clearQueue(nudges)
+      }
+    })
+    yield* Effect.forkScoped(loop)
+    return () => void offerNow(nudges, undefined)
   })

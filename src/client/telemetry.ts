@@ -1,19 +1,17 @@
 /**
  * The `telemetry` client option: a view of a client in which every method is one span (through the
- * current `Tracer`) and one duration sample (through Effect's `Metric`), and the engine observer and
- * pool sampler that feed the pool metrics. Built only when the option is set: without it the client has
+ * current `Tracer`) and one duration sample (through Effect's `Metric`, updated through each edition's
+ * `telemetryEdition.ts`, in the client's services), and the engine observer and pool sampler that feed the pool metrics. Built only when the option is set: without it the client has
  * no wrapper and its requests allocate nothing for telemetry. Names, attribute keys, error mapping and
  * key hashing come from the effect-free `engine/telemetry.ts`, shared with the other edition.
  * Internal: the public face is `MemcachedTelemetry`.
  *
  * @since 0.1.0
  */
-import * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
-import * as ConfigError from "effect/ConfigError"
+import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
@@ -32,10 +30,12 @@ import {
   statusCode,
   SYSTEM
 } from "../engine/telemetry.js"
+import { type ConfigError, configError, failureOf, isInterruptedOnly, match } from "../edition.js"
 import { positiveFiniteMillis } from "../Key.js"
 import * as M from "../MemcachedTelemetry.js"
 import type { MetaItem } from "../protocol/meta.js"
 import type { ServerSpec } from "../ServerSpec.js"
+import { type Labels, labels as seriesOf, nowNanos, update } from "../telemetryEdition.js"
 import type { MemcachedClient, WriteResult } from "./models.js"
 
 /**
@@ -52,7 +52,7 @@ export interface Telemetry {
   readonly poolSampleInterval: number
 }
 
-const invalid = (path: string, message: string) => ConfigError.InvalidData(["telemetry", path], message)
+const invalid = (path: string, message: string) => configError(["telemetry", path], message)
 
 /**
  * Resolves the option; `undefined` when telemetry is off (no option, or both halves disabled). Fails
@@ -63,10 +63,10 @@ const invalid = (path: string, message: string) => ConfigError.InvalidData(["tel
  */
 export const resolveTelemetry = (
   options: M.TelemetryOptions | undefined
-): Telemetry | undefined | ConfigError.ConfigError => {
+): Telemetry | undefined | ConfigError => {
   if (options === undefined) return undefined
   if (typeof options !== "object" || options === null) {
-    return ConfigError.InvalidData(["telemetry"], "telemetry must be an object of options")
+    return configError(["telemetry"], "telemetry must be an object of options")
   }
   for (const field of ["tracing", "metrics"] as const) {
     const v = options[field]
@@ -97,8 +97,6 @@ export const resolveTelemetry = (
   return { tracing, metrics, recordKey: keyRecorder(mode), spanAttributes: attrs, poolSampleInterval: interval }
 }
 
-const label = MetricLabel.make
-
 /** The address attributes of a server (a unix socket: its path, no port). */
 const addressOf = (spec: ServerSpec): { readonly address: string; readonly port: number | undefined } =>
   spec.path !== undefined ? { address: spec.path, port: undefined } : { address: spec.host, port: spec.port }
@@ -106,9 +104,9 @@ const addressOf = (spec: ServerSpec): { readonly address: string; readonly port:
 /** Per-operation caches: span options and metric labels per server (slot 0: no single server). */
 class Op {
   readonly spanOptions: Array<Tracer.SpanOptions | undefined> = []
-  readonly labels: Array<ReadonlyArray<MetricLabel.MetricLabel> | undefined> = []
-  readonly durationLabels: Array<ReadonlyArray<MetricLabel.MetricLabel> | undefined> = []
-  readonly failureLabels = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
+  readonly labels: Array<Labels | undefined> = []
+  readonly durationLabels: Array<Labels | undefined> = []
+  readonly failureLabels = new Map<string, Labels>()
   constructor(readonly name: string) {}
 }
 
@@ -118,6 +116,8 @@ interface Deps {
   readonly servers: ReadonlyArray<ServerSpec>
   readonly protocolOf: (server: number) => "meta" | "text" | undefined
   readonly clock: Clock.Clock
+  /** The client's services: where the metrics are recorded. */
+  readonly services: Context.Context<never>
 }
 
 type OnSuccess<A> = (value: A, span: Tracer.Span | undefined, server: number) => void
@@ -129,12 +129,10 @@ type OnSuccess<A> = (value: A, span: Tracer.Span | undefined, server: number) =>
 class Instrument {
   private readonly ops = new Map<string, Op>()
   private readonly addresses: ReadonlyArray<{ readonly address: string; readonly port: number | undefined }>
-  private readonly poolLabels: Array<ReadonlyArray<MetricLabel.MetricLabel>>
+  private readonly poolLabels: Array<Labels>
   constructor(private readonly deps: Deps) {
     this.addresses = deps.servers.map(addressOf)
-    this.poolLabels = deps.servers.map((
-      s
-    ) => [label(Attr.dbSystemName, SYSTEM), label(Attr.connectionPoolName, s.name)])
+    this.poolLabels = deps.servers.map((s) => poolLabels(s.name))
   }
 
   op(name: string): Op {
@@ -143,31 +141,31 @@ class Instrument {
     return op
   }
 
-  private baseLabels(op: Op, server: number): Array<MetricLabel.MetricLabel> {
-    const out = [label(Attr.dbSystemName, SYSTEM), label(Attr.dbOperationName, op.name)]
+  private baseLabels(op: Op, server: number): Record<string, string> {
+    const out: Record<string, string> = { [Attr.dbSystemName]: SYSTEM, [Attr.dbOperationName]: op.name }
     const a = this.addresses[server]
     if (a !== undefined) {
-      out.push(label(Attr.serverAddress, a.address))
-      if (a.port !== undefined) out.push(label(Attr.serverPort, String(a.port)))
+      out[Attr.serverAddress] = a.address
+      if (a.port !== undefined) out[Attr.serverPort] = String(a.port)
     }
     return out
   }
 
   /** The labels of `op` on `server` (-1: none) for the counters. */
-  labels(op: Op, server: number): ReadonlyArray<MetricLabel.MetricLabel> {
-    return op.labels[server + 1] ??= this.baseLabels(op, server)
+  labels(op: Op, server: number): Labels {
+    return op.labels[server + 1] ??= seriesOf(this.baseLabels(op, server))
   }
 
   private durationLabels(op: Op, server: number, type: string | undefined, status: string | undefined) {
     if (type === undefined) {
-      return op.durationLabels[server + 1] ??= [...this.baseLabels(op, server), label("unit", "s")]
+      return op.durationLabels[server + 1] ??= seriesOf({ ...this.baseLabels(op, server), unit: "s" })
     }
     const id = `${server}\u0000${type}\u0000${status ?? ""}`
     let labels = op.failureLabels.get(id)
     if (labels === undefined) {
-      const out = [...this.baseLabels(op, server), label(Attr.errorType, type), label("unit", "s")]
-      if (status !== undefined) out.push(label(Attr.dbResponseStatusCode, status))
-      op.failureLabels.set(id, labels = out)
+      const out: Record<string, string> = { ...this.baseLabels(op, server), [Attr.errorType]: type, unit: "s" }
+      if (status !== undefined) out[Attr.dbResponseStatusCode] = status
+      op.failureLabels.set(id, labels = seriesOf(out))
     }
     return labels
   }
@@ -192,13 +190,14 @@ class Instrument {
   count(op: Op, server: number, hitCount: number, missCount: number): void {
     if (!this.deps.telemetry.metrics) return
     const labels = this.labels(op, server)
-    if (hitCount > 0) M.hits.unsafeUpdate(hitCount, labels)
-    if (missCount > 0) M.misses.unsafeUpdate(missCount, labels)
+    if (hitCount > 0) update(M.hits, hitCount, labels, this.deps.services)
+    if (missCount > 0) update(M.misses, missCount, labels, this.deps.services)
   }
 
   /** Counts a timeout on `server` (-1: unknown, not counted). */
   timeout(server: number): void {
-    if (this.deps.telemetry.metrics && server >= 0) M.timeouts.unsafeUpdate(1, this.poolLabels[server]!)
+    if (!this.deps.telemetry.metrics || server < 0) return
+    update(M.timeouts, 1, this.poolLabels[server] ?? poolLabels(this.deps.servers[server]!.name), this.deps.services)
   }
 
   private finish<A>(
@@ -215,11 +214,11 @@ class Instrument {
     let status: string | undefined = undefined
     if (exit._tag === "Success") {
       onSuccess?.(exit.value, span, server)
-    } else if (Cause.isInterruptedOnly(exit.cause)) {
+    } else if (isInterruptedOnly(exit.cause)) {
       // No outcome: the span says interrupted; no duration sample (it would time the caller, not memcached).
       return
     } else {
-      const failure = Cause.failureOption(exit.cause)
+      const failure = failureOf(exit.cause)
       const error = Option.isSome(failure) ? failure.value : undefined
       type = error === undefined ? "_OTHER" : errorType(error)
       status = statusCode(error, protocol)
@@ -230,8 +229,8 @@ class Instrument {
       if (isTimeout(error)) this.timeout(server)
     }
     if (this.deps.telemetry.metrics) {
-      const seconds = Number(this.deps.clock.unsafeCurrentTimeNanos() - start) / 1e9
-      M.operationDuration.unsafeUpdate(seconds, this.durationLabels(op, server, type, status))
+      const seconds = Number(nowNanos(this.deps.clock) - start) / 1e9
+      update(M.operationDuration, seconds, this.durationLabels(op, server, type, status), this.deps.services)
     }
   }
 
@@ -251,13 +250,13 @@ class Instrument {
     const clock = this.deps.clock
     if (!this.deps.telemetry.tracing) {
       return Effect.suspend(() => {
-        const start = clock.unsafeCurrentTimeNanos()
+        const start = nowNanos(clock)
         return this.observe(effect, (exit) => this.finish(op, server, exit, start, undefined, onSuccess))
       })
     }
     return Effect.useSpan(op.name, this.spanOptions(op, server), (span) => {
       annotate?.(span)
-      const start = this.deps.telemetry.metrics ? clock.unsafeCurrentTimeNanos() : 0n
+      const start = this.deps.telemetry.metrics ? nowNanos(clock) : 0n
       return this.observe(
         parent ? Effect.withParentSpan(effect, span) : effect,
         (exit) => this.finish(op, server, exit, start, span, onSuccess)
@@ -385,10 +384,10 @@ export const withTelemetry = (c: MemcachedClient, deps: Deps): MemcachedClient =
   const writes: OnSuccess<ReadonlyMap<string, WriteResult>> = (results, span) => {
     let failed = 0
     for (const [key, r] of results) {
-      if (r._tag === "Left") {
+      match(r, () => undefined, (e) => {
         failed++
-        if (isTimeout(r.left)) t.timeout(c.serverFor(key))
-      }
+        if (isTimeout(e)) t.timeout(c.serverFor(key))
+      })
     }
     span?.attribute(Attr.keysFailed, failed)
   }
@@ -466,7 +465,12 @@ export const withTelemetry = (c: MemcachedClient, deps: Deps): MemcachedClient =
 // Pool metrics: the engine observer, health changes, and the gauge sampler
 // ---------------------------------------------------------------------------------------------
 
-const poolLabels = (server: string) => [label(Attr.dbSystemName, SYSTEM), label(Attr.connectionPoolName, server)]
+const poolAttributes = (server: string): Record<string, string> => ({
+  [Attr.dbSystemName]: SYSTEM,
+  [Attr.connectionPoolName]: server
+})
+
+const poolLabels = (server: string): Labels => seriesOf(poolAttributes(server))
 
 /**
  * The engine observer of a client with metrics on (auto-batch sizes per pool), `undefined` otherwise
@@ -477,11 +481,16 @@ const poolLabels = (server: string) => [label(Attr.dbSystemName, SYSTEM), label(
  */
 export const engineObserver = (
   telemetry: Telemetry | undefined,
-  servers: ReadonlyArray<ServerSpec>
+  services: Context.Context<never>
 ): EngineObserver | undefined => {
   if (telemetry?.metrics !== true) return undefined
-  const labels = new Map(servers.map((s) => [s.name, poolLabels(s.name)]))
-  return { batch: (server, size) => M.autoBatchSize.unsafeUpdate(size, labels.get(server) ?? poolLabels(server)) }
+  const labels = new Map<string, Labels>()
+  const labelsOf = (server: string) => {
+    let l = labels.get(server)
+    if (l === undefined) labels.set(server, l = poolLabels(server))
+    return l
+  }
+  return { batch: (server, size) => update(M.autoBatchSize, size, labelsOf(server), services) }
 }
 
 /**
@@ -492,15 +501,16 @@ export const engineObserver = (
  */
 export const healthCounter = (
   telemetry: Telemetry | undefined,
-  servers: ReadonlyArray<ServerSpec>
+  services: Context.Context<never>
 ): ((server: string, health: Health) => void) | undefined => {
   if (telemetry?.metrics !== true) return undefined
-  const labels = new Map(servers.map((s) => [s.name, poolLabels(s.name)]))
+  const labels = new Map<string, Labels>()
   // A pool reports `up` only when it readmits a probed server, `ejected` on each ejection.
   return (server, health) => {
-    const l = labels.get(server) ?? poolLabels(server)
-    if (health === "ejected") M.ejections.unsafeUpdate(1, l)
-    else if (health === "up") M.readmissions.unsafeUpdate(1, l)
+    let l = labels.get(server)
+    if (l === undefined) labels.set(server, l = poolLabels(server))
+    if (health === "ejected") update(M.ejections, 1, l, services)
+    else if (health === "up") update(M.readmissions, 1, l, services)
   }
 }
 
@@ -519,29 +529,30 @@ export const samplePools = (
   // `pools` is the client's live list (auto-discovery changes it in place): each sample reads it again,
   // and a pool's label sets are built once, the first time it is sampled.
   type Series = {
-    labels: ReadonlyArray<MetricLabel.MetricLabel>
-    idle: ReadonlyArray<MetricLabel.MetricLabel>
-    used: ReadonlyArray<MetricLabel.MetricLabel>
+    labels: Labels
+    idle: Labels
+    used: Labels
   }
-  const seriesOf = new WeakMap<object, Series>()
-  const sample = Effect.sync(() => {
+  const seriesByPool = new WeakMap<object, Series>()
+  const sample = Effect.flatMap(Effect.context<never>(), (services) => {
     for (const pool of pools) {
-      let s = seriesOf.get(pool)
+      let s = seriesByPool.get(pool)
       if (s === undefined) {
-        const l = poolLabels(pool.spec.name)
+        const l = poolAttributes(pool.spec.name)
         s = {
-          labels: l,
-          idle: [...l, label(Attr.connectionState, "idle")],
-          used: [...l, label(Attr.connectionState, "used")]
+          labels: seriesOf(l),
+          idle: seriesOf({ ...l, [Attr.connectionState]: "idle" }),
+          used: seriesOf({ ...l, [Attr.connectionState]: "used" })
         }
-        seriesOf.set(pool, s)
+        seriesByPool.set(pool, s)
       }
       const u = pool.usage()
-      M.connectionCount.unsafeUpdate(u.idle, s.idle)
-      M.connectionCount.unsafeUpdate(u.used, s.used)
-      M.pendingRequests.unsafeUpdate(u.pending, s.labels)
-      M.inFlight.unsafeUpdate(u.inFlight, s.labels)
+      update(M.connectionCount, u.idle, s.idle, services)
+      update(M.connectionCount, u.used, s.used, services)
+      update(M.pendingRequests, u.pending, s.labels, services)
+      update(M.inFlight, u.inFlight, s.labels, services)
     }
+    return Effect.void
   })
   return Effect.asVoid(
     Effect.forkScoped(Effect.repeat(sample, Schedule.spaced(telemetry.poolSampleInterval)))

@@ -6,7 +6,10 @@
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import type * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Runtime from "effect/Runtime"
+import type { RunningFiber } from "../../src/edition.js"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as path from "node:path"
@@ -14,6 +17,9 @@ import type * as Duration from "effect/Duration"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
+import * as TestContext from "effect/TestContext"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import type * as RateLimiterModule from "@effect/experimental/RateLimiter"
 import type * as MemcachedClient from "../../src/MemcachedClient.js"
 
@@ -106,3 +112,42 @@ export const storeErrorCause = (e: RateLimiterModule.RateLimiterError): unknown 
 
 /** Forks a child fiber of the current one (`Effect.fork` in Effect 3). */
 export const fork: typeof Effect.fork = Effect.fork
+
+// --- Managed and discovery drivers (test/support/managedEdition.ts, discoveryEdition.ts; session 4, F1) ---
+
+/** The test services of a runtime with TestClock (`TestContext.TestContext` in Effect 3). */
+export const testClockLayer: Layer.Layer<never> = TestContext.TestContext as Layer.Layer<never>
+
+/**
+ * `effect` with every log line, at every level, given to `sink` as `message [annotations]`
+ * (`Logger.replace` of the default logger and `Logger.withMinimumLogLevel(LogLevel.All)` in Effect 3).
+ */
+export const collectLogs = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  sink: (line: string) => void
+): Effect.Effect<A, E, R> =>
+  effect.pipe(
+    Effect.provide(Logger.replace(
+      Logger.defaultLogger,
+      Logger.make(({ annotations, message }) => sink(`${String(message)} ${JSON.stringify([...annotations])}`))
+    )),
+    Logger.withMinimumLogLevel(LogLevel.All)
+  )
+
+// --- Telemetry driver (test/Telemetry.test.ts; session 4, F1) ----------------------------------------------
+
+/** Runs effects in the services of a built layer, as Promises of their exits or as forked fibers. */
+export interface LayerRunner {
+  readonly run: <A, E>(effect: Effect.Effect<A, E>) => Promise<Exit.Exit<A, E>>
+  readonly fork: <A, E>(effect: Effect.Effect<A, E>) => RunningFiber
+}
+
+/**
+ * `layer` built in the current scope, and a runner of effects in what it provides (Effect 3: a `Runtime`
+ * from `Layer.toRuntime`, since a tracer is installed in the layer's fiber refs). Fails as `layer` fails.
+ */
+export const layerRunner = <E>(layer: Layer.Layer<never, E>): Effect.Effect<LayerRunner, E, Scope.Scope> =>
+  Effect.map(Layer.toRuntime(layer), (runtime) => ({
+    run: (effect) => Runtime.runPromiseExit(runtime)(effect),
+    fork: (effect) => Runtime.runFork(runtime)(effect)
+  }))

@@ -2,7 +2,7 @@
  * TLS and ASCII-authentication cases, edition-neutral (the conformance pattern of conformanceCases.ts):
  * one body per case, run against real memcached (`-Z`, `-Y`) and the in-memory server's TLS listener and
  * auth file, through whichever edition registers them with its {@link ManagedEdition} (Effect 3:
- * test/Tls.test.ts and test/Auth.test.ts via managedEdition3.ts; Effect 4:
+ * test/Tls.test.ts and test/Auth.test.ts via managedEdition.ts (shared with Effect 4); Effect 4:
  * packages/effect4/test/Managed.test.ts). Certificates are generated per run by openssl
  * (tlsCerts.ts). This module imports neither `effect` nor a test runner: assertions are
  * `node:assert/strict`.

@@ -4,9 +4,11 @@
  * not exported from the package. One function or type per spelling difference, grouped in titled sections
  * by the modules that use them.
  */
+import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
 import * as Stream from "effect/Stream"
 import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
@@ -16,6 +18,7 @@ import * as Layer from "effect/Layer"
 import type * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import type * as MemcachedClient from "./MemcachedClient.js"
@@ -230,3 +233,24 @@ export const isSuccess = <A, E>(o: Outcome<A, E>): boolean => Result.isSuccess(o
  * @internal
  */
 export const fromNullable = <A>(a: A): Option.Option<NonNullable<A>> => Option.fromNullishOr(a)
+
+// --- Discovery (session 4, F1) ------------------------------------------------------------------
+
+/** A configuration error (`Config.ConfigError` in Effect 4). */
+export type ConfigError = Config.ConfigError
+
+/** A configuration error naming the entry at `path` (a `SchemaError` at that pointer). Never fails. */
+export const configError = (path: ReadonlyArray<string>, message: string): ConfigError =>
+  new Config.ConfigError(
+    new Schema.SchemaError(new SchemaIssue.Pointer(path, new SchemaIssue.InvalidValue({ message })))
+  )
+
+/** `times` recurrences, `delay` apart (`Schedule.spaced` up to `times`). */
+export const spacedTimes = (delay: DurationInput, times: number): Schedule.Schedule<unknown> =>
+  Schedule.spaced(delay).pipe(Schedule.upTo({ times }))
+
+/** Offers `value` to `queue` at once, outside an Effect (`Queue.offerUnsafe`); false when it is full. */
+export const offerNow = <A>(queue: Queue.Queue<A>, value: A): boolean => Queue.offerUnsafe(queue, value)
+
+/** Drops what `queue` holds, without waiting (`Queue.clear`). Never fails. */
+export const clearQueue = <A>(queue: Queue.Queue<A>): Effect.Effect<void> => Effect.asVoid(Queue.clear(queue))

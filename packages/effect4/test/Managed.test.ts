@@ -1,41 +1,24 @@
 /**
  * TLS and ASCII authentication through the Effect 4 client: the shared, edition-neutral cases of the
- * root's test/support/managedCases.ts against a real `memcached -Z` / `-Y` and the in-memory server's
+ * root's test/support/managedCases.ts, driven by the shared support/managedEdition.ts, against a real `memcached -Z` / `-Y` and the in-memory server's
  * TLS listener and auth file (certificates generated per run by openssl), plus the Effect 4 `Config`
  * entries (`MEMCACHED_USERNAME`/`MEMCACHED_PASSWORD`/`MEMCACHED_TLS`, `layerConfig` with `Config.Redacted`).
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import {
-  Cause,
-  Config,
-  ConfigProvider,
-  Duration,
-  Effect,
-  Exit,
-  Layer,
-  Logger,
-  Redacted,
-  References,
-  Schedule
-} from "effect"
+import { Cause, Config, ConfigProvider, Effect, Exit, Layer, Redacted } from "effect"
 import {
   authCases,
   authConfigCases,
-  type Failure,
   type ManagedCase,
-  type ManagedClient,
-  type ManagedEdition,
   PASSWORD,
-  type PlainOptions,
   realAuthCases,
-  shownOf,
   tlsCases,
   tlsSettingCases
 } from "../../../test/support/managedCases.js"
 import { makeTestCerts, removeTestCerts, type TestCerts } from "../../../test/support/tlsCerts.js"
 import { memoryServer, realMemcached, type Target } from "../../../test/support/tlsTargets.js"
 import * as MemcachedClient from "../src/MemcachedClient.js"
-import * as ServerSpec from "../src/ServerSpec.js"
+import { managedEdition } from "./support/managedEdition.js"
 
 let certs: TestCerts
 beforeAll(() => {
@@ -43,64 +26,10 @@ beforeAll(() => {
 })
 afterAll(() => removeTestCerts(certs))
 
-const run = <A>(effect: Effect.Effect<A, unknown>): Promise<A> =>
-  Effect.runPromiseExit(effect).then((exit) => {
-    if (Exit.isSuccess(exit)) return exit.value
-    const e = Cause.squash(exit.cause) as Partial<Failure>
-    const failure: Failure = {
-      _tag: e._tag ?? "Unknown",
-      reason: e.reason ?? "",
-      message: e.message ?? "",
-      shown: shownOf(Cause.pretty(exit.cause), Cause.squash(exit.cause))
-    }
-    throw failure
-  })
-
-const toOptions = (o: PlainOptions): MemcachedClient.MemcachedClientOptions => ({
-  servers: o.servers.map((s) => typeof s === "string" ? s : ServerSpec.make(s)),
-  tls: o.tls,
-  auth: o.auth === undefined ? undefined : { username: o.auth.username, password: Redacted.make(o.auth.password) },
-  protocol: o.protocol,
-  connectTimeout: "3 seconds",
-  timeout: o.timeoutMs === undefined ? undefined : Duration.millis(o.timeoutMs),
-  failureLimit: o.failureLimit,
-  ...(o.retries === undefined ? {} : { retry: Schedule.recurs(o.retries), retryNonIdempotent: true })
-})
-
-/** The Effect 4 edition: a scoped client per use, its logs collected at every level. */
-const effect4: ManagedEdition = {
-  withClient: (options, use) => {
-    const logs: Array<string> = []
-    const logger = Logger.make(({ fiber, message }) => {
-      logs.push(`${String(message)} ${JSON.stringify(fiber.getRef(References.CurrentLogAnnotations))}`)
-    })
-    return Effect.runPromiseExit(
-      Effect.scoped(Effect.gen(function*() {
-        const c = yield* MemcachedClient.make(toOptions(options))
-        const client: ManagedClient = {
-          set: (key, value) => run(c.set(key, value)),
-          getString: (key, timeoutMs) =>
-            run(Effect.map(
-              c.getString(key, timeoutMs === undefined ? undefined : { timeout: Duration.millis(timeoutMs) }),
-              (o) => o._tag === "Some" ? o.value : undefined
-            )),
-          protocols: () => run(Effect.map(c.protocols(), (m) => [...m.values()])),
-          logs: () => logs
-        }
-        return yield* Effect.promise(() => use(client))
-      })).pipe(
-        Effect.provide(Logger.layer([logger])),
-        Effect.provideService(References.MinimumLogLevel, "All")
-      )
-    ).then((exit) => {
-      if (Exit.isSuccess(exit)) return exit.value
-      throw Cause.squash(exit.cause)
-    })
-  }
-}
-
 const register = (cases: ReadonlyArray<ManagedCase>, target: () => Target) => {
-  for (const c of cases) it(c.name, () => c.run({ edition: effect4, target: target(), certs: () => certs }), 60_000)
+  for (const c of cases) {
+    it(c.name, () => c.run({ edition: managedEdition, target: target(), certs: () => certs }), 60_000)
+  }
 }
 
 describe("TLS against real memcached -Z (Effect 4)", () => register(tlsCases, () => realMemcached(certs.dir)))

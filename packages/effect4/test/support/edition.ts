@@ -3,7 +3,11 @@
  * edition's (Effect 4's) spelling; the root's test/support/edition.ts has the same exports for Effect 3.
  */
 import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import type { RunningFiber } from "../../src/edition.js"
+import * as Logger from "effect/Logger"
+import * as References from "effect/References"
 import * as Result from "effect/Result"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -103,3 +107,43 @@ export const storeErrorCause = (e: RateLimiterModule.RateLimiterError): unknown 
 
 /** Forks a child fiber of the current one (`Effect.forkChild` in Effect 4). */
 export const fork: typeof Effect.forkChild = Effect.forkChild
+
+// --- Managed and discovery drivers (test/support/managedEdition.ts, discoveryEdition.ts; session 4, F1) ---
+
+/** The test services of a runtime with TestClock (`TestClock.layer()` in Effect 4). */
+export const testClockLayer: Layer.Layer<never> = TestClock.layer()
+
+/**
+ * `effect` with every log line, at every level, given to `sink` as `message {annotations}`
+ * (`Logger.layer` and `References.MinimumLogLevel` "All" in Effect 4).
+ */
+export const collectLogs = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  sink: (line: string) => void
+): Effect.Effect<A, E, R> =>
+  effect.pipe(
+    Effect.provide(Logger.layer([
+      Logger.make(({ fiber, message }) =>
+        sink(`${String(message)} ${JSON.stringify(fiber.getRef(References.CurrentLogAnnotations))}`)
+      )
+    ])),
+    Effect.provideService(References.MinimumLogLevel, "All")
+  )
+
+// --- Telemetry driver (test/Telemetry.test.ts; session 4, F1) ----------------------------------------------
+
+/** Runs effects in the services of a built layer, as Promises of their exits or as forked fibers. */
+export interface LayerRunner {
+  readonly run: <A, E>(effect: Effect.Effect<A, E>) => Promise<Exit.Exit<A, E>>
+  readonly fork: <A, E>(effect: Effect.Effect<A, E>) => RunningFiber
+}
+
+/**
+ * `layer` built in the current scope, and a runner of effects in the services it provides
+ * (`Layer.build`, then `Effect.provideContext`). Fails as `layer` fails.
+ */
+export const layerRunner = <E>(layer: Layer.Layer<never, E>): Effect.Effect<LayerRunner, E, Scope.Scope> =>
+  Effect.map(Layer.build(layer), (services) => ({
+    run: (effect) => Effect.runPromiseExit(Effect.provideContext(effect, services)),
+    fork: (effect) => Effect.runFork(Effect.provideContext(effect, services))
+  }))

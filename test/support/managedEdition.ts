@@ -1,18 +1,18 @@
 /**
- * The Effect 3 edition of the shared TLS/authentication cases (managedCases.ts): a scoped client per
- * use, its logs collected at every level, failures as `{ _tag, reason, message, shown }`.
+ * The driver of the shared TLS/authentication cases (managedCases.ts), one source for both editions: a
+ * scoped client per use, its logs collected at every level (edition.collectLogs), failures as
+ * `{ _tag, reason, message, shown }`.
  */
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Logger from "effect/Logger"
-import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as MemcachedClient from "../../src/MemcachedClient.js"
 import * as ServerSpec from "../../src/ServerSpec.js"
+import { collectLogs } from "./edition.js"
 import { type Failure, type ManagedClient, type ManagedEdition, type PlainOptions, shownOf } from "./managedCases.js"
 
 const run = <A>(effect: Effect.Effect<A, unknown>): Promise<A> =>
@@ -39,28 +39,28 @@ const toOptions = (o: PlainOptions): MemcachedClient.MemcachedClientOptions => (
   ...(o.retries === undefined ? {} : { retry: Schedule.recurs(o.retries), retryNonIdempotent: true })
 })
 
-/** The Effect 3 edition. */
-export const effect3: ManagedEdition = {
+/** This edition's driver of the managed cases. */
+export const managedEdition: ManagedEdition = {
   withClient: (options, use) => {
     const logs: Array<string> = []
-    const logger = Logger.make(({ annotations, message }) => {
-      logs.push(`${String(message)} ${JSON.stringify([...annotations])}`)
-    })
     return Effect.runPromiseExit(
-      Effect.scoped(Effect.gen(function*() {
-        const c = yield* MemcachedClient.make(toOptions(options))
-        const client: ManagedClient = {
-          set: (key, value) => run(c.set(key, value)),
-          getString: (key, timeoutMs) =>
-            run(Effect.map(
-              c.getString(key, timeoutMs === undefined ? undefined : { timeout: Duration.millis(timeoutMs) }),
-              Option.getOrUndefined
-            )),
-          protocols: () => run(Effect.map(c.protocols(), (m) => [...m.values()])),
-          logs: () => logs
-        }
-        return yield* Effect.promise(() => use(client))
-      })).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)), Logger.withMinimumLogLevel(LogLevel.All))
+      collectLogs(
+        Effect.scoped(Effect.gen(function*() {
+          const c = yield* MemcachedClient.make(toOptions(options))
+          const client: ManagedClient = {
+            set: (key, value) => run(c.set(key, value)),
+            getString: (key, timeoutMs) =>
+              run(Effect.map(
+                c.getString(key, timeoutMs === undefined ? undefined : { timeout: Duration.millis(timeoutMs) }),
+                Option.getOrUndefined
+              )),
+            protocols: () => run(Effect.map(c.protocols(), (m) => [...m.values()])),
+            logs: () => logs
+          }
+          return yield* Effect.promise(() => use(client))
+        })),
+        (line) => logs.push(line)
+      )
     ).then((exit) => {
       if (Exit.isSuccess(exit)) return exit.value
       throw Cause.squash(exit.cause)

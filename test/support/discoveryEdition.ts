@@ -1,6 +1,7 @@
 /**
- * The Effect 3 edition of the shared auto-discovery cases (discoveryCases.ts): a world per case — a
- * runtime with TestClock (`TestContext`) or the live clock — whose clients live in scopes it closes.
+ * The driver of the shared auto-discovery cases (discoveryCases.ts), one source for both editions: a
+ * world per case — a runtime with TestClock (edition.testClockLayer) or the live clock — whose clients
+ * live in scopes it closes.
  */
 import { it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
@@ -12,11 +13,11 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
-import * as TestClock from "effect/TestClock"
-import * as TestContext from "effect/TestContext"
 import * as Discovery from "../../src/Discovery.js"
+import { type CloseableScope, type DurationInput, inScope } from "../../src/edition.js"
 import * as MemcachedClient from "../../src/MemcachedClient.js"
 import type { Transport } from "../../src/MemcachedTransport.js"
+import { adjustClock, testClockLayer } from "./edition.js"
 import type { DiscoveryCase, DiscoveryHandle, PlainStatus, World } from "./discoveryCases.js"
 
 const plain = (s: Discovery.DiscoveryStatus): PlainStatus => ({
@@ -36,22 +37,18 @@ const promise = <A>(p: Promise<Exit.Exit<A, unknown>>): Promise<A> =>
     throw Cause.squash(exit.cause)
   })
 
-/** An Effect 3 world: a runtime with TestClock (or the live clock); clients in scopes it closes. */
+/** A world: a runtime with TestClock (or the live clock); clients in scopes it closes. */
 export const world = (clock: "test" | "live"): World => {
-  const runtime = ManagedRuntime.make(clock === "test" ? TestContext.TestContext : Layer.empty)
+  const runtime = ManagedRuntime.make(clock === "test" ? testClockLayer : Layer.empty)
   const values = new WeakMap<DiscoveryHandle, Discovery.Discovery>()
-  const scopes: Array<Scope.CloseableScope> = []
+  const scopes: Array<CloseableScope> = []
   return {
     discovery: (setup) => {
       const value = Discovery.elastiCache(setup.endpoint, {
         schedule: setup.everySeconds === undefined ? undefined : Schedule.spaced(Duration.seconds(setup.everySeconds)),
-        retry: setup.retry === undefined
-          ? undefined
-          : setup.retry === "none"
-          ? Schedule.stop
-          : Schedule.recurs(setup.retry),
+        retry: setup.retry === undefined ? undefined : Schedule.recurs(setup.retry === "none" ? 0 : setup.retry),
         pollOnEjection: setup.pollOnEjection,
-        timeout: setup.timeout as Duration.DurationInput | undefined,
+        timeout: setup.timeout as DurationInput | undefined,
         command: setup.command as Discovery.ElastiCacheOptions["command"]
       })
       const handle: DiscoveryHandle = {
@@ -73,7 +70,7 @@ export const world = (clock: "test" | "live"): World => {
           failureLimit: setup.failureLimit,
           tls: setup.tls,
           timeout: setup.timeoutMs === undefined ? undefined : Duration.millis(setup.timeoutMs)
-        }).pipe(Scope.extend(scope))
+        }).pipe((effect) => inScope(effect, scope))
       ))
       const run = <A>(effect: Effect.Effect<A, unknown>) => promise(Effect.runPromiseExit(effect))
       return {
@@ -84,7 +81,7 @@ export const world = (clock: "test" | "live"): World => {
         close: () => runtime.runPromise(Scope.close(scope, Exit.void))
       }
     },
-    adjust: (millis) => clock === "test" ? runtime.runPromise(TestClock.adjust(millis)) : Promise.resolve(),
+    adjust: (millis) => clock === "test" ? runtime.runPromise(adjustClock(millis)) : Promise.resolve(),
     close: async () => {
       for (const scope of scopes) await runtime.runPromise(Scope.close(scope, Exit.void))
       await runtime.dispose()
@@ -92,6 +89,7 @@ export const world = (clock: "test" | "live"): World => {
   }
 }
 
+/** Registers each case as a test with a world of its own, closed after it. */
 export const registerDiscovery = (cases: ReadonlyArray<DiscoveryCase>) => {
   for (const c of cases) {
     it(c.name, async () => {
