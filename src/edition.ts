@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as ConfigErrorModule from "effect/ConfigError"
 import * as Stream from "effect/Stream"
 import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
@@ -228,3 +229,31 @@ export const isSuccess = <A, E>(o: Outcome<A, E>): boolean => Either.isRight(o)
  * @internal
  */
 export const fromNullable = <A>(a: A): Option.Option<NonNullable<A>> => Option.fromNullable(a)
+
+// --- Client option checks (client/options.ts) -----------------------------------------------------
+
+/**
+ * A configuration error (`ConfigError.ConfigError` in Effect 3).
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export type ConfigError = ConfigErrorModule.ConfigError
+
+/**
+ * A configuration error naming the entry `path` and what is wrong with it (`ConfigError.InvalidData`).
+ * Never fails: it is a value.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export const invalidConfig = (path: string, message: string): ConfigError =>
+  ConfigErrorModule.InvalidData([path], message)
+
+/**
+ * Whether `u` is a {@link ConfigError} (`ConfigError.isConfigError`). Never throws.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export const isConfigError = (u: unknown): u is ConfigError => ConfigErrorModule.isConfigError(u)

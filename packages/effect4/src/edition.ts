@@ -7,6 +7,8 @@
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
+import * as Config from "effect/Config"
 import * as Stream from "effect/Stream"
 import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
@@ -230,3 +232,33 @@ export const isSuccess = <A, E>(o: Outcome<A, E>): boolean => Result.isSuccess(o
  * @internal
  */
 export const fromNullable = <A>(a: A): Option.Option<NonNullable<A>> => Option.fromNullishOr(a)
+
+// --- Client option checks (client/options.ts) -----------------------------------------------------
+
+/**
+ * A configuration error (`Config.ConfigError` in Effect 4).
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export type ConfigError = Config.ConfigError
+
+/**
+ * A configuration error naming the entry `path` and what is wrong with it (a `Config.ConfigError` over a
+ * `SchemaIssue.Pointer` to `path`). Never fails: it is a value.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export const invalidConfig = (path: string, message: string): ConfigError =>
+  new Config.ConfigError(
+    new Schema.SchemaError(new SchemaIssue.Pointer([path], new SchemaIssue.InvalidValue({ message }, undefined)))
+  )
+
+/**
+ * Whether `u` is a {@link ConfigError} (`instanceof Config.ConfigError`). Never throws.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export const isConfigError = (u: unknown): u is ConfigError => u instanceof Config.ConfigError
