@@ -16,12 +16,10 @@ import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import { type Timers } from "./engine/connection.js"
 import { ejectionBackoff, retryDelayOf } from "./client/backoff.js"
-import { type PoolEvents, ServerPool } from "./engine/pool.js"
-import { Membership } from "./engine/membership.js"
-import { Router } from "./engine/router.js"
 import { engineObserver, healthCounter, resolveTelemetry, samplePools, withTelemetry } from "./client/telemetry.js"
 import * as Discovery from "./client/discovery.js"
 import type { Retry } from "./client/context.js"
+import { assemble } from "./client/assemble.js"
 import { makeMethods } from "./client/methods.js"
 import { checkOptions, transient } from "./client/options.js"
 import { isConfigError } from "./edition.js"
@@ -107,8 +105,6 @@ export const make = (
       }
     }
     const logAt = { debug: Effect.logDebug, info: Effect.logInfo, warning: Effect.logWarning } as const
-    // The pools report health changes to the router, which is built over them right after.
-    let router: Router<ServerSpec.ServerSpec> | undefined = undefined
     const discovery = options.discovery === undefined ? undefined : Discovery.resolve(options.discovery, {
       transport,
       connectTimeout: settings.connectTimeout,
@@ -117,31 +113,22 @@ export const make = (
     })
     if (discovery !== undefined && Either.isLeft(discovery)) return yield* Effect.fail(discovery.left)
     const servers = discovery === undefined ? [...listed] : yield* Discovery.initial(discovery.right)
-    // Set when discovery runs: an ejection asks it to poll soon.
-    let ejected: (() => void) | undefined = undefined
-    const countHealth = healthCounter(telemetry, servers)
-    const events: PoolEvents = {
+    const { membership, onEjected, pools, router } = assemble({
+      servers,
+      transport,
+      settings,
+      timers,
+      distribution,
+      failover,
+      eager: options.eager === true,
       log: (level, message, server) =>
         runFork(logAt[level](message).pipe(Effect.annotateLogs({ module: "MemcachedClient", server }))),
-      healthChanged: (pool) => {
-        router?.invalidate()
-        countHealth?.(pool.spec.name, pool.health)
-        if (pool.health === "ejected") ejected?.()
-      },
       retryDelay: retryDelayOf(ejectionBackoff(settings.retryInterval, settings.maxRetryInterval)),
-      observer: engineObserver(telemetry, servers)
-    }
-    const makePool = (spec: ServerSpec.ServerSpec, i: number) => {
-      const pool = new ServerPool(i, spec, transport, settings, timers, events)
-      if (options.eager === true) pool.openAll()
-      return pool
-    }
-    const pools = servers.map(makePool)
-    router = new Router(servers, pools, distribution, failover)
-    const membership = new Membership(servers, pools, router, makePool)
+      observer: engineObserver(telemetry, servers),
+      countHealth: healthCounter(telemetry, servers)
+    })
     yield* Effect.addFinalizer(() => Effect.sync(() => membership.shutdown()))
-    if (discovery !== undefined) ejected = yield* Discovery.start(discovery.right, membership)
-
+    if (discovery !== undefined) onEjected(yield* Discovery.start(discovery.right, membership))
     const retry: Retry | undefined = options.retry === undefined
       ? undefined
       : { schedule: options.retry, all: options.retryNonIdempotent === true, while: transient(failover) }

@@ -16,14 +16,12 @@ import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type { Timers } from "../../../../src/engine/connection.js"
 import { withHandshake } from "../../../../src/engine/handshake.js"
-import { type PoolEvents, ServerPool } from "../../../../src/engine/pool.js"
-import { Membership } from "../../../../src/engine/membership.js"
-import { Router } from "../../../../src/engine/router.js"
 import * as MemcachedRing from "../MemcachedRing.js"
 import { withTls } from "../MemcachedTransport.js"
 import * as ServerSpec from "../ServerSpec.js"
 import { invalidConfig, isConfigError } from "../edition.js"
 import * as Discovery from "./discovery.js"
+import { assemble } from "./assemble.js"
 import { makeMethods } from "./methods.js"
 import { checkOptions, transient } from "./options.js"
 import { engineObserver, healthCounter, resolveTelemetry, samplePools, withTelemetry } from "./telemetry.js"
@@ -72,8 +70,6 @@ export const make = (
       schedule: (ms, f) => runCallback(Effect.sleep(ms), { onExit: (exit) => exit._tag === "Success" && f() })
     }
     const logAt = { debug: Effect.logDebug, info: Effect.logInfo, warning: Effect.logWarning } as const
-    // The pools report health changes to the router, which is built over them right after.
-    let router: Router<ServerSpec.ServerSpec> | undefined = undefined
     const discovery = options.discovery === undefined ? undefined : Discovery.resolve(options.discovery, {
       transport,
       connectTimeout: settings.connectTimeout,
@@ -82,30 +78,22 @@ export const make = (
     })
     if (discovery !== undefined && Result.isFailure(discovery)) return yield* Effect.fail(discovery.failure)
     const servers = discovery === undefined ? [...listed] : yield* Discovery.initial(discovery.success)
-    // Set when discovery runs: an ejection asks it to poll soon.
-    let ejected: (() => void) | undefined = undefined
-    const countHealth = healthCounter(telemetry, services)
-    const events: PoolEvents = {
+    const { membership, onEjected, pools, router } = assemble({
+      servers,
+      transport,
+      settings,
+      timers,
+      distribution,
+      failover,
+      eager: options.eager === true,
       log: (level, message, server) =>
         runCallback(logAt[level](message).pipe(Effect.annotateLogs({ module: "MemcachedClient", server }))),
-      healthChanged: (pool) => {
-        router?.invalidate()
-        countHealth?.(pool.spec.name, pool.health)
-        if (pool.health === "ejected") ejected?.()
-      },
       retryDelay: retryDelayOf(settings.retryInterval, settings.maxRetryInterval),
-      observer: engineObserver(telemetry, services)
-    }
-    const makePool = (spec: ServerSpec.ServerSpec, i: number) => {
-      const pool = new ServerPool(i, spec, transport, settings, timers, events)
-      if (options.eager === true) pool.openAll()
-      return pool
-    }
-    const pools = servers.map(makePool)
-    router = new Router(servers, pools, distribution, failover)
-    const membership = new Membership(servers, pools, router, makePool)
+      observer: engineObserver(telemetry, services),
+      countHealth: healthCounter(telemetry, services)
+    })
     yield* Effect.addFinalizer(() => Effect.sync(() => membership.shutdown()))
-    if (discovery !== undefined) ejected = yield* Discovery.start(discovery.success, membership)
+    if (discovery !== undefined) onEjected(yield* Discovery.start(discovery.success, membership))
     const retry = options.retry === undefined ? undefined : {
       schedule: options.retry,
       all: options.retryNonIdempotent === true,
