@@ -5,9 +5,11 @@
  * @since 0.1.0
  */
 import * as Duration from "effect/Duration"
+import { decodeDuration, type DurationInput } from "./edition.js"
 import { toMemcachedError } from "./client/errors.js"
 import { ttlSeconds } from "./client/decode.js"
 import { exptimeOf, keyError } from "./engine/keys.js"
+import { inputError } from "./engine/types.js"
 import type { MemcachedInputError } from "./MemcachedError.js"
 
 export { keyProblem, MAX_KEY_LENGTH, RELATIVE_TTL_LIMIT } from "./engine/keys.js"
@@ -19,17 +21,18 @@ export { keyProblem, MAX_KEY_LENGTH, RELATIVE_TTL_LIMIT } from "./engine/keys.js
  * @category validation
  */
 export const validateKey = (key: string): MemcachedInputError | undefined => {
-  const e = keyError(key)
+  const e = typeof key === "string" ? keyError(key) : inputError("InvalidKey", "key must be a string", String(key))
   return e === undefined ? undefined : toMemcachedError(e) as MemcachedInputError
 }
 
 /**
- * A time to live: a number of seconds, or any `Duration` input. `0` means "never expires".
+ * A time to live: a number of seconds, or any `Duration` input (`"5 minutes"`, `Duration.seconds(30)`).
+ * `0` means "never expires"; more than 30 days is sent as an absolute Unix time.
  *
  * @since 0.1.0
  * @category models
  */
-export type Ttl = number | Duration.DurationInput
+export type Ttl = number | DurationInput
 
 /**
  * Converts a TTL into the exptime field memcached expects: whole seconds (fractions round up, so a
@@ -54,14 +57,14 @@ export const toExptime = (ttl: Ttl | undefined, nowMillis: number): number | Mem
  * @since 0.1.0
  * @category validation
  */
-export const positiveFiniteMillis = (input: Duration.DurationInput): number | undefined => {
+export const positiveFiniteMillis = (input: DurationInput): number | undefined => {
   if (typeof input === "number" && !(Number.isFinite(input) && input > 0)) return undefined
   if (typeof input === "bigint" && input <= 0n) return undefined
   if (typeof input === "string" && /^\s*-|infinity|nan/i.test(input)) return undefined
   if (Array.isArray(input) && input.some((n) => typeof n !== "number" || !Number.isFinite(n) || n < 0)) return undefined
-  let decoded: ReturnType<typeof Duration.decodeUnknown>
+  let decoded: ReturnType<typeof decodeDuration>
   try {
-    decoded = Duration.decodeUnknown(input)
+    decoded = decodeDuration(input)
   } catch {
     return undefined
   }

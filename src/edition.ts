@@ -249,3 +249,22 @@ export const offerNow = <A>(queue: Queue.Queue<A>, value: A): boolean => Queue.u
 
 /** Drops what `queue` holds, without waiting (`Queue.takeAll`). Never fails. */
 export const clearQueue = <A>(queue: Queue.Queue<A>): Effect.Effect<void> => Effect.asVoid(Queue.takeAll(queue))
+
+// --- Client option checks (client/options.ts) -----------------------------------------------------
+
+/**
+ * A configuration error naming the entry `path` and what is wrong with it (`ConfigError.InvalidData`).
+ * Never fails: it is a value.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export const invalidConfig = (path: string, message: string): ConfigError => configError([path], message)
+
+/**
+ * Whether `u` is a {@link ConfigError} (`ConfigError.isConfigError`). Never throws.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export const isConfigError = (u: unknown): u is ConfigError => ConfigErrors.isConfigError(u)

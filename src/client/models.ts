@@ -5,9 +5,7 @@
  * @since 0.1.0
  */
 import type { Discovery } from "../Discovery.js"
-import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
-import type * as Either from "effect/Either"
 import type * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import type * as tls from "node:tls"
@@ -19,6 +17,7 @@ import type { MemcachedError, MemcachedInputError, MemcachedReadError } from "..
 import type { Policy } from "../MemcachedPolicy.js"
 import type { Transport } from "../MemcachedTransport.js"
 import type { TelemetryOptions } from "../MemcachedTelemetry.js"
+import type { DurationInput, Outcome } from "../edition.js"
 import type { MetaItem } from "../protocol/meta.js"
 import type * as ServerSpec from "../ServerSpec.js"
 
@@ -53,7 +52,7 @@ export interface CasItem extends Item {
  */
 export interface CallOptions {
   /** Overrides the client's request timeout for this call (end to end, from enqueue to reply). */
-  readonly timeout?: Duration.DurationInput | undefined
+  readonly timeout?: DurationInput | undefined
 }
 
 /**
@@ -68,12 +67,13 @@ export interface AdminOptions extends CallOptions {
 }
 
 /**
- * One result per server, keyed by server name: `Right(value)` or `Left(error)` for that server alone.
+ * One result per server, keyed by server name: a success with the value or a failure with the error
+ * for that server alone (an `Either` in Effect 3, a `Result` in Effect 4).
  *
  * @since 0.1.0
  * @category models
  */
-export type PerServer<A> = ReadonlyMap<string, Either.Either<A, MemcachedError>>
+export type PerServer<A> = ReadonlyMap<string, Outcome<A, MemcachedError>>
 
 /**
  * Options of the storage commands.
@@ -94,12 +94,13 @@ export interface StoreOptions extends CallOptions {
 }
 
 /**
- * The outcome of one key in a bulk write: `Right(undefined)` when it took effect, `Left(error)` otherwise.
+ * The outcome of one key in a bulk write: a success (`undefined`) when it took effect, a failure with
+ * the error otherwise (an `Either` in Effect 3, a `Result` in Effect 4).
  *
  * @since 0.1.0
  * @category models
  */
-export type WriteResult = Either.Either<void, MemcachedError>
+export type WriteResult = Outcome<void, MemcachedError>
 
 /**
  * A value to store: bytes, or a string stored as UTF-8.
@@ -213,7 +214,7 @@ export interface MemcachedClient {
   readonly decr: (key: string, delta: number | bigint, options?: CallOptions) => Effect.Effect<bigint, MemcachedError>
   /**
    * Invalidates every item on every server (or on `options.server`), now or after `delay`. Each
-   * server's outcome is its own entry (`Left` with its network or server error). Fails as a whole only
+   * server's outcome is its own entry (a failure with its network or server error). Fails as a whole only
    * with `MemcachedInputError` (invalid delay or timeout, unknown server) before anything is sent.
    */
   readonly flushAll: (delay?: Ttl, options?: AdminOptions) => Effect.Effect<PerServer<void>, MemcachedInputError>
@@ -348,13 +349,17 @@ export interface MetaCounter {
  * @category models
  */
 export interface MemcachedClientOptions extends Policy {
-  /** Server specs (`host:port`, `[v6]:port`, `host:port:weight`, unix paths…). Default `127.0.0.1:11211`. */
+  /**
+   * Server specs (`host:port`, `[v6]:port`, `host:port:weight`, unix paths, `tls://…`). Default
+   * `127.0.0.1:11211`. Exclusive with `discovery`.
+   */
   readonly servers?: ReadonlyArray<string | ServerSpec.ServerSpec> | string | undefined
   /**
    * Take the server list from a managed cluster's discovery endpoint and keep it current, e.g.
    * `Discovery.elastiCache("my.xxxxxx.cfg.use1.cache.amazonaws.com:11211")`. Exclusive with
-   * `servers`. The client's transport, timeouts and settings apply to the endpoint and to every
-   * discovered node. The layer fails with a `ConfigError` naming `discovery` when the first poll fails.
+   * `servers`. The client's transport, TLS, authentication, timeouts and settings apply to the endpoint
+   * and to every discovered node. The layer fails with a `ConfigError` naming `discovery` when the first
+   * poll fails.
    */
   readonly discovery?: Discovery | undefined
   /**
@@ -375,26 +380,26 @@ export interface MemcachedClientOptions extends Policy {
    * (`tls://host:port`, or a `tls` field with options merged over these) takes precedence; `tls: false`
    * on a spec opts it out. TLS sessions are resumed across reconnects. A failed handshake or certificate
    * check fails the waiting requests with `MemcachedConnectionError` reason `Tls` before any byte of
-   * them is sent, and counts toward ejection. Default: no TLS.
+   * them is sent, and counts toward ejection; the `retry` schedule does not retry it. Default: no TLS.
    */
   readonly tls?: boolean | tls.ConnectionOptions | undefined
   /**
    * memcached's ASCII authentication (`-Y` auth file): after connecting (and the TLS handshake) every
    * connection sends the authentication `set` and waits for `STORED` before any request, again on every
-   * reconnect. A rejection fails the waiting requests with `MemcachedConnectionError` reason `Auth` and
-   * counts toward ejection. The username must not contain `:`, neither part whitespace (memcached's
-   * format); an invalid one fails the layer with a `ConfigError` naming `auth.username` or
-   * `auth.password`. The password is never logged nor part of an error. The credentials cross the
-   * network in clear text unless `tls` is on. Default: none.
+   * reconnect. A rejection fails the waiting requests with `MemcachedConnectionError` reason `Auth`
+   * (not retried) and counts toward ejection. The username must not contain `:`, neither part
+   * whitespace (memcached's format); an invalid one fails the layer with a `ConfigError` naming
+   * `auth.username` or `auth.password`. The password is never logged nor part of an error. The
+   * credentials cross the network in clear text unless `tls` is on. Default: none.
    */
   readonly auth?: {
     readonly username: string
     readonly password: Redacted.Redacted<string>
   } | undefined
   /** Time allowed to open a connection, including the TLS handshake and authentication. Default 2 seconds. */
-  readonly connectTimeout?: Duration.DurationInput | undefined
+  readonly connectTimeout?: DurationInput | undefined
   /** Deadline of every request, from enqueue to reply. Default 5 seconds. */
-  readonly timeout?: Duration.DurationInput | undefined
+  readonly timeout?: DurationInput | undefined
   /** Connections per server; requests are spread over them round-robin. Default 1. */
   readonly poolSize?: number | undefined
   /**
@@ -439,8 +444,10 @@ export interface MemcachedClientOptions extends Policy {
    */
   readonly autoBatch?: boolean | undefined
   /**
-   * Spans and metrics following the OpenTelemetry database conventions (see `MemcachedTelemetry`);
-   * `{}` turns both on. Default off: without it the client has no instrumentation at all.
+   * Spans and metrics following the OpenTelemetry database conventions (see `MemcachedTelemetry`),
+   * through the edition's `Tracer` and `Metric`; `{}` turns both on. Default off: without it the client
+   * has no instrumentation at all. An invalid field fails the layer with a `ConfigError` naming
+   * `telemetry.<field>`.
    */
   readonly telemetry?: TelemetryOptions | undefined
 }

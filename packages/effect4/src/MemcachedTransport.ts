@@ -11,82 +11,11 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
 import * as Socket from "effect/socket/Socket"
-import * as net from "node:net"
 import { Duplex } from "node:stream"
-import type * as tls from "node:tls"
-import * as EngineTls from "../../../src/engine/tls.js"
 import type { ServerSpec } from "./ServerSpec.js"
+import type { Transport } from "./transport/node.js"
 
-/**
- * Opens connections. `connect` must return at once; a stream that is still connecting reports
- * `connecting === true` and emits `"connect"` when ready.
- *
- * @since 0.1.0
- * @category models
- */
-export interface Transport {
-  readonly connect: (server: ServerSpec) => Duplex
-}
-
-/**
- * Plain TCP (with `TCP_NODELAY`) or a unix socket for specs with a `path`. Never throws; connection
- * failures surface as `MemcachedConnectionError("Connect")` on the requests.
- *
- * @since 0.1.0
- * @category transports
- */
-export const net_: Transport = {
-  connect: (server) =>
-    server.path !== undefined
-      ? net.connect({ path: server.path })
-      : net.connect({ host: server.host, port: server.port, noDelay: true })
-}
-export { net_ as net }
-
-/**
- * The TLS settings of a client or a server spec: `true` (Node's defaults: the server's certificate is
- * verified against the system's CAs and the server name) or `tls.connect` options (`ca`, `cert` and
- * `key` for a client certificate, `servername`, `minVersion`, …). Verification stays on unless the
- * options set `rejectUnauthorized: false`.
- *
- * @since 0.1.0
- * @category models
- */
-export type TlsOption = EngineTls.TlsOption
-
-/**
- * TLS over TCP (memcached ≥ 1.5.13 built with TLS, `-Z`; ElastiCache in-transit encryption; Memorystore
- * with TLS; a TLS proxy) for every server. `options` are Node's `tls.connect` options; the SNI name is
- * the spec's host (never an IP literal) unless `options.servername` says otherwise; the server's
- * certificate is verified; TLS sessions are resumed across reconnects. Prefer the client's `tls` option,
- * which also covers per-server `tls` specs: only with it does a failed handshake or certificate check
- * fail the pending requests with `MemcachedConnectionError("Tls")` (this transport alone reports
- * `Connect`).
- *
- * @since 0.1.0
- * @category transports
- */
-export const tlsTransport = (options: tls.ConnectionOptions = {}): Transport => {
-  const t = EngineTls.makeTls<ServerSpec>(undefined)
-  return { connect: (server) => t.connect(server, options) }
-}
-
-/**
- * The transport a client uses: `base` (default {@link net}) for plain servers, TLS for the servers
- * whose spec says `tls` (a `tls://` spec or a `tls` field) or, when their spec does not say
- * `tls: false`, for every server when the client's `tls` option is set. Over a custom `base` the TLS
- * connection runs on the stream `base` opens. `tlsOf(server)` tells which servers use TLS. Never
- * throws; its TLS streams fail with Node's TLS errors, which the client's handshake step turns into
- * reason `Tls`. The logic is the effect-free engine/tls.ts the Effect 3 package uses too.
- *
- * @since 0.1.0
- * @category transports
- */
-export const withTls = (
-  base: Transport | undefined,
-  clientTls: boolean | tls.ConnectionOptions | undefined
-): { readonly transport: Transport; readonly tlsOf: (server: ServerSpec) => TlsOption | undefined } =>
-  EngineTls.withTlsOver<ServerSpec>(net_, base === net_ ? undefined : base, clientTls)
+export { net, type TlsOption, type Transport, tlsTransport, withTls } from "./transport/node.js"
 
 /** The Node error a `SocketError` stands for, keeping the underlying `code` (ECONNREFUSED, …). */
 const toNodeError = (error: unknown): Error => {

@@ -13,23 +13,12 @@ import * as Shared from "../../../src/engine/serverSpec.js"
 
 /**
  * One server: where it is, its weight in the ring, and the name it is known by (errors, logs, results
- * per server). `tls` is this server's TLS setting: `true` (a `tls://` spec) or `tls.connect` options use
- * TLS, `false` opts out of the client's `tls` option; unset follows the client's option. It changes
- * neither `name` nor the ring.
+ * per server); the engine's type, the same in both editions (see src/engine/serverSpec.ts).
  *
  * @since 0.1.0
  * @category models
  */
-export interface ServerSpec {
-  readonly raw: string
-  readonly host: string
-  readonly port: number
-  readonly weight: number
-  readonly alias?: string | undefined
-  readonly path?: string | undefined
-  readonly name: string
-  readonly tls?: boolean | tls.ConnectionOptions | undefined
-}
+export type ServerSpec = Shared.ServerSpec
 
 /**
  * Builds a spec from its parts (no validation; `weight` defaults to 1, `port` to 11211, or 0 for a

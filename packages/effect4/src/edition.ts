@@ -254,3 +254,22 @@ export const offerNow = <A>(queue: Queue.Queue<A>, value: A): boolean => Queue.o
 
 /** Drops what `queue` holds, without waiting (`Queue.clear`). Never fails. */
 export const clearQueue = <A>(queue: Queue.Queue<A>): Effect.Effect<void> => Effect.asVoid(Queue.clear(queue))
+
+// --- Client option checks (client/options.ts) -----------------------------------------------------
+
+/**
+ * A configuration error naming the entry `path` and what is wrong with it (a `Config.ConfigError` over a
+ * `SchemaIssue.Pointer` to `path`). Never fails: it is a value.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export const invalidConfig = (path: string, message: string): ConfigError => configError([path], message)
+
+/**
+ * Whether `u` is a {@link ConfigError} (`instanceof Config.ConfigError`). Never throws.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+export const isConfigError = (u: unknown): u is ConfigError => u instanceof Config.ConfigError

@@ -4,9 +4,9 @@
  *
  * @since 0.1.0
  */
-import type { Timers } from "../../../../src/engine/connection.js"
-import type { ServerPool, Settings } from "../../../../src/engine/pool.js"
-import type { Router } from "../../../../src/engine/router.js"
+import type { Timers } from "../engine/connection.js"
+import type { ServerPool, Settings } from "../engine/pool.js"
+import type { Router } from "../engine/router.js"
 import type { ServerSpec } from "../ServerSpec.js"
 import { makeAdmin } from "./admin.js"
 import { makeBulkWrites } from "./bulkWrites.js"
