@@ -38,7 +38,6 @@ import type * as ValueCodec from "./ValueCodec.js"
 import { type Codec, Engine, LeaseTimeout, rawCodec, resolve, type Step, toBytes } from "./cacheAside/lease.js"
 import { CacheAside } from "./cacheAside/service.js"
 import {
-  type ClientTelemetry,
   type Counter,
   counter,
   currentFiber,
@@ -46,9 +45,9 @@ import {
   forkDaemon,
   interruptFork,
   type RunningFiber,
-  scopedLayer,
-  telemetryOf
+  scopedLayer
 } from "./edition.js"
+import { type ClientTelemetry, telemetryOf } from "./client/telemetry.js"
 import { Attr, type CacheAsideOutcome } from "./engine/telemetry.js"
 
 // ---------------------------------------------------------------------------------------------

@@ -21,8 +21,6 @@ import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
-import type { ClientTelemetry as Telemetry } from "./client/telemetry.js"
-import { telemetryOf as telemetryOfClient } from "./client/telemetry.js"
 import type * as MemcachedClient from "./MemcachedClient.js"
 
 // ---------------------------------------------------------------------------------------------
@@ -206,12 +204,6 @@ export const scheduleSteps = <Out>(
     Schedule.driver(schedule),
     (driver) => Effect.match(driver.next(undefined), { onFailure: () => false, onSuccess: () => true })
   )
-
-/** How a client built with the `telemetry` option is instrumented (see `client/telemetry.ts`). */
-export type ClientTelemetry = Telemetry
-
-/** The instrumentation of `client` when it was built with `telemetry`, `undefined` otherwise. */
-export const telemetryOf = (client: ClientService): ClientTelemetry | undefined => telemetryOfClient(client)
 
 // --- Outcomes, durations, streams (Bulk, the integrations, the bench driver) ---------------------------
 

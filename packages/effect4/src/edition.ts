@@ -22,8 +22,6 @@ import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import type * as MemcachedClient from "./MemcachedClient.js"
-import type { ClientTelemetry as Telemetry } from "./client/telemetry.js"
-import { telemetryOf as telemetryOfClient } from "./client/telemetry.js"
 
 // ---------------------------------------------------------------------------------------------
 // Outcomes, schemas and streams (ValueCodec, TypedStore)
@@ -209,12 +207,6 @@ export const scheduleSteps = <Out>(
     Schedule.toStepWithSleep(schedule),
     (step) => Effect.match(step(undefined), { onFailure: () => false, onSuccess: () => true })
   )
-
-/** How a client built with the `telemetry` option is instrumented, for the modules built on it. */
-export type ClientTelemetry = Telemetry
-
-/** The instrumentation of `client` when it was built with `telemetry`, `undefined` otherwise. */
-export const telemetryOf = (client: ClientService): ClientTelemetry | undefined => telemetryOfClient(client)
 
 // --- Outcomes, durations, streams (Bulk, the integrations, the bench driver) ---------------------------
 
