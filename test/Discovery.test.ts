@@ -18,23 +18,12 @@ import * as MemcachedClient from "../src/MemcachedClient.js"
 import type { Transport } from "../src/MemcachedTransport.js"
 import type { ClusterNode } from "../src/protocol/discovery.js"
 import * as MemoryServer from "../src/server/MemoryServer.js"
-import { compositionCases, pollCases, realCases } from "./support/discoveryCases.js"
+import { compositionCases, pollCases, realCases, until as untilPromise } from "./support/discoveryCases.js"
 import { registerDiscovery } from "./support/discoveryEdition.js"
 import { type MemcachedProcess, startMemcached } from "./support/memcached.js"
 
 /** Waits (real time) until `check` holds, at most `ms`. */
-const until = (check: () => boolean, ms = 5000): Effect.Effect<void> =>
-  Effect.promise(() =>
-    new Promise<void>((resolve, reject) => {
-      const start = Date.now()
-      const tick = () => {
-        if (check()) return resolve()
-        if (Date.now() - start > ms) return reject(new Error("condition not met in time"))
-        setTimeout(tick, 5)
-      }
-      tick()
-    })
-  )
+const until = (check: () => boolean, ms = 5000): Effect.Effect<void> => Effect.promise(() => untilPromise(check, ms))
 
 /** A short real-time pause: lets in-memory I/O (setImmediate, microtasks) run under TestClock. */
 const settle = Effect.promise(() => new Promise<void>((r) => setTimeout(r, 30)))

@@ -16,19 +16,9 @@ import * as Distribution from "../src/Distribution.js"
 import * as MemcachedClient from "../src/MemcachedClient.js"
 import * as MemoryServer from "../src/server/MemoryServer.js"
 import * as ServerSpec from "../src/ServerSpec.js"
+import { until as untilPromise } from "./support/discoveryCases.js"
 
-const until = (check: () => boolean, ms = 15_000): Effect.Effect<void> =>
-  Effect.promise(() =>
-    new Promise<void>((resolve, reject) => {
-      const start = Date.now()
-      const tick = () => {
-        if (check()) return resolve()
-        if (Date.now() - start > ms) return reject(new Error("condition not met in time"))
-        setTimeout(tick, 2)
-      }
-      tick()
-    })
-  )
+const until = (check: () => boolean, ms = 15_000): Effect.Effect<void> => Effect.promise(() => untilPromise(check, ms))
 
 const WORKERS = 8
 const KEYS_PER_WORKER = 25

@@ -89,8 +89,8 @@ export interface DiscoveryCase {
   readonly run: (world: World) => Promise<void>
 }
 
-/** Waits (real time) until `check` holds, at most `ms`. */
-const until = (check: () => boolean, ms = 5000): Promise<void> =>
+/** Waits (real time) until `check` holds, at most `ms`; rejects after that. */
+export const until = (check: () => boolean, ms = 5000): Promise<void> =>
   new Promise<void>((resolve, reject) => {
     const start = Date.now()
     const tick = () => {
