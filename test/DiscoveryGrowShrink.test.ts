@@ -18,7 +18,8 @@ import * as MemoryServer from "../src/server/MemoryServer.js"
 import * as ServerSpec from "../src/ServerSpec.js"
 import { until as untilPromise } from "./support/discoveryCases.js"
 
-const until = (check: () => boolean, ms = 15_000): Effect.Effect<void> => Effect.promise(() => untilPromise(check, ms))
+const until = (check: () => boolean, ms = 15_000): Effect.Effect<void> =>
+  Effect.promise(() => untilPromise(check, ms, 2))
 
 const WORKERS = 8
 const KEYS_PER_WORKER = 25

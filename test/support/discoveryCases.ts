@@ -89,14 +89,14 @@ export interface DiscoveryCase {
   readonly run: (world: World) => Promise<void>
 }
 
-/** Waits (real time) until `check` holds, at most `ms`; rejects after that. */
-export const until = (check: () => boolean, ms = 5000): Promise<void> =>
+/** Waits (real time) until `check` holds, checking every `every` ms, at most `ms`; rejects after that. */
+export const until = (check: () => boolean, ms = 5000, every = 5): Promise<void> =>
   new Promise<void>((resolve, reject) => {
     const start = Date.now()
     const tick = () => {
       if (check()) return resolve()
       if (Date.now() - start > ms) return reject(new Error("condition not met in time"))
-      setTimeout(tick, 5)
+      setTimeout(tick, every)
     }
     tick()
   })
