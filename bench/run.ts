@@ -1,6 +1,7 @@
 /**
  * Benchmark orchestrator:
- * `npm run bench [-- --quick] [--json FILE] [--md FILE] [--reps N] [--only a,b] [--dist PATH/dist]`.
+ * `npm run bench [-- --quick] [--json FILE] [--md FILE] [--reps N] [--only a,b] [--dist PATH/dist]
+ * [--baseline PATH/dist]`.
  *
  * Starts 4 memcached processes on free loopback ports (`-t 1 -m 1024 -I 2m`) and a black-hole
  * server, runs every contender in its own Node process (one at a time: the box has 2 cores), repeats
@@ -8,7 +9,10 @@
  * that memcached evicted nothing, stops the servers by PID and prints a Markdown report in which every
  * figure is also given as a ratio to the scenario's reference (`REF`: the best raw form for it) measured in
  * the same repetition (median of the ratios), next to client CPU and memcached's CPU per operation.
- * `--dist` points the effect-memcached lines at another build's `dist/` (before/after comparisons).
+ * `--dist` points the effect-memcached lines at another build's `dist/`; `--baseline` adds a line
+ * `effect-memcached@baseline` (the defaults line over another build's `dist/`) run in the same
+ * repetitions, rotated with the others: a before/after comparison that a machine whose speed drifts
+ * between two runs cannot skew (on this VM two runs minutes apart differed up to 2×).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -58,6 +62,8 @@ interface ContenderLine {
   readonly pending?: string
   /** The line does more work per call (telemetry): its time limit is doubled. */
   readonly slow?: boolean
+  /** The build this line measures (`--baseline`); otherwise `--dist` or this tree's. */
+  readonly dist?: string
 }
 
 const CONTENDERS: ReadonlyArray<ContenderLine> = [
@@ -173,6 +179,8 @@ interface Args {
   includePending: boolean
   /** effect-memcached lines: measure this build's `dist/` (absolute path) instead of ours. */
   dist: string | undefined
+  /** Also run the defaults line over this build's `dist/` (absolute path), as `effect-memcached@baseline`. */
+  baseline: string | undefined
 }
 
 const parseArgs = (argv: ReadonlyArray<string>): Args => {
@@ -183,7 +191,8 @@ const parseArgs = (argv: ReadonlyArray<string>): Args => {
     md: undefined,
     only: undefined,
     includePending: false,
-    dist: undefined
+    dist: undefined,
+    baseline: undefined
   }
   let repsSet = false
   for (let i = 0; i < argv.length; i++) {
@@ -196,15 +205,16 @@ const parseArgs = (argv: ReadonlyArray<string>): Args => {
       repsSet = true
     } else if (x === "--only") a.only = (argv[++i] ?? "").split(",")
     else if (x === "--include-pending") a.includePending = true
-    else if (x === "--dist") {
+    else if (x === "--dist" || x === "--baseline") {
       const d = path.resolve(argv[++i] ?? "")
       if (!fs.existsSync(path.join(d, "MemcachedClient.js"))) {
-        throw new Error(`--dist ${d}: no MemcachedClient.js there`)
+        throw new Error(`${x} ${d}: no MemcachedClient.js there`)
       }
-      a.dist = d
+      if (x === "--dist") a.dist = d
+      else a.baseline = d
     } else if (x === "--help" || x === "-h") {
       process.stdout.write(
-        "npm run bench -- [--quick] [--reps N] [--json FILE] [--md FILE] [--only raw,memjs,...] [--include-pending] [--dist PATH/dist]\n"
+        "npm run bench -- [--quick] [--reps N] [--json FILE] [--md FILE] [--only raw,memjs,...] [--include-pending] [--dist PATH/dist] [--baseline PATH/dist]\n"
       )
       process.exit(0)
     } else throw new Error(`unknown argument ${x}`)
@@ -672,6 +682,9 @@ const report = (
   o.push("```")
   o.push("")
   if (args.dist !== undefined) o.push(`effect-memcached lines measure the build at \`${args.dist}\`.`, "")
+  if (args.baseline !== undefined) {
+    o.push(`\`effect-memcached@baseline\` measures the build at \`${args.baseline}\` in the same repetitions.`, "")
+  }
   o.push(
     "Each cell: median over repetitions of the absolute rate, and (in parentheses) the median of the per-repetition " +
       "ratios to the scenario's reference measured in the same repetition: `raw-mg` (pipelined `mg <key> v` lines) " +
@@ -842,7 +855,17 @@ const main = async (): Promise<void> => {
   const args = parseArgs(process.argv.slice(2))
   const counts = args.quick ? QUICK : FULL
   const tStart = Date.now()
-  const all = CONTENDERS.filter((l) => args.only === undefined || args.only.includes(l.label) || ALWAYS.has(l.label))
+  const baseline: ReadonlyArray<ContenderLine> = args.baseline === undefined ? [] : [{
+    label: "effect-memcached@baseline",
+    file: "effect-memcached.ts",
+    variant: `defaults, the build at ${args.baseline}`,
+    options: {},
+    effect: true,
+    dist: args.baseline
+  }]
+  const all = [...CONTENDERS, ...baseline].filter((l) =>
+    args.only === undefined || args.only.includes(l.label) || ALWAYS.has(l.label) || l.dist !== undefined
+  )
   const lines = all.filter((l) => l.pending === undefined || args.includePending)
   const skipped = CONTENDERS.filter((l) => !lines.includes(l))
   const mach = machine()
@@ -883,7 +906,7 @@ const main = async (): Promise<void> => {
           counts,
           tag,
           scenarios: SCENARIOS,
-          dist: line.effect === true ? args.dist : undefined,
+          dist: line.dist ?? (line.effect === true ? args.dist : undefined),
           quick: args.quick
         }
         const load = os.loadavg()
