@@ -989,6 +989,7 @@ const main = async (): Promise<void> => {
           machine: mach,
           quick: args.quick,
           dist: args.dist ?? null,
+          baseline: args.baseline ?? null,
           reps: args.reps,
           counts,
           evictions: evictionsTotal,
