@@ -1,14 +1,20 @@
 /**
  * The published Effect 4 package, as a user gets it: build it (scripts/build-effect4.mjs, the shared
  * engine compiled in) into a staging copy, `npm pack` it, and in a fresh ESM project install the
- * tarball together with `effect@4.1` offline from the local npm cache — without --legacy-peer-deps, so
- * a peer-dependency conflict fails the install — then type-check and compile the program of the
+ * tarball together with `effect@4.1` offline — without --legacy-peer-deps, so a peer-dependency conflict
+ * fails the install — then type-check and compile the program of the
  * package's README with TypeScript (`module: nodenext`, strict), and run it with Node against the
  * in-memory server over TCP and against a real memcached.
+ *
+ * effect 4.1 has no dependencies, so it is installed as a tarball packed from the workspace's own copy:
+ * installing `effect@4.1.0` by name offline needs its registry metadata in the npm cache, which a fresh
+ * machine installing from the lockfile (`npm ci`) does not have (CI on a new box failed with ERESOLVE
+ * "Found: effect@undefined"). `@types/node` (which has a dependency) is linked from the project's
+ * node_modules, as the Effect 3 package test links its peers.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { execFile, execFileSync } from "node:child_process"
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll } from "vitest"
@@ -19,8 +25,6 @@ const pkgDir = join(import.meta.dirname, "..")
 const root = join(pkgDir, "..", "..")
 const tsc = join(root, "node_modules", "typescript", "bin", "tsc")
 const effectVersion = JSON.parse(readFileSync(join(pkgDir, "node_modules", "effect", "package.json"), "utf8")).version
-const typesNodeVersion =
-  JSON.parse(readFileSync(join(root, "node_modules", "@types", "node", "package.json"), "utf8")).version
 let work = ""
 let consumer = ""
 
@@ -73,6 +77,16 @@ beforeAll(() => {
   consumer = join(work, "consumer")
   mkdirSync(consumer)
   writeFileSync(join(consumer, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }))
+  const packedEffect = JSON.parse(
+    run("npm", [
+      "pack",
+      "--json",
+      "--ignore-scripts",
+      "--pack-destination",
+      work,
+      join(pkgDir, "node_modules", "effect")
+    ], work)
+  ) as Array<{ filename: string }>
   run("npm", [
     "install",
     "--offline",
@@ -80,10 +94,11 @@ beforeAll(() => {
     "--no-fund",
     "--ignore-scripts",
     "--no-package-lock",
-    `effect@${effectVersion}`,
-    `@types/node@${typesNodeVersion}`,
+    join(work, packedEffect[0]!.filename),
     tarball
   ], consumer)
+  mkdirSync(join(consumer, "node_modules", "@types"), { recursive: true })
+  symlinkSync(join(root, "node_modules", "@types", "node"), join(consumer, "node_modules", "@types", "node"), "dir")
   writeFileSync(join(consumer, "index.ts"), readmeProgram())
   writeFileSync(
     join(consumer, "tsconfig.json"),
@@ -108,12 +123,13 @@ afterAll(() => {
 
 describe("the packed Effect 4 package in a fresh ESM project with effect 4.1", () => {
   it("installs without peer conflicts: one effect, 4.x, and the engine inside the package", () => {
-    const tree = JSON.parse(run("npm", ["ls", "effect", "--all", "--json"], consumer)) as {
-      dependencies?: Record<string, { version: string }>
-    }
-    assert.strictEqual(tree.dependencies?.effect?.version, effectVersion)
+    // One effect: the consumer's own (4.x), none nested under the package. (`npm ls` is not used: with
+    // no lockfile it reports a tarball-installed dependency as "invalid".)
+    const effect = JSON.parse(readFileSync(join(consumer, "node_modules", "effect", "package.json"), "utf8"))
+    assert.strictEqual(effect.version, effectVersion)
     assert.match(effectVersion, /^4\./)
     const installed = join(consumer, "node_modules", "effect-memcached-effect4")
+    assert.isFalse(existsSync(join(installed, "node_modules", "effect")))
     const manifest = JSON.parse(readFileSync(join(installed, "package.json"), "utf8"))
     assert.strictEqual(manifest.peerDependencies.effect, "^4.1.0")
     // The engine is compiled into the tarball (nothing else to install).
