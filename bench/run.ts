@@ -354,12 +354,26 @@ interface ChildRun {
   readonly wallSeconds: number
 }
 
+/**
+ * Extra node/V8 flags for every contender process, from `BENCH_NODE_FLAGS` (space-separated; a
+ * diagnostic, e.g. `--no-allocation-site-pretenuring` to see how much of a cell is V8 pretenuring luck;
+ * see bench/README.md). Empty by default: the bench measures node as users run it.
+ */
+const CHILD_FLAGS = (process.env.BENCH_NODE_FLAGS ?? "").split(" ").filter((f) => f.length > 0)
+
 const runChild = (line: ContenderLine, input: ChildInput, timeoutMs: number): Promise<ChildRun> =>
   new Promise((resolve) => {
     const t0 = Date.now()
     const proc = spawn(
       process.execPath,
-      ["--expose-gc", "--import", "tsx", path.join(HERE, "contenders", line.file), JSON.stringify(input)],
+      [
+        ...CHILD_FLAGS,
+        "--expose-gc",
+        "--import",
+        "tsx",
+        path.join(HERE, "contenders", line.file),
+        JSON.stringify(input)
+      ],
       { stdio: ["ignore", "pipe", "pipe"] }
     )
     started.push(proc)

@@ -93,7 +93,7 @@ const finishLegacy = (slot: Slot, reply: Reply): unknown => {
       slot.server
     )
   }
-  const block = slot.acc?.[0]
+  const block = slot.hit
   if (block === undefined || block._tag !== "Value") {
     return serverError(
       "UnknownCommand",

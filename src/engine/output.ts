@@ -86,9 +86,11 @@ export class OutputBuffer {
     this.len = 0
   }
 
+  /** Makes room for `need - len` more bytes: seals what is filled, then replaces the buffer only if too small. */
   private grow(need: number): void {
+    const more = need - this.len
     this.seal()
-    if (need - this.len > this.out.length) this.out = Buffer.allocUnsafe(need + FLUSH_AT)
+    if (more > this.out.length) this.out = Buffer.allocUnsafe(more + FLUSH_AT)
   }
 
   /** Moves the filled part of the buffer into `parts`. */

@@ -274,7 +274,9 @@ export class Pipeline {
         switch (reply._tag) {
           case "Value": {
             if (!this.matchValue(slot, reply)) return this.unexpected(reply, "VALUE for a key that was not requested")
-            return collect(slot, reply)
+            if (slot.keys === undefined) slot.hit = reply
+            else collect(slot, reply)
+            return
           }
           case "End":
           case "Error":
@@ -317,8 +319,8 @@ export class Pipeline {
         const slots = g.slots
         for (let i = g.cursor; i < slots.length; i++) {
           const s = slots[i]!
-          if (s.acc === undefined && reply.keyEquals(s.key)) {
-            s.acc = [reply]
+          if (s.hit === undefined && reply.keyEquals(s.key)) {
+            s.hit = reply
             g.cursor = i + 1
             return
           }
@@ -345,7 +347,7 @@ export class Pipeline {
 
   private matchValue(slot: Slot, reply: Reply & { _tag: "Value" }): boolean {
     const keys = slot.keys
-    if (keys === undefined) return slot.acc === undefined && reply.keyEquals(slot.key)
+    if (keys === undefined) return slot.hit === undefined && reply.keyEquals(slot.key)
     // memcached answers hits in request order and omits misses.
     for (let i = slot.cursor; i < keys.length; i++) {
       if (reply.keyEquals(keys[i]!)) {
@@ -512,9 +514,15 @@ export class Pipeline {
   }
 }
 
-/** Adds a reply to the slot's collected replies (Values, Stats, Barrier). */
+/**
+ * Adds a reply to the collected replies of a multi-reply slot (multi-key Values, Stats, Barrier; a
+ * single-key retrieval keeps its one VALUE in `hit`, no list). The list is made by `Array.of`, not a
+ * `[reply]` literal: a literal has a V8 allocation site, which a scavenge landing in a burst of replies
+ * can pretenure for good, and every later list (in old space) would then keep its young replies and
+ * their values alive into old space (see protocol/item.ts).
+ */
 const collect = (slot: Slot, reply: Reply): void => {
-  if (slot.acc === undefined) slot.acc = [reply]
+  if (slot.acc === undefined) slot.acc = Array.of(reply)
   else slot.acc.push(reply)
 }
 

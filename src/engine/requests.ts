@@ -376,7 +376,8 @@ export const getMany = <S extends Endpoint>(
     const s = single ? 0 : router.route(key)
     const g = groups[s]
     if (g === undefined) {
-      groups[s] = [key]
+      // Array.of, not a literal: a batch's keys live until its reply (see protocol/item.ts).
+      groups[s] = Array.of(key)
       order.push(s)
     } else g.push(key)
   }

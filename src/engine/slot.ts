@@ -79,7 +79,9 @@ export class Slot {
   deadline = 0
   /** The server's label, set when the slot is enqueued. */
   server = ""
-  /** Replies collected so far (Values, Stats and Barrier slots). */
+  /** The VALUE of a single-key retrieval (its only reply before `END`; no list is allocated for it). */
+  hit: Reply | undefined = undefined
+  /** Replies collected so far (multi-key Values, Stats and Barrier slots). */
   acc: Array<Reply> | undefined = undefined
   /** Index of the next requested key a VALUE may match (multi-key gets). */
   cursor = 0
@@ -110,7 +112,8 @@ export class Slot {
  * @category models
  */
 export class Group {
-  readonly slots: Array<Slot> = []
+  /** Made by `Array.of`, not a literal (see protocol/item.ts). */
+  readonly slots: Array<Slot> = Array.of()
   /** Bytes of the keys collected so far (the merged line is encoded when the group closes). */
   keyBytes = 0
   cursor = 0

@@ -13,6 +13,7 @@
  *
  * @since 0.1.0
  */
+import { ReplyItem } from "./item.js"
 import { MAX_KEY_LENGTH } from "./limits.js"
 import { makeMetaScan, MetaBit, scanMetaFlags } from "./metaScan.js"
 import type { MetaReply } from "./replies.js"
@@ -463,18 +464,14 @@ export const metaFlags = (reply: MetaReply): MetaFlags => {
 /**
  * The hot-path view of a `VA` reply: its value, client flags (`f`, 0 when absent) and CAS unique
  * (`c`), read from the fields the parser pre-parsed (no rescan). For a reply without a value
- * (`HD`), `value` is empty.
+ * (`HD`), `value` is empty. A {@link ReplyItem} (a class: see item.ts on why not a literal).
  *
  * @since 0.2.0
  * @category decoding
  */
 export const metaToItem = (
   r: MetaReply
-): { readonly value: Uint8Array; readonly flags: number; readonly cas: bigint | undefined } => ({
-  value: r.value ?? EMPTY_VALUE,
-  flags: r.clientFlags,
-  cas: r.cas
-})
+): ReplyItem => new ReplyItem(r.value ?? EMPTY_VALUE, r.clientFlags, r.cas)
 
 const EMPTY_VALUE = new Uint8Array(0)
 
