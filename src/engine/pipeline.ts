@@ -21,7 +21,7 @@
 import { CRLF } from "../protocol/bytes.js"
 import { encodeGet, makeReplyParser, type ParserLimits, type Reply, type ReplyParser } from "../protocol/client.js"
 import { FLUSH_AT, OutputBuffer } from "./output.js"
-import { Group, type Slot, SlotKind } from "./slot.js"
+import { Group, newList, type Slot, SlotKind } from "./slot.js"
 import { connectionError, EngineError, protocolError } from "./types.js"
 
 const MAX_GROUP_LINE = 8 * 1024
@@ -516,14 +516,12 @@ export class Pipeline {
 
 /**
  * Adds a reply to the collected replies of a multi-reply slot (multi-key Values, Stats, Barrier; a
- * single-key retrieval keeps its one VALUE in `hit`, no list). The list is made by `Array.of`, not a
- * `[reply]` literal: a literal has a V8 allocation site, which a scavenge landing in a burst of replies
- * can pretenure for good, and every later list (in old space) would then keep its young replies and
- * their values alive into old space (see protocol/item.ts).
+ * single-key retrieval keeps its one VALUE in `hit`, no list), made by {@link newList}, not a
+ * `[reply]` literal (see protocol/item.ts).
  */
 const collect = (slot: Slot, reply: Reply): void => {
-  if (slot.acc === undefined) slot.acc = Array.of(reply)
-  else slot.acc.push(reply)
+  const acc = slot.acc ?? (slot.acc = newList())
+  acc.push(reply)
 }
 
 /** Fails a detached list of slots: those past their deadline at `now` with `late`, the others with `others`. */

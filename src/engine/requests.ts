@@ -44,7 +44,7 @@ import {
 import { casError, deltaOf, exptimeAt, flagsError, keyError, sizeError, type TtlSeconds, valueError } from "./keys.js"
 import { proxyUnsupported, type ServerPool, type Settings } from "./pool.js"
 import type { Router } from "./router.js"
-import { type Command, Slot } from "./slot.js"
+import { type Command, newList, Slot } from "./slot.js"
 import { type Endpoint, EngineError, inputError, type Timers } from "./types.js"
 
 /**
@@ -376,8 +376,9 @@ export const getMany = <S extends Endpoint>(
     const s = single ? 0 : router.route(key)
     const g = groups[s]
     if (g === undefined) {
-      // Array.of, not a literal: a batch's keys live until its reply (see protocol/item.ts).
-      groups[s] = Array.of(key)
+      // Not a literal: a batch's keys live until its reply (see newList).
+      const batch = (groups[s] = newList())
+      batch.push(key)
       order.push(s)
     } else g.push(key)
   }
