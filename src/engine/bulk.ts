@@ -12,7 +12,7 @@ import { commands, failure, toBytes } from "./commands.js"
 import { exptimeAt, flagsError, keyError, type TtlSeconds } from "./keys.js"
 import type { ServerPool } from "./pool.js"
 import type { RequestContext, Timeout } from "./requests.js"
-import { type Command, newList, Slot } from "./slot.js"
+import { type Command, Slot } from "./slot.js"
 import { type Endpoint, EngineError, storeError } from "./types.js"
 
 /**
@@ -29,12 +29,11 @@ export interface BulkResults<W> {
 
 /**
  * One key's write: its key and data; its request lines are encoded when its server's protocol is known
- * (only the form that is sent), by the call's {@link Forms}. A class, and the per-call lists are made
- * by `newList`: a call's items all live until it settles, and a literal's V8 allocation site would be
- * pretenured by the first scavenge that finds them alive (see protocol/item.ts).
+ * (only the form that is sent), by the call's {@link Forms}.
  */
-class BulkItem {
-  constructor(readonly key: string, readonly data: Uint8Array | undefined) {}
+interface BulkItem {
+  readonly key: string
+  readonly data: Uint8Array | undefined
 }
 
 /** How a bulk call encodes one item, per protocol (flags and TTL are the call's, fixed). */
@@ -159,7 +158,7 @@ const sendMeta = <W>(run: Run<W>, pool: ServerPool, group: ReadonlyArray<BulkIte
   const heads: Array<string> = []
   let i = 0
   while (i < group.length) {
-    const batch = newList<BulkItem>()
+    const batch: Array<BulkItem> = []
     heads.length = 0
     let bytes = 0
     // The buffer's worst case: UTF-8 takes at most 3 bytes per UTF-16 code unit of a line.
@@ -227,8 +226,7 @@ const bulk = <W, S extends Endpoint>(
       const s = router.route(item.key)
       const g = groups[s]
       if (g === undefined) {
-        const list = (groups[s] = newList())
-        list.push(item)
+        groups[s] = [item]
         order.push(s)
       } else g.push(item)
     }
@@ -260,7 +258,7 @@ export const setMany = <W, S extends Endpoint>(
 ): void => {
   const exptime = exptimeAt(ttl, ctx.timers)
   const results = new Map<string, W>()
-  const valid = newList<BulkItem>()
+  const valid: Array<BulkItem> = []
   const callProblem = timeout instanceof EngineError ? timeout : typeof exptime !== "number" ? exptime : undefined
   for (const entry of entries) {
     const key = entry[0]
@@ -269,7 +267,7 @@ export const setMany = <W, S extends Endpoint>(
       results.set(key, as.fail(problem))
       continue
     }
-    valid.push(new BulkItem(key, toBytes(entry[1])))
+    valid.push({ key, data: toBytes(entry[1]) })
   }
   const e = exptime as number
   const quiet = { flags, ttl: e, quiet: true, returnKey: true } as const
@@ -295,11 +293,11 @@ const keyItems = <W>(
   results: Map<string, W>,
   as: BulkResults<W>
 ): Array<BulkItem> => {
-  const valid = newList<BulkItem>()
+  const valid: Array<BulkItem> = []
   for (const key of new Set(keys)) {
     const problem = callProblem ?? keyError(key)
     if (problem !== undefined) results.set(key, as.fail(problem))
-    else valid.push(new BulkItem(key, undefined))
+    else valid.push({ key, data: undefined })
   }
   return valid
 }

@@ -70,7 +70,7 @@ const EMPTY: ReadonlyArray<never> = []
 
 /**
  * A new empty list with no V8 allocation site: a copy of one shared empty array. For the lists that
- * live as long as a request or a call (collected replies, a batch's keys, a bulk call's items): an
+ * live as long as a request or a call (collected replies, a batch's keys): an
  * array literal's site can be pretenured by a scavenge that finds a burst of them alive, and every
  * later list would then live in old space and drag its young elements there (see protocol/item.ts).
  * `Array.of` avoids the site too but returns a holey array and is ~20× slower for one element.
