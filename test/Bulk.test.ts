@@ -57,7 +57,7 @@ describe("Bulk", () => {
       MemcachedTest.layer({ servers: 3 })
     ]] as const
   ) {
-    it.live(`getMany over ${name}: thousands of keys, misses interleaved, duplicates once`, () =>
+    it.live(`getMany over ${name}: thousands of keys, misses interleaved, repeated keys one entry each`, () =>
       Effect.gen(function*() {
         const c = yield* MemcachedClient.MemcachedClient
         const keys = Array.from({ length: 5000 }, (_, i) => `bulk:${name.replaceAll(" ", "_")}:${i}`)

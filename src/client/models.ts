@@ -139,7 +139,7 @@ export interface MemcachedClient {
   readonly gets: (key: string, options?: CallOptions) => Effect.Effect<Option.Option<CasItem>, MemcachedReadError>
   /**
    * Reads many keys in one round trip per server (chunked, servers in parallel). Missing keys are
-   * absent from the map; duplicate keys are asked once. Fails like {@link MemcachedClient.get}.
+   * absent from the map; a key given twice is sent twice and has one entry. Fails like {@link MemcachedClient.get}.
    */
   readonly getMany: (
     keys: Iterable<string>,

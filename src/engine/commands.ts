@@ -12,7 +12,7 @@ import type { Reply, StorageCommand, ValueReply } from "../protocol/client.js"
 import { parseU64Value } from "../protocol/limits.js"
 import { ReplyItem } from "../protocol/item.js"
 import { metaItem, metaKeyIs, type MetaSetMode, metaToItem, parseMetaDebug } from "../protocol/meta.js"
-import { type Command, type Finish, type Slot, SlotKind } from "./slot.js"
+import { type Command, type Finish, type KeyedSlot, type Slot, SlotKind } from "./slot.js"
 import { EngineError, protocolError, serverError, storeError } from "./types.js"
 
 export { U32_MAX } from "../protocol/limits.js"
@@ -95,26 +95,13 @@ export const finishGet: Finish = (slot, reply) => {
  * @since 0.1.0
  * @category models
  */
-export interface GetManySlot extends Slot {
+export interface GetManySlot extends KeyedSlot {
   readonly out: Map<string, EngineItem>
 }
 
-/** A multi-key get: every hit set in the slot's `out` map, which is the result (the connection already checked each VALUE's key). */
-export const finishGetMany: Finish = (slot, reply) => {
-  if (reply._tag !== "End") return readFailure(slot, reply, "get")
-  const keys = slot.keys!
-  const out = (slot as GetManySlot).out
-  const acc = slot.acc
-  if (acc === undefined) return out
-  let cursor = 0
-  for (let i = 0; i < acc.length; i++) {
-    const v = acc[i] as ValueReply
-    while (cursor < keys.length && !v.keyEquals(keys[cursor]!)) cursor++
-    out.set(keys[cursor]!, toItem(v))
-    cursor++
-  }
-  return out
-}
+/** A multi-key get: its hits are already in the slot's `out` map (set as each VALUE was matched), which is the result. */
+export const finishGetMany: Finish = (slot, reply) =>
+  reply._tag === "End" ? (slot as GetManySlot).out : readFailure(slot, reply, "get")
 
 export const finishStore = (command: StorageCommand): Finish => (slot, reply) =>
   reply._tag === "Stored" ? undefined : failure(slot, reply, command)

@@ -19,12 +19,20 @@
  * @since 0.1.0
  */
 import { CRLF } from "../protocol/bytes.js"
-import { encodeGet, makeReplyParser, type ParserLimits, type Reply, type ReplyParser } from "../protocol/client.js"
+import {
+  encodeGet,
+  makeReplyParser,
+  type ParserLimits,
+  type Reply,
+  type ReplyParser,
+  type ValueReply
+} from "../protocol/client.js"
 import { FLUSH_AT, OutputBuffer } from "./output.js"
-import { Group, newList, type Slot, SlotKind } from "./slot.js"
+import { Group, type KeyedSlot, newList, type Slot, SlotKind } from "./slot.js"
 import { connectionError, EngineError, protocolError } from "./types.js"
 
 const MAX_GROUP_LINE = 8 * 1024
+const NOT_REQUESTED = "VALUE for a key that was not requested"
 
 /** "get" / "gets" when the slot is a single-key retrieval that may join an auto-batch. */
 const batchCommand = (slot: Slot): "get" | "gets" | undefined =>
@@ -272,12 +280,8 @@ export class Pipeline {
         break
       case SlotKind.Values:
         switch (reply._tag) {
-          case "Value": {
-            if (!this.matchValue(slot, reply)) return this.unexpected(reply, "VALUE for a key that was not requested")
-            if (slot.keys === undefined) slot.hit = reply
-            else collect(slot, reply)
-            return
-          }
+          case "Value":
+            return this.value(slot, reply)
           case "End":
           case "Error":
           case "ClientError":
@@ -313,6 +317,28 @@ export class Pipeline {
     this.complete(slot, reply)
   }
 
+  /**
+   * A `VALUE` for a retrieval slot: a single-key slot keeps it until `END`, a multi-key one takes it
+   * as soon as its key is matched. A key that was not requested (or a second VALUE for a single key)
+   * means replies and requests are out of step: the pipeline closes.
+   */
+  private value(slot: Slot, reply: ValueReply): void {
+    const keys = slot.keys
+    if (keys === undefined) {
+      if (slot.hit !== undefined || !reply.keyEquals(slot.key)) return this.unexpected(reply, NOT_REQUESTED)
+      slot.hit = reply
+      return
+    }
+    // memcached answers hits in request order and omits misses.
+    for (let i = slot.cursor; i < keys.length; i++) {
+      if (reply.keyEquals(keys[i]!)) {
+        slot.cursor = i + 1
+        return (slot as KeyedSlot).found(i, reply)
+      }
+    }
+    return this.unexpected(reply, NOT_REQUESTED)
+  }
+
   private dispatchGroup(g: Group, reply: Reply): void {
     switch (reply._tag) {
       case "Value": {
@@ -325,7 +351,7 @@ export class Pipeline {
             return
           }
         }
-        return this.unexpected(reply, "VALUE for a key that was not requested")
+        return this.unexpected(reply, NOT_REQUESTED)
       }
       case "End":
       case "Error":
@@ -343,19 +369,6 @@ export class Pipeline {
       default:
         return this.unexpected(reply, "VALUE or END was expected")
     }
-  }
-
-  private matchValue(slot: Slot, reply: Reply & { _tag: "Value" }): boolean {
-    const keys = slot.keys
-    if (keys === undefined) return slot.hit === undefined && reply.keyEquals(slot.key)
-    // memcached answers hits in request order and omits misses.
-    for (let i = slot.cursor; i < keys.length; i++) {
-      if (reply.keyEquals(keys[i]!)) {
-        slot.cursor = i + 1
-        return true
-      }
-    }
-    return false
   }
 
   private complete(slot: Slot, reply: Reply, finish = slot.command.finish): void {

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import type { Reply } from "../protocol/client.js"
+import type { Reply, ValueReply } from "../protocol/client.js"
 import type { Completion, EngineError } from "./types.js"
 
 /**
@@ -101,7 +101,10 @@ export class Slot {
   cursor = 0
   /** The auto-batch this single-key get was merged into, if any. */
   group: Group | undefined = undefined
-  /** The keys of a multi-key request, in request order (replies are matched against them). */
+  /**
+   * The keys of a multi-key request, in request order (replies are matched against them). A slot that
+   * sets them is a {@link KeyedSlot}: it takes each matched `VALUE` itself.
+   */
   keys: ReadonlyArray<string> | undefined = undefined
   constructor(
     readonly command: Command,
@@ -116,6 +119,18 @@ export class Slot {
   get finish(): Finish {
     return this.command.finish
   }
+}
+
+/**
+ * A multi-key retrieval's slot: the pipeline hands it each `VALUE` as soon as the reply's key is
+ * matched to `keys[index]` (nothing is collected; `END` then finishes the slot).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface KeyedSlot extends Slot {
+  readonly keys: ReadonlyArray<string>
+  found(index: number, reply: ValueReply): void
 }
 
 /**

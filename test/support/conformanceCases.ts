@@ -360,7 +360,7 @@ export const commandCases: ReadonlyArray<Case> = [
     }
   },
   {
-    name: "getMany returns hits, omits misses, asks duplicates once",
+    name: "getMany returns hits, omits misses, one entry for a repeated key",
     run: async (c) => {
       const keys = Array.from({ length: 250 }, (_, i) => uniqueKey(`many${i}`))
       for (let i = 0; i < keys.length; i++) if (i % 3 !== 0) await c.set(keys[i]!, `v${i}`)

@@ -2,11 +2,17 @@
  * Helpers for driving the sans-IO pipeline (src/engine/pipeline.ts) with byte arrays and explicit
  * times: requests built from the real command table, completions recorded in order.
  */
-import { commands } from "../../src/engine/commands.js"
+import { commands, type EngineItem, toItem } from "../../src/engine/commands.js"
 import { Pipeline, type PipelineOptions } from "../../src/engine/pipeline.js"
 import { Slot } from "../../src/engine/slot.js"
 import { EngineError } from "../../src/engine/types.js"
-import { encodeDelete, encodeGet, encodeIncrDecr, encodeStorageHeader } from "../../src/protocol/client.js"
+import {
+  encodeDelete,
+  encodeGet,
+  encodeIncrDecr,
+  encodeStorageHeader,
+  type ValueReply
+} from "../../src/protocol/client.js"
 
 /** What one request completed with (values made comparable: bytes as hex). */
 export type Outcome =
@@ -39,10 +45,12 @@ export const slotOf = (op: Op, timeout = 10_000): Slot => {
     case "gets":
       return new Slot(commands[op.op].text, encodeGet(op.op, [op.key]), undefined, op.key, timeout)
     case "getMany": {
-      // A multi-key get's hits go into the slot's `out` map (engine/commands.ts GetManySlot).
+      // A multi-key get's hits go into the slot's `out` map as they are matched (engine/commands.ts
+      // GetManySlot, engine/slot.ts KeyedSlot), as getMany's batches do.
+      const out = new Map<string, EngineItem>()
       const slot = Object.assign(
         new Slot(commands.getMany.text, encodeGet("get", op.keys), undefined, op.keys[0]!, timeout),
-        { out: new Map() }
+        { out, found: (index: number, reply: ValueReply) => out.set(op.keys[index]!, toItem(reply)) }
       )
       slot.keys = op.keys
       return slot
