@@ -1,8 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import fc from "fast-check"
 import { readFileSync } from "node:fs"
 import * as Distribution from "../src/Distribution.js"
+import { indexedLookup } from "../src/engine/distribution.js"
 import * as Hash from "../src/Hash.js"
 import * as ServerSpec from "../src/ServerSpec.js"
 
@@ -334,6 +336,33 @@ describe("Distribution properties", () => {
         assert.isTrue(Either.isLeft(r), input)
         if (Either.isLeft(r)) assert.include(r.left, problem)
       }
+    }))
+})
+
+describe("indexedLookup (the table-started lookup every consistent placement uses)", () => {
+  const uint32 = fc.integer({ min: 0, max: 0xffffffff })
+  // Spread rings, clustered rings (many points in one range: the bisection branch), ties, the extremes.
+  const ring = fc.oneof(
+    fc.array(uint32, { minLength: 1, maxLength: 600 }),
+    fc.tuple(uint32, fc.array(fc.integer({ min: 0, max: 2000 }), { minLength: 1, maxLength: 200 })).map((
+      [base, offsets]
+    ) => offsets.map((o) => Math.min(0xffffffff, base + o))),
+    fc.array(fc.constantFrom(0, 1, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff), { minLength: 1, maxLength: 20 })
+  )
+  it.effect("property: same owner as the binary search for every hash, around each point and anywhere", () =>
+    Effect.sync(() => {
+      fc.assert(
+        fc.property(ring, fc.array(uint32, { maxLength: 50 }), (points, probes) => {
+          const values = Uint32Array.from(points).sort()
+          const continuum = { values, owners: Uint32Array.from(values, (_, i) => (i * 7919) % 13) }
+          const find = indexedLookup(continuum)
+          const hashes = [...probes, 0, 0xffffffff]
+          for (const v of values) hashes.push(v, Math.max(0, v - 1), Math.min(0xffffffff, v + 1))
+          for (const h of hashes) assert.strictEqual(find(h), Distribution.lookup(continuum, h), `h=${h}`)
+        }),
+        { numRuns: 300 }
+      )
+      assert.strictEqual(indexedLookup({ values: new Uint32Array(0), owners: new Uint32Array(0) })(5), -1)
     }))
 })
 

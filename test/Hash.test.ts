@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import fc from "fast-check"
 import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
 import * as Hash from "../src/Hash.js"
@@ -142,6 +143,27 @@ describe("Hash", () => {
           assert.strictEqual(Hash.hashString(name, input), Hash.hashBytes(name, new TextEncoder().encode(input)), name)
         }
       }
+    }))
+
+  it.effect("property: the string form of every hash equals the byte form over the UTF-8 (ASCII fast paths, non-ASCII anywhere)", () =>
+    Effect.sync(() => {
+      const utf8 = new TextEncoder()
+      fc.assert(
+        fc.property(
+          fc.oneof(
+            fc.string({ maxLength: 300 }),
+            fc.string({ unit: "grapheme", maxLength: 40 }),
+            fc.fullUnicodeString()
+          ),
+          (input) => {
+            const bytes = utf8.encode(input)
+            for (const name of Hash.hashNames) {
+              assert.strictEqual(Hash.hashString(name, input), Hash.hashBytes(name, bytes), name)
+            }
+          }
+        ),
+        { numRuns: 300 }
+      )
     }))
 
   it.effect("parseName accepts libmemcached/pylibmc names and rejects hsieh", () =>

