@@ -106,6 +106,21 @@ export const scratchBuffer = (): Uint8Array => scratch
 // ---------------------------------------------------------------------------------------------------------
 // one_at_a_time
 
+/** One byte (as an integer: signed or not is the caller's choice) mixed into a one-at-a-time state. */
+const oneAtATimeStep = (h: number, byte: number): number => {
+  h = (h + byte) | 0
+  h = (h + (h << 10)) | 0
+  return h ^ (h >>> 6)
+}
+
+/** The one-at-a-time avalanche after the last byte, as an unsigned 32-bit hash. */
+const oneAtATimeFinal = (h: number): number => {
+  h = (h + (h << 3)) | 0
+  h ^= h >>> 11
+  h = (h + (h << 15)) | 0
+  return h >>> 0
+}
+
 /**
  * libmemcached's default hash (`MEMCACHED_HASH_DEFAULT`): Jenkins one-at-a-time, with bytes >= 0x80 read as
  * signed `char` (x86-64).
@@ -116,14 +131,9 @@ export const scratchBuffer = (): Uint8Array => scratch
 export const oneAtATimeBytes: BytesHash = (b, len) => {
   let h = 0
   for (let i = 0; i < len; i++) {
-    h = (h + ((b[i]! << 24) >> 24)) | 0
-    h = (h + (h << 10)) | 0
-    h ^= h >>> 6
+    h = oneAtATimeStep(h, (b[i]! << 24) >> 24)
   }
-  h = (h + (h << 3)) | 0
-  h ^= h >>> 11
-  h = (h + (h << 15)) | 0
-  return h >>> 0
+  return oneAtATimeFinal(h)
 }
 
 /**
@@ -136,14 +146,9 @@ const oneAtATimeString = (other: (input: string) => number) => (input: string): 
   for (let i = 0; i < input.length; i++) {
     const c = input.charCodeAt(i)
     if (c >= 0x80) return other(input)
-    h = (h + c) | 0
-    h = (h + (h << 10)) | 0
-    h ^= h >>> 6
+    h = oneAtATimeStep(h, c)
   }
-  h = (h + (h << 3)) | 0
-  h ^= h >>> 11
-  h = (h + (h << 15)) | 0
-  return h >>> 0
+  return oneAtATimeFinal(h)
 }
 
 /**
@@ -155,14 +160,9 @@ const oneAtATimeString = (other: (input: string) => number) => (input: string): 
 export const oneAtATimeUnsignedBytes: BytesHash = (b, len) => {
   let h = 0
   for (let i = 0; i < len; i++) {
-    h = (h + b[i]!) | 0
-    h = (h + (h << 10)) | 0
-    h ^= h >>> 6
+    h = oneAtATimeStep(h, b[i]!)
   }
-  h = (h + (h << 3)) | 0
-  h ^= h >>> 11
-  h = (h + (h << 15)) | 0
-  return h >>> 0
+  return oneAtATimeFinal(h)
 }
 
 // ---------------------------------------------------------------------------------------------------------
