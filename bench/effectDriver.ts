@@ -17,7 +17,7 @@
  *   minus the heapUsed of N idle fibers (blocked in a callback effect that never resumes): the client's
  *   memory per in-flight request beyond the caller's fiber.
  */
-import { Effect, Fiber, type Layer, type Scope } from "effect"
+import { Cause, Effect, Fiber, type Layer, type Scope } from "effect"
 import { callback, type DetachedFiber, forkDetached } from "./edition.js"
 import {
   type ChildInput,
@@ -49,6 +49,7 @@ import {
   SETMANY_SIZE,
   setKey,
   Tally,
+  type Value,
   warmup,
   warmupCalls,
   Window
@@ -122,6 +123,52 @@ const independentLoops = (workers: number, n: number, op: (i: number) => Effect.
     yield* Fiber.joinAll(fibers)
   })
 
+/**
+ * What one driven call does with its outcome (`Effect.matchCauseEffect`'s handlers), as a class
+ * instance made with `new`, never an object literal per call. A literal has an allocation site, and
+ * V8 pretenures a site when one scavenge finds >= 85% of its recent objects alive, which happens when
+ * it lands just after a reply chunk completed 100 calls whose fibers have not run yet. With the
+ * driver's `Effect.match(call, { onFailure, onSuccess })` site tenured, every Effect contender, the
+ * floor included, spent 2-3x the client CPU per get (~9 instead of ~3.5 us at get@100: each scavenge
+ * promoted ~2.4 MB and took ~7 ms) in about half of its processes, and the bench's medians were a
+ * coin toss (bench/README.md, "V8 pretenuring"). `Effect.match` itself builds two literals per call
+ * in Effect 3 (core-effect's `match` and `matchEffect`), hence `matchCauseEffect`, which builds none.
+ * A failure, a defect or an interruption of the call is one error of the tally.
+ */
+class Outcome {
+  constructor(protected readonly t: Tally) {}
+  readonly onFailure = (cause: Cause.Cause<unknown>): Effect.Effect<void> => {
+    this.t.error(describe(Cause.squash(cause)))
+    return Effect.void
+  }
+  readonly onSuccess = (got: unknown): Effect.Effect<void> => {
+    this.got(got)
+    return Effect.void
+  }
+  /** Checks what the call returned (a write's result: nothing to check). */
+  protected got(_got: unknown): void {}
+}
+
+/** A get's outcome: the value it returned must be `want`. */
+class GetOutcome extends Outcome {
+  constructor(t: Tally, private readonly value: (got: unknown) => Bytes, private readonly want: Value | undefined) {
+    super(t)
+  }
+  protected override got(got: unknown): void {
+    this.t.check(this.value(got), this.want)
+  }
+}
+
+/** A bulk call's outcome, checked by `check` (one call per many keys: a closure per call is cheap there). */
+class BulkOutcome extends Outcome {
+  constructor(t: Tally, private readonly check: (got: unknown) => void) {
+    super(t)
+  }
+  protected override got(got: unknown): void {
+    this.check(got)
+  }
+}
+
 const sleep = (ms: number) => Effect.promise(() => new Promise<void>((r) => setTimeout(r, ms)))
 const heap = Effect.promise(gcHeap)
 
@@ -134,13 +181,15 @@ const program = (input: ChildInput, factory: EffectFactory) =>
     const one = [input.single]
     const client = yield* factory.make(one, "single")
 
-    const setOp = (t: Tally, key: string, value: Uint8Array) =>
-      Effect.match(client.set(key, value), { onFailure: (e) => t.error(describe(e)), onSuccess: () => undefined })
+    // One write outcome per tally (a write's result is not checked): no allocation per set.
+    const written = new WeakMap<Tally, Outcome>()
+    const setOp = (t: Tally, key: string, value: Uint8Array) => {
+      let o = written.get(t)
+      if (o === undefined) written.set(t, o = new Outcome(t))
+      return Effect.matchCauseEffect(client.set(key, value), o)
+    }
     const getOp = (t: Tally) => (i: number) =>
-      Effect.match(client.get(getKey(i)), {
-        onFailure: (e) => t.error(describe(e)),
-        onSuccess: (o) => t.check(client.value(o), exp.get[i % GET_POOL])
-      })
+      Effect.matchCauseEffect(client.get(getKey(i)), new GetOutcome(t, client.value, exp.get[i % GET_POOL]))
     const measure = (
       name: ScenarioName,
       servers: ReadonlyArray<string>,
@@ -209,13 +258,13 @@ const program = (input: ChildInput, factory: EffectFactory) =>
       const entries: Array<readonly [string, Uint8Array]> = []
       for (let i = 0; i < SETMANY_SIZE; i++) entries.push([setKey(i), exp.set[i]!.buf])
       const op = (t: Tally) => (_call: number) =>
-        Effect.match(client.setMany(entries), {
-          onFailure: (e) => t.error(describe(e)),
-          onSuccess: (r) => {
+        Effect.matchCauseEffect(
+          client.setMany(entries),
+          new BulkOutcome(t, (r) => {
             const f = client.failures(r)
             for (let k = 0; k < f.count; k++) t.error(describe(f.first))
-          }
-        })
+          })
+        )
       yield* measure("setmany_10000", one, 1, c.setmany_10000, warmup(c.setmany_10000, 1), op, "ops/s", SETMANY_SIZE)
     }
     if (want.has("large_set")) {
@@ -224,10 +273,10 @@ const program = (input: ChildInput, factory: EffectFactory) =>
     }
     if (want.has("large_get")) {
       const op = (t: Tally) => (i: number) =>
-        Effect.match(client.get(largeGetKey(i)), {
-          onFailure: (e) => t.error(describe(e)),
-          onSuccess: (o) => t.check(client.value(o), exp.largeGet[i % LARGE_POOL])
-        })
+        Effect.matchCauseEffect(
+          client.get(largeGetKey(i)),
+          new GetOutcome(t, client.value, exp.largeGet[i % LARGE_POOL])
+        )
       yield* measure("large_get", one, 1, c.large_get, warmup(c.large_get, 0), op, "MiB/s")
     }
     if (want.has("indep_get")) {
@@ -237,25 +286,27 @@ const program = (input: ChildInput, factory: EffectFactory) =>
     if (MGET_SCENARIOS.some((s) => want.has(s))) {
       const multi = yield* factory.make(input.multi, "multi")
       const ts = new Tally()
+      const seeded = new Outcome(ts)
       yield* loops(IN_FLIGHT, MGET_POOL, (i) =>
-        Effect.match(multi.set(mgetKey(i), exp.mget.get(mgetKey(i))!.buf), {
-          onFailure: (e) => ts.error(describe(e)),
-          onSuccess: () => undefined
-        }))
+        Effect.matchCauseEffect(multi.set(mgetKey(i), exp.mget.get(mgetKey(i))!.buf), seeded))
       if (ts.errors > 0) {
         return yield* Effect.die(new Error(`mget seeding failed: ${ts.errors} errors, first: ${ts.firstError}`))
       }
       for (const s of MGET_SCENARIOS) {
-        if (!want.has(s)) continue
+        if (!want.has(s)) {
+          continue
+        }
         const size = mgetSize(s)
         const op = (t: Tally) => (call: number) => {
           const keys = mgetKeys(call, size)
-          return Effect.match(multi.getMany(keys), {
-            onFailure: (e) => t.error(describe(e)),
-            onSuccess: (m) => {
-              for (const k of keys) t.check(multi.lookup(m, k), exp.mget.get(k))
-            }
-          })
+          return Effect.matchCauseEffect(
+            multi.getMany(keys),
+            new BulkOutcome(t, (m) => {
+              for (const k of keys) {
+                t.check(multi.lookup(m, k), exp.mget.get(k))
+              }
+            })
+          )
         }
         yield* measure(s, input.multi, MGET_CALLERS, c[s], warmupCalls(c[s], size), op, "keys/s", size)
       }
@@ -271,7 +322,9 @@ const program = (input: ChildInput, factory: EffectFactory) =>
       const idle = callback<void>((_resume) => {})
       const h0 = yield* heap
       const idleFibers: Array<DetachedFiber<void>> = []
-      for (let i = 0; i < n; i++) idleFibers.push(yield* forkDetached(idle))
+      for (let i = 0; i < n; i++) {
+        idleFibers.push(yield* forkDetached(idle))
+      }
       yield* sleep(200)
       const h1 = yield* heap
       yield* Fiber.interruptAll(idleFibers)
@@ -279,7 +332,9 @@ const program = (input: ChildInput, factory: EffectFactory) =>
       yield* sleep(100)
       const h2 = yield* heap
       const busy: Array<DetachedFiber<unknown, unknown>> = []
-      for (let i = 0; i < n; i++) busy.push(yield* forkDetached(bh.get(getKey(i))))
+      for (let i = 0; i < n; i++) {
+        busy.push(yield* forkDetached(bh.get(getKey(i))))
+      }
       yield* sleep(500)
       const h3 = yield* heap
       const fiberBytes = (h1 - h0) / n
