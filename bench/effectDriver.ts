@@ -181,13 +181,8 @@ const program = (input: ChildInput, factory: EffectFactory) =>
     const one = [input.single]
     const client = yield* factory.make(one, "single")
 
-    // One write outcome per tally (a write's result is not checked): no allocation per set.
-    const written = new WeakMap<Tally, Outcome>()
-    const setOp = (t: Tally, key: string, value: Uint8Array) => {
-      let o = written.get(t)
-      if (o === undefined) written.set(t, o = new Outcome(t))
-      return Effect.matchCauseEffect(client.set(key, value), o)
-    }
+    // A write's outcome checks nothing: one `Outcome` per loop serves all of its sets.
+    const setOp = (o: Outcome, key: string, value: Uint8Array) => Effect.matchCauseEffect(client.set(key, value), o)
     const getOp = (t: Tally) => (i: number) =>
       Effect.matchCauseEffect(client.get(getKey(i)), new GetOutcome(t, client.value, exp.get[i % GET_POOL]))
     const measure = (
@@ -214,8 +209,9 @@ const program = (input: ChildInput, factory: EffectFactory) =>
     // Seed the pools this client reads, with its own set (checked by the orchestrator with raw).
     {
       const t = new Tally()
-      yield* loops(IN_FLIGHT, GET_POOL, (i) => setOp(t, getKey(i), exp.get[i]!.buf))
-      yield* loops(1, LARGE_POOL, (i) => setOp(t, largeGetKey(i), exp.largeGet[i]!.buf))
+      const o = new Outcome(t)
+      yield* loops(IN_FLIGHT, GET_POOL, (i) => setOp(o, getKey(i), exp.get[i]!.buf))
+      yield* loops(1, LARGE_POOL, (i) => setOp(o, largeGetKey(i), exp.largeGet[i]!.buf))
       if (t.errors > 0) {
         return yield* Effect.die(new Error(`seeding failed: ${t.errors} errors, first: ${t.firstError}`))
       }
@@ -245,12 +241,16 @@ const program = (input: ChildInput, factory: EffectFactory) =>
     for (const s of ["get_10", "get_100", "get_1000"] as const) {
       if (want.has(s)) yield* measure(s, one, inFlightOf(s), c[s], warmup(c[s]), getOp)
     }
-    const setPoolOp = (t: Tally) => (i: number) => setOp(t, setKey(i), exp.set[i % SET_POOL]!.buf)
+    const setPoolOp = (t: Tally) => {
+      const o = new Outcome(t)
+      return (i: number) => setOp(o, setKey(i), exp.set[i % SET_POOL]!.buf)
+    }
     if (want.has("set_100")) yield* measure("set_100", one, IN_FLIGHT, c.set_100, warmup(c.set_100), setPoolOp)
     if (want.has("mixed_100")) {
       const op = (t: Tally) => {
         const g = getOp(t)
-        return (i: number) => (isMixedSet(i) ? setOp(t, getKey(i), exp.get[i % GET_POOL]!.buf) : g(i))
+        const o = new Outcome(t)
+        return (i: number) => (isMixedSet(i) ? setOp(o, getKey(i), exp.get[i % GET_POOL]!.buf) : g(i))
       }
       yield* measure("mixed_100", one, IN_FLIGHT, c.mixed_100, warmup(c.mixed_100), op)
     }
@@ -268,7 +268,10 @@ const program = (input: ChildInput, factory: EffectFactory) =>
       yield* measure("setmany_10000", one, 1, c.setmany_10000, warmup(c.setmany_10000, 1), op, "ops/s", SETMANY_SIZE)
     }
     if (want.has("large_set")) {
-      const op = (t: Tally) => (i: number) => setOp(t, largeSetKey(i), exp.largeSet[i % LARGE_POOL]!.buf)
+      const op = (t: Tally) => {
+        const o = new Outcome(t)
+        return (i: number) => setOp(o, largeSetKey(i), exp.largeSet[i % LARGE_POOL]!.buf)
+      }
       yield* measure("large_set", one, 1, c.large_set, warmup(c.large_set, 0), op, "MiB/s")
     }
     if (want.has("large_get")) {
