@@ -437,9 +437,11 @@ export const authCases: ReadonlyArray<ManagedCase> = [
           async (c) => {
             await roundTrip(c, "one", "authenticated")
             const before = Number(await t.stat("auth_cmds"))
-            // A request past its deadline in flight closes its connection.
+            // A request past its deadline in flight closes its connection. The request is a get of a ~900 KB
+            // value with a 1 ms timeout: a small value could come back within 1 ms every time (it did, once, in CI).
+            await c.set("big", "x".repeat(900_000))
             let timedOut = false
-            for (let i = 0; i < 200 && !timedOut; i++) timedOut = (await reasonOf(c.getString("one", 1))) === "Timeout"
+            for (let i = 0; i < 200 && !timedOut; i++) timedOut = (await reasonOf(c.getString("big", 1))) === "Timeout"
             assert.ok(timedOut)
             await sleep(50)
             assert.ok(await eventually(() => c.getString("one"), 20, 50))
