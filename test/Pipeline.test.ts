@@ -123,6 +123,42 @@ describe("Pipeline: replies", () => {
     assert.strictEqual(pipeline.state, "connecting")
   })
 
+  it("a multi-get's hits in one chunk: taken as framed; an unrequested or out-of-order key closes the pipeline", () => {
+    // One chunk: every VALUE is offered to the pipeline as fields first (ReplySink.value).
+    const ok = recorder()
+    ok.submit(slotOf({ op: "getMany", keys: ["a", "b", "c"] }))
+    ok.submit(slotOf({ op: "get", key: "d" }))
+    ok.output()
+    assert.strictEqual(
+      ok.pipeline.receive(bytes("VALUE a 2 1\r\nA\r\nVALUE c 0 2\r\nCC\r\nEND\r\nVALUE d 0 1\r\nD\r\nEND\r\n")),
+      5
+    )
+    assert.deepStrictEqual(ok.outcomes, [
+      {
+        ok: [["a", { value: hex("A"), flags: 2, cas: undefined }], ["c", {
+          value: hex("CC"),
+          flags: 0,
+          cas: undefined
+        }]]
+      },
+      { ok: { value: hex("D"), flags: 0, cas: undefined } }
+    ])
+    for (
+      const reply of [
+        "VALUE a 0 1\r\nA\r\nVALUE x 0 1\r\nX\r\nEND\r\n",
+        "VALUE b 0 1\r\nB\r\nVALUE a 0 1\r\nA\r\nEND\r\n"
+      ]
+    ) {
+      const bad = recorder()
+      bad.submit(slotOf({ op: "getMany", keys: ["a", "b"] }))
+      bad.submit(slotOf({ op: "get", key: "c" }))
+      bad.output()
+      bad.pipeline.receive(bytes(reply))
+      assert.deepStrictEqual(bad.outcomes.map(reasonOf), ["Protocol:Unexpected", "Protocol:Unexpected"])
+      assert.strictEqual(bad.pipeline.state, "closed")
+    }
+  })
+
   it("an unexpected reply closes the pipeline: every pending request, written or queued, fails Protocol", () => {
     const { outcomes, output, pipeline, submit } = recorder({ maxInFlight: 2 })
     for (const key of ["a", "b", "c", "d"]) submit(slotOf({ op: "get", key }))

@@ -21,10 +21,12 @@
 import { CRLF } from "../protocol/bytes.js"
 import {
   encodeGet,
+  keyBytesEqual,
   makeReplyParser,
   type ParserLimits,
   type Reply,
   type ReplyParser,
+  type ReplySink,
   type ValueReply
 } from "../protocol/client.js"
 import { FLUSH_AT, OutputBuffer } from "./output.js"
@@ -85,7 +87,7 @@ export interface PipelineOptions {
  * @since 0.1.0
  * @category models
  */
-export class Pipeline {
+export class Pipeline implements ReplySink {
   /** "connecting" until {@link Pipeline.open}, "open", then "closed" for good. */
   state: "connecting" | "open" | "closed" = "connecting"
   /** Why the pipeline closed. */
@@ -105,6 +107,8 @@ export class Pipeline {
   /** The auto-batch being collected; written out before any other command and when output is taken. */
   private group: Group | undefined = undefined
   private readonly output = new OutputBuffer()
+  /** Replies framed by the current {@link Pipeline.receive}. */
+  private framed = 0
 
   /**
    * @param connectDeadline when the stream must be open (`Infinity`: no connect deadline); while
@@ -239,11 +243,10 @@ export class Pipeline {
    */
   receive(chunk: Uint8Array): number {
     if (this.state === "closed") return 0
-    let n = 0
+    this.framed = 0
     try {
-      const replies = this.parser.push(chunk)
-      n = replies.length
-      for (let i = 0; i < n && !this.closed(); i++) this.dispatch(replies[i]!)
+      // Each reply is dispatched as soon as it is framed (see push and value): no list per chunk.
+      this.parser.feed(chunk, this)
     } catch (cause) {
       this.fail(
         protocolError(
@@ -254,13 +257,41 @@ export class Pipeline {
           }`
         )
       )
-      return n
+      return this.framed
     }
     const error = this.parser.error
     if (error !== undefined && !this.closed()) {
       this.fail(protocolError(error.reason, this.options.server, error.message))
     }
-    return n
+    return this.framed
+  }
+
+  /** The parser's sink (during {@link Pipeline.receive} only): one framed reply. */
+  push(reply: Reply): void {
+    this.framed++
+    if (!this.closed()) this.dispatch(reply)
+  }
+
+  /**
+   * The parser's sink (during {@link Pipeline.receive} only): a text `VALUE` as its fields. A multi-key
+   * get at the head takes a hit of one of its keys here, without a {@link ValueReply}; anything else
+   * (another slot, a key that does not match) returns false and comes back through `push`.
+   */
+  value(
+    buf: Buffer,
+    keyStart: number,
+    keyEnd: number,
+    flags: number,
+    value: Uint8Array,
+    cas: bigint | undefined
+  ): boolean {
+    const slot = this.head
+    if (slot === undefined || slot.keys === undefined || slot.group !== undefined || this.closed()) return false
+    const i = keyIndex(slot, slot.keys, buf, keyStart, keyEnd)
+    if (i < 0) return false
+    this.framed++
+    ;(slot as KeyedSlot).found(i, value, flags, cas)
+    return true
   }
 
   /** Routes one reply to the slot at the head of the FIFO (the pipeline may close). */
@@ -281,7 +312,7 @@ export class Pipeline {
       case SlotKind.Values:
         switch (reply._tag) {
           case "Value":
-            return this.value(slot, reply)
+            return this.valueReply(slot, reply)
           case "End":
           case "Error":
           case "ClientError":
@@ -322,21 +353,16 @@ export class Pipeline {
    * as soon as its key is matched. A key that was not requested (or a second VALUE for a single key)
    * means replies and requests are out of step: the pipeline closes.
    */
-  private value(slot: Slot, reply: ValueReply): void {
+  private valueReply(slot: Slot, reply: ValueReply): void {
     const keys = slot.keys
     if (keys === undefined) {
       if (slot.hit !== undefined || !reply.keyEquals(slot.key)) return this.unexpected(reply, NOT_REQUESTED)
       slot.hit = reply
       return
     }
-    // memcached answers hits in request order and omits misses.
-    for (let i = slot.cursor; i < keys.length; i++) {
-      if (reply.keyEquals(keys[i]!)) {
-        slot.cursor = i + 1
-        return (slot as KeyedSlot).found(i, reply)
-      }
-    }
-    return this.unexpected(reply, NOT_REQUESTED)
+    const i = keyIndex(slot, keys, reply.line, reply.keyStart, reply.keyEnd)
+    if (i < 0) return this.unexpected(reply, NOT_REQUESTED)
+    return (slot as KeyedSlot).found(i, reply.value, reply.flags, reply.cas)
   }
 
   private dispatchGroup(g: Group, reply: Reply): void {
@@ -535,6 +561,21 @@ export class Pipeline {
 const collect = (slot: Slot, reply: Reply): void => {
   const acc = slot.acc ?? (slot.acc = newList())
   acc.push(reply)
+}
+
+/**
+ * The index of the requested key that `buf[start, end)` (a `VALUE`'s key) is, searched from the slot's
+ * cursor (memcached answers hits in request order and omits misses), moving the cursor past it; -1 when
+ * none is.
+ */
+const keyIndex = (slot: Slot, keys: ReadonlyArray<string>, buf: Buffer, start: number, end: number): number => {
+  for (let i = slot.cursor; i < keys.length; i++) {
+    if (keyBytesEqual(buf, start, end, keys[i]!)) {
+      slot.cursor = i + 1
+      return i
+    }
+  }
+  return -1
 }
 
 /** Fails a detached list of slots: those past their deadline at `now` with `late`, the others with `others`. */

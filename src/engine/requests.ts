@@ -22,9 +22,9 @@ import {
   encodeTouch,
   encodeVerbosity,
   encodeVersion,
-  type StorageCommand,
-  type ValueReply
+  type StorageCommand
 } from "../protocol/client.js"
+import { ReplyItem } from "../protocol/item.js"
 import { U32_MAX } from "../protocol/limits.js"
 import {
   encodeMetaArithmetic,
@@ -40,8 +40,7 @@ import {
   type EngineItem,
   type GetManySlot,
   storeModes,
-  toBytes,
-  toItem
+  toBytes
 } from "./commands.js"
 import { casError, deltaOf, exptimeAt, flagsError, keyError, sizeError, type TtlSeconds, valueError } from "./keys.js"
 import { proxyUnsupported, type ServerPool, type Settings } from "./pool.js"
@@ -425,8 +424,8 @@ class ManySlot extends Slot implements GetManySlot {
     this.done = this
   }
   /** A hit goes straight into the call's map: no list of replies, no second pass at `END`. */
-  found(index: number, reply: ValueReply): void {
-    this.out.set(this.keys[index]!, toItem(reply))
+  found(index: number, value: Uint8Array, flags: number, cas: bigint | undefined): void {
+    this.out.set(this.keys[index]!, new ReplyItem(value, flags, cas))
   }
   succeed(_value: unknown): void {
     const call = this.call

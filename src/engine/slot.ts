@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import type { Reply, ValueReply } from "../protocol/client.js"
+import type { Reply } from "../protocol/client.js"
 import type { Completion, EngineError } from "./types.js"
 
 /**
@@ -130,7 +130,7 @@ export class Slot {
  */
 export interface KeyedSlot extends Slot {
   readonly keys: ReadonlyArray<string>
-  found(index: number, reply: ValueReply): void
+  found(index: number, value: Uint8Array, flags: number, cas: bigint | undefined): void
 }
 
 /**

@@ -15,6 +15,7 @@ export {
   Deleted,
   End,
   Exists,
+  keyBytesEqual,
   makeReplyParser,
   type MetaCode,
   MetaReply,
@@ -24,6 +25,7 @@ export {
   type ParserLimits,
   type Reply,
   type ReplyParser,
+  type ReplySink,
   Stored,
   Touched,
   ValueReply

@@ -19,7 +19,7 @@ import {
   type MetaCommandName,
   type StoreCommand
 } from "./commands.js"
-import { BLOCK_BAD_END, BLOCK_PENDING, Framer } from "./framer.js"
+import { BLOCK_BAD_END, BLOCK_PENDING, Framer, type Sink } from "./framer.js"
 import { INT32_MAX, MAX_KEY_LENGTH, parseStrtol32, parseStrtoul, parseStrtoull, U32_MAX } from "./limits.js"
 
 /** memcached closes a connection that sends this many bytes without a line end (unless it is a get). */
@@ -76,31 +76,31 @@ class CommandParserImpl extends Framer<Command> implements CommandParser {
     return this.stopped
   }
 
-  private fatal(out: Array<Command>, reply: string | undefined): void {
+  private fatal(out: Sink<Command>, reply: string | undefined): void {
     out.push({ _tag: "Fatal", reply })
     this.stop()
   }
 
-  protected partialLine(buf: Buffer, pos: number, end: number, out: Array<Command>): boolean {
+  protected partialLine(buf: Buffer, pos: number, end: number, out: Sink<Command>): boolean {
     const have = end - pos
     if (have > SHORT_LINE_LIMIT && !isGetLine(buf, pos, end)) this.fatal(out, undefined)
     else if (have > this.maxLine) this.fatal(out, ErrorLines.lineTooLong)
     else return true
     return false
   }
-  protected lineTooLong(out: Array<Command>): void {
+  protected lineTooLong(out: Sink<Command>): void {
     this.fatal(out, ErrorLines.lineTooLong)
   }
   // Lines may end with a bare LF and every data block is given a `bad` reply: never called.
-  protected badLineEnd(out: Array<Command>): void {
+  protected badLineEnd(out: Sink<Command>): void {
     this.fatal(out, undefined)
   }
-  protected badBlockEnd(out: Array<Command>): void {
+  protected badBlockEnd(out: Sink<Command>): void {
     this.fatal(out, undefined)
   }
 
   /** Parses the command line `buf[start, end)`; returns where the next command starts, or -1. */
-  protected line(buf: Buffer, start: number, end: number, after: number, out: Array<Command>): number {
+  protected line(buf: Buffer, start: number, end: number, after: number, out: Sink<Command>): number {
     const t = this.toks
     const n = tokenize(buf, start, end, t)
     const nameLength = n === 0 ? 0 : t[1]! - t[0]!
@@ -263,7 +263,7 @@ class CommandParserImpl extends Framer<Command> implements CommandParser {
   }
 
   // <cmd> <key> <flags> <exptime> <bytes> [<cas unique>] [noreply]
-  private store(buf: Buffer, command: StorageCommand, n: number, after: number, out: Array<Command>): number {
+  private store(buf: Buffer, command: StorageCommand, n: number, after: number, out: Sink<Command>): number {
     const t = this.toks
     const noreply = isNoreply(buf, t[2 * n - 2]!, t[2 * n - 1]!)
     const ks = t[2]!
@@ -328,7 +328,7 @@ class CommandParserImpl extends Framer<Command> implements CommandParser {
     }), bad)
   }
 
-  private meta(buf: Buffer, command: MetaCommandName, n: number, after: number, out: Array<Command>): number {
+  private meta(buf: Buffer, command: MetaCommandName, n: number, after: number, out: Sink<Command>): number {
     const t = this.toks
     if (command === "mn") {
       out.push({ _tag: "Meta", command, key: "", flags: [], data: undefined })

@@ -18,6 +18,17 @@ export const BLOCK_BAD_END = -2
 export const BLOCK_PENDING = -1
 
 /**
+ * Where a framer puts the messages it completes, in order: an array (`push`), or a consumer that takes
+ * each one as soon as it is framed (`feed`), so that nothing is collected per chunk.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Sink<T> {
+  push(message: T): unknown
+}
+
+/**
  * How a framer treats lines.
  *
  * @since 0.2.0
@@ -60,8 +71,9 @@ export abstract class Framer<T> {
     this.lineBound = options.lineBound
     this.strictCrlf = options.strictCrlf
     this.copyHeld = options.copyHeld
-    // `push` is a function property in the parser interfaces: it works detached from its parser.
+    // `push` and `feed` are function properties in the parser interfaces: they work detached from their parser.
     this.push = this.push.bind(this)
+    this.feed = this.feed.bind(this)
   }
 
   /** Bytes held for an incomplete message (a skipped block is not held). */
@@ -72,20 +84,29 @@ export abstract class Framer<T> {
   /** Feeds bytes; returns the messages they complete. Never throws. */
   push(chunk: Uint8Array): Array<T> {
     const out: Array<T> = []
-    if (this.stopped) return out
+    this.feed(chunk, out)
+    return out
+  }
+
+  /**
+   * Feeds bytes; each message they complete goes to `out` as soon as it is framed. Throws only what
+   * `out` throws (then the framer's state is undefined: its owner must drop it).
+   */
+  feed(chunk: Uint8Array, out: Sink<T>): void {
+    if (this.stopped) return
     let buf = toBuffer(chunk)
     let pos = 0
     if (this.skipLeft > 0) {
       const n = Math.min(this.skipLeft, buf.length)
       this.skipLeft -= n
       pos = n
-      if (this.skipLeft > 0) return out
+      if (this.skipLeft > 0) return
       out.push(this.skipped!)
       this.skipped = undefined
     }
     if (this.pending !== undefined) {
       pos = this.fillPending(buf, pos, out)
-      if (pos < 0) return out
+      if (pos < 0) return
     }
     if (this.held !== undefined) {
       buf = Buffer.concat([this.held, buf.subarray(pos)])
@@ -99,26 +120,25 @@ export abstract class Framer<T> {
         if (this.partialLine(buf, pos, end, out)) {
           this.held = this.copyHeld ? Buffer.from(buf.subarray(pos, end)) : buf.subarray(pos, end)
         }
-        return out
+        return
       }
       if (eol - pos > this.lineBound) {
         this.lineTooLong(out)
-        return out
+        return
       }
       let lineEnd = eol
       if (eol > pos && buf[eol - 1] === CR) lineEnd = eol - 1
       else if (this.strictCrlf) {
         this.badLineEnd(out)
-        return out
+        return
       }
       pos = this.line(buf, pos, lineEnd, eol + 1, out)
-      if (pos < 0 || this.stopped) return out
+      if (pos < 0 || this.stopped) return
     }
-    return out
   }
 
   /** Continues a block that spans chunks; returns where the bytes after it start, or -1 (need more / stopped). */
-  private fillPending(buf: Buffer, pos: number, out: Array<T>): number {
+  private fillPending(buf: Buffer, pos: number, out: Sink<T>): number {
     const target = this.pending!
     const n = Math.min(target.length - this.pendingHave, buf.length - pos)
     buf.copy(target, this.pendingHave, pos, pos + n)
@@ -172,7 +192,7 @@ export abstract class Framer<T> {
    * Discards `bytes` bytes from `after` (possibly spanning chunks) and then emits `message`. Returns
    * where the next message starts, or -1 when the skip continues in later chunks.
    */
-  protected skip(buf: Buffer, bytes: number, after: number, message: T, out: Array<T>): number {
+  protected skip(buf: Buffer, bytes: number, after: number, message: T, out: Sink<T>): number {
     const avail = buf.length - after
     if (avail >= bytes) {
       out.push(message)
@@ -199,13 +219,13 @@ export abstract class Framer<T> {
    * Handles the line `buf[start, end)` (line end excluded); `after` is where the next message starts.
    * Returns where parsing continues (after a data block, possibly), or -1 to stop for this chunk.
    */
-  protected abstract line(buf: Buffer, start: number, end: number, after: number, out: Array<T>): number
+  protected abstract line(buf: Buffer, start: number, end: number, after: number, out: Sink<T>): number
   /** `buf[pos, end)` holds no line end yet: true to hold it for the next chunk, false after stopping. */
-  protected abstract partialLine(buf: Buffer, pos: number, end: number, out: Array<T>): boolean
+  protected abstract partialLine(buf: Buffer, pos: number, end: number, out: Sink<T>): boolean
   /** A complete line beyond the bound. The subclass must stop. */
-  protected abstract lineTooLong(out: Array<T>): void
+  protected abstract lineTooLong(out: Sink<T>): void
   /** With `strictCrlf`, a line ended by a bare LF. The subclass must stop. */
-  protected abstract badLineEnd(out: Array<T>): void
+  protected abstract badLineEnd(out: Sink<T>): void
   /** A held block whose data was not followed by CRLF and that has no `bad` message. The subclass must stop. */
-  protected abstract badBlockEnd(out: Array<T>): void
+  protected abstract badBlockEnd(out: Sink<T>): void
 }

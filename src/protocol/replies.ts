@@ -9,7 +9,7 @@
  */
 import { equalsAscii, latin1, SP, utf8 } from "./bytes.js"
 import { ProtocolViolation } from "./errors.js"
-import { BLOCK_BAD_END, Framer } from "./framer.js"
+import { BLOCK_BAD_END, Framer, type Sink } from "./framer.js"
 import { parseU32, parseU64, parseUint } from "./limits.js"
 import { findMetaToken, makeMetaScan, type MetaScan, scanMetaFlags } from "./metaScan.js"
 
@@ -43,22 +43,31 @@ export class ValueReply {
    * have this length: a mismatch (a multi-get scanning past misses) costs no allocation.
    */
   keyEquals(key: string): boolean {
-    const n = this.keyEnd - this.keyStart
-    const len = key.length
-    // UTF-8 never has fewer bytes than UTF-16 code units, and the same number only when all are ASCII.
-    if (n < len) return false
-    const buf = this.line
-    const s = this.keyStart
-    if (n === len) {
-      for (let i = 0; i < len; i++) {
-        const c = key.charCodeAt(i)
-        if (c >= 0x80 || buf[s + i] !== c) return false
-      }
-      return true
-    }
-    for (let i = 0; i < len; i++) if (key.charCodeAt(i) >= 0x80) return this.key === key
-    return false
+    return keyBytesEqual(this.line, this.keyStart, this.keyEnd, key)
   }
+}
+
+/**
+ * True when `buf[start, end)` is the UTF-8 of `key`. Decodes only for a non-ASCII `key` whose UTF-8 can
+ * have this length: a mismatch (a multi-get scanning past misses) costs no allocation.
+ *
+ * @since 0.2.0
+ * @category predicates
+ */
+export const keyBytesEqual = (buf: Buffer, start: number, end: number, key: string): boolean => {
+  const n = end - start
+  const len = key.length
+  // UTF-8 never has fewer bytes than UTF-16 code units, and the same number only when all are ASCII.
+  if (n < len) return false
+  if (n === len) {
+    for (let i = 0; i < len; i++) {
+      const c = key.charCodeAt(i)
+      if (c >= 0x80 || buf[start + i] !== c) return false
+    }
+    return true
+  }
+  for (let i = 0; i < len; i++) if (key.charCodeAt(i) >= 0x80) return utf8(buf, start, end) === key
+  return false
 }
 
 /**
@@ -198,10 +207,32 @@ export interface ParserLimits {
  */
 export interface ReplyParser {
   readonly push: (chunk: Uint8Array) => Array<Reply>
+  /** Like `push`, but each reply goes to `sink` as soon as it is framed (see {@link ReplySink}). */
+  readonly feed: (chunk: Uint8Array, sink: ReplySink) => void
   /** The terminal protocol error, once one happened. */
   readonly error: ProtocolViolation | undefined
   /** Bytes held for an incomplete reply. */
   readonly buffered: number
+}
+
+/**
+ * A consumer of replies as they are framed. `value`, when present, is offered each complete text
+ * `VALUE` first, as its fields: returning true takes it (no {@link ValueReply} is made: a multi-get
+ * stores the hit straight away), false has it pushed as a `ValueReply` like any reply. `buf[keyStart,
+ * keyEnd)` is the key; `value` is a view of the received bytes.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ReplySink extends Sink<Reply> {
+  readonly value?: (
+    buf: Buffer,
+    keyStart: number,
+    keyEnd: number,
+    flags: number,
+    value: Uint8Array,
+    cas: bigint | undefined
+  ) => boolean
 }
 
 const DEFAULT_MAX_LINE = 8192
@@ -246,7 +277,7 @@ class ReplyParserImpl extends Framer<Reply> implements ReplyParser {
   }
 
   /** Parses the line `buf[start, end)`; returns where the next reply starts, or -1 (error / need more). */
-  protected line(buf: Buffer, start: number, end: number, after: number, out: Array<Reply>): number {
+  protected line(buf: Buffer, start: number, end: number, after: number, out: ReplySink): number {
     let te = start
     while (te < end && buf[te] !== SP) te++
     const c0 = buf[start]!
@@ -343,7 +374,7 @@ class ReplyParserImpl extends Framer<Reply> implements ReplyParser {
   }
 
   // VALUE <key> <flags> <bytes> [<cas unique>]
-  private textValue(buf: Buffer, te: number, end: number, after: number, out: Array<Reply>): number {
+  private textValue(buf: Buffer, te: number, end: number, after: number, out: ReplySink): number {
     const bytes = this.blockHeader(buf, te, end, "VALUE")
     if (bytes < 0) return -1
     const ks = HEAD.ks
@@ -361,7 +392,10 @@ class ReplyParserImpl extends Framer<Reply> implements ReplyParser {
     }
     const next = this.blockEnd(buf, bytes, after)
     if (next >= 0) {
-      out.push(new ValueReply(buf, ks, ke, flags, buf.subarray(after, after + bytes), cas))
+      const value = buf.subarray(after, after + bytes)
+      if (out.value === undefined || !out.value(buf, ks, ke, flags, value, cas)) {
+        out.push(new ValueReply(buf, ks, ke, flags, value, cas))
+      }
       return next
     }
     if (next === BLOCK_BAD_END) return this.fail("Malformed", "value data block is not followed by CRLF")
@@ -369,7 +403,7 @@ class ReplyParserImpl extends Framer<Reply> implements ReplyParser {
   }
 
   // CONFIG <key> <flags> <bytes>: framed by its declared length, exactly like a VALUE block.
-  private configValue(buf: Buffer, te: number, end: number, after: number, out: Array<Reply>): number {
+  private configValue(buf: Buffer, te: number, end: number, after: number, out: ReplySink): number {
     const bytes = this.blockHeader(buf, te, end, "CONFIG")
     if (bytes < 0) return -1
     if (HEAD.be !== end) return this.fail("Malformed", "CONFIG line has an invalid length")
@@ -385,7 +419,7 @@ class ReplyParserImpl extends Framer<Reply> implements ReplyParser {
   }
 
   // VA <size> <flags>*
-  private metaValue(buf: Buffer, te: number, end: number, after: number, out: Array<Reply>): number {
+  private metaValue(buf: Buffer, te: number, end: number, after: number, out: ReplySink): number {
     const ss = te + 1
     let se = ss
     while (se < end && buf[se] !== SP) se++

@@ -2,17 +2,12 @@
  * Helpers for driving the sans-IO pipeline (src/engine/pipeline.ts) with byte arrays and explicit
  * times: requests built from the real command table, completions recorded in order.
  */
-import { commands, type EngineItem, toItem } from "../../src/engine/commands.js"
+import { commands, type EngineItem } from "../../src/engine/commands.js"
 import { Pipeline, type PipelineOptions } from "../../src/engine/pipeline.js"
 import { Slot } from "../../src/engine/slot.js"
 import { EngineError } from "../../src/engine/types.js"
-import {
-  encodeDelete,
-  encodeGet,
-  encodeIncrDecr,
-  encodeStorageHeader,
-  type ValueReply
-} from "../../src/protocol/client.js"
+import { encodeDelete, encodeGet, encodeIncrDecr, encodeStorageHeader } from "../../src/protocol/client.js"
+import { ReplyItem } from "../../src/protocol/item.js"
 
 /** What one request completed with (values made comparable: bytes as hex). */
 export type Outcome =
@@ -50,7 +45,11 @@ export const slotOf = (op: Op, timeout = 10_000): Slot => {
       const out = new Map<string, EngineItem>()
       const slot = Object.assign(
         new Slot(commands.getMany.text, encodeGet("get", op.keys), undefined, op.keys[0]!, timeout),
-        { out, found: (index: number, reply: ValueReply) => out.set(op.keys[index]!, toItem(reply)) }
+        {
+          out,
+          found: (index: number, value: Uint8Array, flags: number, cas: bigint | undefined) =>
+            out.set(op.keys[index]!, new ReplyItem(value, flags, cas))
+        }
       )
       slot.keys = op.keys
       return slot
