@@ -6,11 +6,10 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Bulk from "../engine/bulk.js"
 import type { CallOptions, StoreOptions, Value, WriteResult } from "./models.js"
 import type { Ttl } from "../Key.js"
-import { toMemcachedError } from "./completion.js"
+import { resumeReleasing, toMemcachedError } from "./completion.js"
 import type { ClientContext } from "./context.js"
 import { ttlSeconds } from "./decode.js"
 import { callback, fail, succeed } from "../edition.js"
@@ -40,12 +39,12 @@ export const makeBulkWrites = (ctx: ClientContext) => ({
         ttlSeconds(options?.ttl),
         ctx.timeoutOf(options),
         asEither,
-        (results) => resume(Exit.succeed(results))
+        (results) => resumeReleasing(resume, results)
       )
     ),
   deleteMany: (keys: Iterable<string>, options?: CallOptions): Effect.Effect<Results> =>
     callback<Results>((resume) =>
-      Bulk.deleteMany(ctx, keys, ctx.timeoutOf(options), asEither, (results) => resume(Exit.succeed(results)))
+      Bulk.deleteMany(ctx, keys, ctx.timeoutOf(options), asEither, (results) => resumeReleasing(resume, results))
     ),
   touchMany: (keys: Iterable<string>, ttl: Ttl, options?: CallOptions): Effect.Effect<Results> =>
     callback<Results>((resume) =>
@@ -55,7 +54,7 @@ export const makeBulkWrites = (ctx: ClientContext) => ({
         ttlSeconds(ttl),
         ctx.timeoutOf(options),
         asEither,
-        (results) => resume(Exit.succeed(results))
+        (results) => resumeReleasing(resume, results)
       )
     )
 })

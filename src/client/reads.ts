@@ -12,7 +12,7 @@ import { getMany as engineGetMany } from "../engine/requests.js"
 import { EngineError } from "../engine/types.js"
 import type { Ttl } from "../Key.js"
 import type { MemcachedReadError } from "../MemcachedError.js"
-import { rejected, toMemcachedError } from "./completion.js"
+import { rejected, resumeReleasing, toMemcachedError } from "./completion.js"
 import type { ClientContext } from "./context.js"
 import { ttlSeconds } from "./decode.js"
 import type { CallOptions, CasItem, Item, MemcachedClient } from "./models.js"
@@ -71,11 +71,9 @@ export const makeReads = (
       rejected(
         resume,
         engineGetMany(ctx, keys, cas, timeout, (result) =>
-          resume(
-            result instanceof EngineError
-              ? Exit.fail(toMemcachedError(result) as MemcachedReadError)
-              : Exit.succeed(result)
-          ))
+          result instanceof EngineError
+            ? resume(Exit.fail(toMemcachedError(result) as MemcachedReadError))
+            : resumeReleasing(resume, result))
       )
     )
   }
