@@ -27,6 +27,7 @@ import {
   type Counts,
   Expected,
   FULL,
+  PEER_MGET,
   GET_POOL,
   getKey,
   LARGE_POOL,
@@ -64,6 +65,8 @@ interface ContenderLine {
   readonly slow?: boolean
   /** The build this line measures (`--baseline`); otherwise `--dist` or this tree's. */
   readonly dist?: string
+  /** Another project's client: full runs give it the shorter multi-get counts (`PEER_MGET`). */
+  readonly peer?: boolean
 }
 
 const CONTENDERS: ReadonlyArray<ContenderLine> = [
@@ -128,15 +131,16 @@ const CONTENDERS: ReadonlyArray<ContenderLine> = [
     options: { telemetry: { tracing: false } },
     effect: true
   },
-  { label: "memjs", file: "memjs.ts", variant: "binary", options: {} },
+  { label: "memjs", file: "memjs.ts", variant: "binary", options: {}, peer: true },
   {
     label: "memjs+Effect.tryPromise",
     file: "memjs-effect.ts",
     variant: "binary, Promise API in Effect.tryPromise",
-    options: {}
+    options: {},
+    peer: true
   },
-  { label: "memcached", file: "memcached.ts", variant: "text", options: {} },
-  { label: "memcache-client", file: "memcache-client.ts", variant: "text", options: {} }
+  { label: "memcached", file: "memcached.ts", variant: "text", options: {}, peer: true },
+  { label: "memcache-client", file: "memcache-client.ts", variant: "text", options: {}, peer: true }
 ]
 
 /** Lines that always run (the ratios are to them). */
@@ -693,6 +697,7 @@ const report = (
   o.push("```")
   for (const [k, v] of Object.entries(mach)) o.push(`${k}: ${v}`)
   o.push(`reps: ${args.reps}  counts: ${JSON.stringify(counts)}`)
+  if (!args.quick) o.push(`other projects' clients: ${JSON.stringify(PEER_MGET)}`)
   o.push("```")
   o.push("")
   if (args.dist !== undefined) o.push(`effect-memcached lines measure the build at \`${args.dist}\`.`, "")
@@ -917,7 +922,7 @@ const main = async (): Promise<void> => {
           single,
           multi,
           blackhole: addr(blackhole.port),
-          counts,
+          counts: line.peer === true && !args.quick ? { ...counts, ...PEER_MGET } : counts,
           tag,
           scenarios: SCENARIOS,
           dist: line.dist ?? (line.effect === true ? args.dist : undefined),
