@@ -399,6 +399,22 @@ class ReplyParserImpl extends Framer<Reply> implements ReplyParser {
       return next
     }
     if (next === BLOCK_BAD_END) return this.fail("Malformed", "value data block is not followed by CRLF")
+    return this.holdValue(buf, bytes, after, ks, ke, flags, cas)
+  }
+
+  /**
+   * Holds a `VALUE` whose data spans chunks. Its own function: the closure's captured variables would
+   * otherwise make {@link textValue} allocate a context object on every call, hits in one chunk too.
+   */
+  private holdValue(
+    buf: Buffer,
+    bytes: number,
+    after: number,
+    ks: number,
+    ke: number,
+    flags: number,
+    cas: bigint | undefined
+  ): -1 {
     return this.hold(buf, bytes, after, (value) => new ValueReply(buf, ks, ke, flags, value, cas), undefined)
   }
 
@@ -439,6 +455,21 @@ class ReplyParserImpl extends Framer<Reply> implements ReplyParser {
       return next
     }
     if (next === BLOCK_BAD_END) return this.fail("Malformed", "value data block is not followed by CRLF")
+    return this.holdMetaValue(buf, bytes, after, fs, end, flags, cas, ks, ke)
+  }
+
+  /** Holds a `VA` whose data spans chunks (its own function for the reason of {@link holdValue}). */
+  private holdMetaValue(
+    buf: Buffer,
+    bytes: number,
+    after: number,
+    fs: number,
+    end: number,
+    flags: number,
+    cas: bigint | undefined,
+    ks: number,
+    ke: number
+  ): -1 {
     return this.hold(
       buf,
       bytes,
