@@ -92,6 +92,25 @@ describe("Bulk", () => {
       }).pipe(Effect.provide(layer)))
   }
 
+  it.effect("getMany reads an array when the effect runs, another iterable once when the effect is made", () =>
+    Effect.gen(function*() {
+      const c = yield* MemcachedClient.MemcachedClient
+      yield* c.set("it:a", "1")
+      yield* c.set("it:b", "2")
+      const keys = ["it:a"]
+      const fromArray = c.getMany(keys)
+      keys.push("it:b")
+      assert.deepStrictEqual([...(yield* fromArray).keys()].sort(), ["it:a", "it:b"])
+      function* once() {
+        yield "it:a"
+        yield "it:b"
+      }
+      const fromGenerator = c.getMany(once())
+      assert.deepStrictEqual([...(yield* fromGenerator).keys()].sort(), ["it:a", "it:b"])
+      // A second run asks for the same keys, though the generator is spent.
+      assert.deepStrictEqual([...(yield* fromGenerator).keys()].sort(), ["it:a", "it:b"])
+    }).pipe(Effect.provide(MemcachedTest.layer({ servers: 2 }))))
+
   it.live("a dead server fails only its own keys (or misses them, by choice)", () =>
     Effect.gen(function*() {
       const mcs = yield* Effect.all([acquireMemcached(), acquireMemcached(), acquireMemcached()], { concurrency: 3 })

@@ -139,7 +139,8 @@ export interface MemcachedClient {
   readonly gets: (key: string, options?: CallOptions) => Effect.Effect<Option.Option<CasItem>, MemcachedReadError>
   /**
    * Reads many keys in one round trip per server (chunked, servers in parallel). Missing keys are
-   * absent from the map; a key given twice is sent twice and has one entry. Fails like {@link MemcachedClient.get}.
+   * absent from the map; a key given twice is sent twice and has one entry. An array is read when the
+   * effect runs; another iterable once, when the effect is made. Fails like {@link MemcachedClient.get}.
    */
   readonly getMany: (
     keys: Iterable<string>,

@@ -62,9 +62,9 @@ export const makeReads = (
     keysIn: Iterable<string>,
     options?: CallOptions & { readonly cas?: boolean | undefined }
   ): Effect.Effect<ReadonlyMap<string, Item>, MemcachedReadError> => {
-    // A copy taken now (every run of the effect asks for the same keys, even from a one-shot iterable); the
-    // engine drops duplicates while it groups the keys by server.
-    const keys = Array.from(keysIn)
+    // Another iterable is drained now (every run of the effect asks for the same keys, even from a one-shot
+    // iterable); an array is read when the effect runs, as `Effect.forEach` reads it.
+    const keys = Array.isArray(keysIn) ? keysIn as ReadonlyArray<string> : Array.from(keysIn)
     const timeout = timeoutOf(options)
     const cas = options?.cas === true
     return callback<ReadonlyMap<string, Item>, MemcachedReadError>((resume) =>
