@@ -39,6 +39,26 @@ const UNKNOWN: InvalidCommand = invalid(ErrorLines.unknownCommand)
 const VERSION: Command = { _tag: "Version" }
 const QUIT: Command = { _tag: "Quit" }
 
+// The closures that finish a command whose data block spans chunks are made here, not in the parsing
+// methods: a closure there would make each call allocate a context for the fields it captures, held
+// commands or not.
+const heldStore = (
+  command: StorageCommand,
+  key: string,
+  flags: number,
+  exptime: number,
+  cas: bigint,
+  noreply: boolean
+) =>
+(data: Buffer): Command => ({ _tag: "Store", command, key, flags, exptime, cas, data, noreply, tooLarge: false })
+const heldMeta = (command: MetaCommandName, key: string, flags: ReadonlyArray<string>) => (data: Buffer): Command => ({
+  _tag: "Meta",
+  command,
+  key,
+  flags,
+  data
+})
+
 /**
  * Client flags of a text storage command as memcached 1.6.18 takes them: `safe_strtoul` into 64 bits
  * (an optional `+`, leading zeros; no sign, at most 2^64−1), then stored in 32 bits, so 2^32 … 2^64−1
@@ -315,17 +335,7 @@ class CommandParserImpl extends Framer<Command> implements CommandParser {
       out.push(bad)
       return after + bytes + 2
     }
-    return this.hold(buf, bytes, after, (data) => ({
-      _tag: "Store",
-      command,
-      key,
-      flags,
-      exptime,
-      cas,
-      data,
-      noreply,
-      tooLarge: false
-    }), bad)
+    return this.hold(buf, bytes, after, heldStore(command, key, flags, exptime, cas, noreply), bad)
   }
 
   private meta(buf: Buffer, command: MetaCommandName, n: number, after: number, out: Sink<Command>): number {
@@ -379,7 +389,7 @@ class CommandParserImpl extends Framer<Command> implements CommandParser {
       return after + bytes + 2
     }
     return next === BLOCK_PENDING
-      ? this.hold(buf, bytes, after, (data) => ({ _tag: "Meta", command, key, flags, data }), bad)
+      ? this.hold(buf, bytes, after, heldMeta(command, key, flags), bad)
       : -1
   }
 }
