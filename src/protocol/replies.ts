@@ -7,7 +7,7 @@
  *
  * @since 0.2.0
  */
-import { equalsAscii, latin1, SP, utf8 } from "./bytes.js"
+import { EMPTY, equalsAscii, latin1, SP, utf8 } from "./bytes.js"
 import { ProtocolViolation } from "./errors.js"
 import { BLOCK_BAD_END, Framer, type Sink } from "./framer.js"
 import { parseU32, parseU64, parseUint } from "./limits.js"
@@ -235,6 +235,16 @@ export interface ReplySink extends Sink<Reply> {
   ) => boolean
 }
 
+/** The meta replies without return flags, shared: a `MetaReply` is immutable. */
+const BARE_META: Record<Exclude<MetaCode, "VA">, MetaReply> = {
+  HD: new MetaReply("HD", EMPTY, 0, 0, undefined),
+  EN: new MetaReply("EN", EMPTY, 0, 0, undefined),
+  NS: new MetaReply("NS", EMPTY, 0, 0, undefined),
+  EX: new MetaReply("EX", EMPTY, 0, 0, undefined),
+  NF: new MetaReply("NF", EMPTY, 0, 0, undefined),
+  MN: new MetaReply("MN", EMPTY, 0, 0, undefined)
+}
+
 const DEFAULT_MAX_LINE = 8192
 const DEFAULT_MAX_VALUE = 128 * 1024 * 1024
 /** The parser's scratch for meta flags (the parser is synchronous, one scan at a time). */
@@ -286,6 +296,10 @@ class ReplyParserImpl extends Framer<Reply> implements ReplyParser {
       const code = metaCode(c0, c1)
       if (code !== undefined) {
         if (code === "VA") return this.metaValue(buf, te, end, after, out)
+        if (te === end) { // no return flags: one shared reply per code (a set's HD, a quiet batch's MN)
+          out.push(BARE_META[code])
+          return after
+        }
         // The raw flags start after the separating space (`"c123 t-1"`, not `" c123 t-1"`).
         const fs = Math.min(te + 1, end)
         const problem = scanMetaFlags(buf, fs, end, SCAN)
