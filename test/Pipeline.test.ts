@@ -159,6 +159,43 @@ describe("Pipeline: replies", () => {
     }
   })
 
+  it("single-key and auto-batched hits in one chunk: taken as framed; a second hit or an unrequested key closes", () => {
+    const ok = recorder({ autoBatch: 100 })
+    for (const key of ["a", "b", "c"]) ok.submit(slotOf({ op: "get", key }))
+    ok.submit(slotOf({ op: "delete", key: "z" }))
+    ok.submit(slotOf({ op: "gets", key: "d" }))
+    assert.strictEqual(ok.output().toString("latin1"), "get a b c\r\ndelete z\r\ngets d\r\n")
+    assert.strictEqual(
+      ok.pipeline.receive(
+        bytes("VALUE a 1 1\r\nA\r\nVALUE c 3 2\r\nCC\r\nEND\r\nDELETED\r\nVALUE d 4 1 77\r\nD\r\nEND\r\n")
+      ),
+      6
+    )
+    assert.deepStrictEqual(ok.outcomes, [
+      item("A", 1),
+      { ok: undefined },
+      item("CC", 3),
+      { ok: undefined },
+      item("D", 4, 77n)
+    ])
+    for (
+      const [reply, batch] of [
+        ["VALUE a 0 1\r\nA\r\nVALUE a 0 1\r\nA\r\nEND\r\n", false], // a second VALUE for one key
+        ["VALUE x 0 1\r\nX\r\nEND\r\n", false], // a key that was not asked
+        ["VALUE b 0 1\r\nB\r\nVALUE a 0 1\r\nA\r\nEND\r\n", true], // out of request order
+        ["VALUE a 0 1\r\nA\r\nVALUE a 0 1\r\nA\r\nEND\r\n", true] // a batch's key answered twice
+      ] as const
+    ) {
+      const bad = recorder({ autoBatch: batch ? 100 : 0 })
+      bad.submit(slotOf({ op: "get", key: "a" }))
+      bad.submit(slotOf({ op: "get", key: "b" }))
+      bad.output()
+      bad.pipeline.receive(bytes(reply))
+      assert.deepStrictEqual(bad.outcomes.map(reasonOf), ["Protocol:Unexpected", "Protocol:Unexpected"], reply)
+      assert.strictEqual(bad.pipeline.state, "closed")
+    }
+  })
+
   it("an unexpected reply closes the pipeline: every pending request, written or queued, fails Protocol", () => {
     const { outcomes, output, pipeline, submit } = recorder({ maxInFlight: 2 })
     for (const key of ["a", "b", "c", "d"]) submit(slotOf({ op: "get", key }))

@@ -8,9 +8,8 @@
  *
  * @since 0.1.0
  */
-import type { Reply, StorageCommand, ValueReply } from "../protocol/client.js"
+import type { Reply, StorageCommand } from "../protocol/client.js"
 import { parseU64Value } from "../protocol/limits.js"
-import { ReplyItem } from "../protocol/item.js"
 import { metaItem, metaKeyIs, type MetaSetMode, metaToItem, parseMetaDebug } from "../protocol/meta.js"
 import { type Command, type Finish, type KeyedSlot, type Slot, SlotKind } from "./slot.js"
 import { EngineError, protocolError, serverError, storeError } from "./types.js"
@@ -80,12 +79,9 @@ export const readFailure = (slot: Slot, reply: Reply, command: string): Failed =
   return failure(slot, reply, command)
 }
 
-/** The item of a `VALUE` reply (a {@link ReplyItem}: a class, see protocol/item.ts on why not a literal). */
-export const toItem = (v: ValueReply): EngineItem => new ReplyItem(v.value, v.flags, v.cas)
-
 export const finishGet: Finish = (slot, reply) => {
   if (reply._tag !== "End") return readFailure(slot, reply, "get")
-  return slot.hit === undefined ? undefined : toItem(slot.hit as ValueReply)
+  return slot.hit
 }
 
 /**

@@ -94,7 +94,7 @@ const finishLegacy = (slot: Slot, reply: Reply): unknown => {
     )
   }
   const block = slot.hit
-  if (block === undefined || block._tag !== "Value") {
+  if (block === undefined) {
     return serverError(
       "UnknownCommand",
       `${slot.server} answers ERROR to config get cluster and has no ${LEGACY_CLUSTER_KEY} key: not a discovery endpoint`,

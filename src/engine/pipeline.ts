@@ -29,6 +29,7 @@ import {
   type ReplySink,
   type ValueReply
 } from "../protocol/client.js"
+import { ReplyItem } from "../protocol/item.js"
 import { FLUSH_AT, OutputBuffer } from "./output.js"
 import { Group, type KeyedSlot, newList, type Slot, SlotKind } from "./slot.js"
 import { connectionError, EngineError, protocolError } from "./types.js"
@@ -273,9 +274,10 @@ export class Pipeline implements ReplySink {
   }
 
   /**
-   * The parser's sink (during {@link Pipeline.receive} only): a text `VALUE` as its fields. A multi-key
-   * get at the head takes a hit of one of its keys here, without a {@link ValueReply}; anything else
-   * (another slot, a key that does not match) returns false and comes back through `push`.
+   * The parser's sink (during {@link Pipeline.receive} only): a text `VALUE` as its fields, taken
+   * without a {@link ValueReply} when it is the next hit the head expects: one of a multi-key get's keys,
+   * one of an auto-batch's, or a single-key retrieval's key (first hit). Anything else returns false and
+   * comes back through `push`, where it closes the pipeline.
    */
   value(
     buf: Buffer,
@@ -286,7 +288,28 @@ export class Pipeline implements ReplySink {
     cas: bigint | undefined
   ): boolean {
     const slot = this.head
-    if (slot === undefined || slot.keys === undefined || slot.group !== undefined || this.closed()) return false
+    if (slot === undefined || this.closed()) return false
+    const g = slot.group
+    if (g !== undefined) {
+      const slots = g.slots
+      for (let i = g.cursor; i < slots.length; i++) {
+        const s = slots[i]!
+        if (s.hit === undefined && keyBytesEqual(buf, keyStart, keyEnd, s.key)) {
+          s.hit = new ReplyItem(value, flags, cas)
+          g.cursor = i + 1
+          this.framed++
+          return true
+        }
+      }
+      return false
+    }
+    if (slot.kind !== SlotKind.Values) return false
+    if (slot.keys === undefined) {
+      if (slot.hit !== undefined || !keyBytesEqual(buf, keyStart, keyEnd, slot.key)) return false
+      slot.hit = new ReplyItem(value, flags, cas)
+      this.framed++
+      return true
+    }
     const i = keyIndex(slot, slot.keys, buf, keyStart, keyEnd)
     if (i < 0) return false
     this.framed++
@@ -357,7 +380,7 @@ export class Pipeline implements ReplySink {
     const keys = slot.keys
     if (keys === undefined) {
       if (slot.hit !== undefined || !reply.keyEquals(slot.key)) return this.unexpected(reply, NOT_REQUESTED)
-      slot.hit = reply
+      slot.hit = new ReplyItem(reply.value, reply.flags, reply.cas)
       return
     }
     const i = keyIndex(slot, keys, reply.line, reply.keyStart, reply.keyEnd)
@@ -372,7 +395,7 @@ export class Pipeline implements ReplySink {
         for (let i = g.cursor; i < slots.length; i++) {
           const s = slots[i]!
           if (s.hit === undefined && reply.keyEquals(s.key)) {
-            s.hit = reply
+            s.hit = new ReplyItem(reply.value, reply.flags, reply.cas)
             g.cursor = i + 1
             return
           }

@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import type { Reply } from "../protocol/client.js"
+import type { ReplyItem } from "../protocol/item.js"
 import type { Completion, EngineError } from "./types.js"
 
 /**
@@ -93,8 +94,11 @@ export class Slot {
   deadline = 0
   /** The server's label, set when the slot is enqueued. */
   server = ""
-  /** The VALUE of a single-key retrieval (its only reply before `END`; no list is allocated for it). */
-  hit: Reply | undefined = undefined
+  /**
+   * The item of a single-key retrieval's `VALUE` (its only reply before `END`; no list is allocated for
+   * it), made from the reply's fields as it is framed.
+   */
+  hit: ReplyItem | undefined = undefined
   /** Replies collected so far (multi-key Values, Stats and Barrier slots). */
   acc: Array<Reply> | undefined = undefined
   /** Index of the next requested key a VALUE may match (multi-key gets). */
