@@ -38,7 +38,7 @@ export interface ConnectionOptions {
   readonly maxQueued: number
   /**
    * Most keys merged into one auto-batched get (0 disables auto-batching). A batch that reaches it is
-   * written at once, so several batches are in flight while later callers of the same tick join the next.
+   * closed and later callers of the same tick join the next: the tick's write carries several batches.
    */
   readonly autoBatch?: number | undefined
   readonly limits?: ParserLimits | undefined

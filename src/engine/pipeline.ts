@@ -74,7 +74,8 @@ export interface PipelineOptions {
   readonly maxQueued: number
   /**
    * Most keys merged into one auto-batched get (0 disables auto-batching). A batch that reaches it is
-   * wanted out at once, so several batches are in flight while later callers of the same tick join the next.
+   * closed and later callers of the same tick join the next: the tick's write carries several batches,
+   * all in flight at once.
    */
   readonly autoBatch?: number | undefined
   readonly limits?: ParserLimits | undefined
@@ -191,9 +192,13 @@ export class Pipeline implements ReplySink {
         g.keyBytes += slot.key.length + 1
         slot.group = g
         if (g.slots.length >= max || g.keyBytes > MAX_GROUP_LINE) {
-          // A full batch goes out now: the server starts on it while this tick's later callers fill the next.
+          // A full batch is closed, and this tick's later callers fill the next: the batches go out together
+          // in the tick's one write, pipelined. (Writing each full batch at once, for the server to start on
+          // it sooner, measured ~10% fewer gets/s at 1 000 in flight: a socket write and a reply chunk per
+          // batch instead of per tick.)
           this.closeGroup()
-          this.want = Want.Now
+          if (this.output.length >= FLUSH_AT) this.want = Want.Now
+          else if (this.want === Want.None) this.want = Want.Soon
         } else if (this.want === Want.None) this.want = Want.Soon
         return
       }
