@@ -296,17 +296,11 @@ export class Pipeline implements ReplySink {
     if (slot === undefined || this.closed()) return false
     const g = slot.group
     if (g !== undefined) {
-      const slots = g.slots
-      for (let i = g.cursor; i < slots.length; i++) {
-        const s = slots[i]!
-        if (s.hit === undefined && keyBytesEqual(buf, keyStart, keyEnd, s.key)) {
-          s.hit = new ReplyItem(value, flags, cas)
-          g.cursor = i + 1
-          this.framed++
-          return true
-        }
-      }
-      return false
+      const i = groupIndex(g, buf, keyStart, keyEnd)
+      if (i < 0) return false
+      g.slots[i]!.hit = new ReplyItem(value, flags, cas)
+      this.framed++
+      return true
     }
     if (slot.kind !== SlotKind.Values) return false
     if (slot.keys === undefined) {
@@ -396,16 +390,10 @@ export class Pipeline implements ReplySink {
   private dispatchGroup(g: Group, reply: Reply): void {
     switch (reply._tag) {
       case "Value": {
-        const slots = g.slots
-        for (let i = g.cursor; i < slots.length; i++) {
-          const s = slots[i]!
-          if (s.hit === undefined && reply.keyEquals(s.key)) {
-            s.hit = new ReplyItem(reply.value, reply.flags, reply.cas)
-            g.cursor = i + 1
-            return
-          }
-        }
-        return this.unexpected(reply, NOT_REQUESTED)
+        const i = groupIndex(g, reply.line, reply.keyStart, reply.keyEnd)
+        if (i < 0) return this.unexpected(reply, NOT_REQUESTED)
+        g.slots[i]!.hit = new ReplyItem(reply.value, reply.flags, reply.cas)
+        return
       }
       case "End":
       case "Error":
@@ -600,6 +588,22 @@ const keyIndex = (slot: Slot, keys: ReadonlyArray<string>, buf: Buffer, start: n
   for (let i = slot.cursor; i < keys.length; i++) {
     if (keyBytesEqual(buf, start, end, keys[i]!)) {
       slot.cursor = i + 1
+      return i
+    }
+  }
+  return -1
+}
+
+/**
+ * The index of the next slot of auto-batch `g` (from its cursor, without a hit yet) whose key is the
+ * UTF-8 in `buf[start, end)`, moving the cursor past it; -1 when none (a key not asked, or out of order).
+ */
+const groupIndex = (g: Group, buf: Buffer, start: number, end: number): number => {
+  const slots = g.slots
+  for (let i = g.cursor; i < slots.length; i++) {
+    const s = slots[i]!
+    if (s.hit === undefined && keyBytesEqual(buf, start, end, s.key)) {
+      g.cursor = i + 1
       return i
     }
   }
