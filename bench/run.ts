@@ -67,7 +67,10 @@ interface ContenderLine {
   readonly dist?: string
   /** Another project's client: full runs give it the shorter multi-get counts (`PEER_MGET`). */
   readonly peer?: boolean
-  /** An effect-memcached line's floor (the raw client plus one callback per call of its Effect version). */
+  /**
+   * An effect-memcached line's floor (the raw client plus one callback per call of its Effect version);
+   * default `effect-floor`.
+   */
   readonly floor?: string
 }
 
